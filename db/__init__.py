@@ -1,0 +1,1 @@
+"""Persistence and domain rules. Knows nothing of Telegram."""

@@ -1,0 +1,62 @@
+"""Migrations: up → down → up, and each step down and up again (stairway)."""
+
+from __future__ import annotations
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+
+from db.engine import create_engine
+from db.migrate import alembic_config, downgrade, upgrade
+from db.models import Status
+
+
+def _revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+async def _tables(engine) -> set[str]:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_up_down_up(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        await upgrade(engine)
+        assert {"tickets", "clients", "staff", "statuses"} <= await _tables(engine)
+        await downgrade(engine, "base")
+        assert await _tables(engine) <= {"alembic_version"}
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(Status.name_ru).order_by(Status.position))).all()
+        assert [n for (n,) in names][:1] == ["Принят"]
+        assert "Можно забирать" in {n for (n,) in names}
+    finally:
+        await engine.dispose()
+
+
+async def test_stairway(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        previous = "base"
+        for revision in _revisions():
+            await upgrade(engine, revision)
+            await downgrade(engine, previous)
+            await upgrade(engine, revision)
+            async with engine.connect() as conn:
+                current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            assert current == revision
+            previous = revision
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}")
+    try:
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
+            assert await conn.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        await engine.dispose()
