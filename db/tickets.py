@@ -116,6 +116,7 @@ async def _last_ticket(session: AsyncSession, device_id: int) -> Ticket | None:
     return await session.scalar(
         select(Ticket).where(Ticket.device_id == device_id)
         .order_by(Ticket.number.desc()).limit(1).options(selectinload(Ticket.status))
+        .execution_options(populate_existing=True)
     )
 
 
@@ -245,6 +246,7 @@ async def change_status(
     if actor is None and not by_client:
         raise PermissionDenied("anonymous status change")
     ticket.status_id = target.id
+    ticket.status = target
     if target.kind.is_closed:
         ticket.closed_at = now
     elif current.kind.is_closed:

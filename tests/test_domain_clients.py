@@ -1,0 +1,96 @@
+"""Clients and search."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.clients import add_device, create_client, find_client_by_phone, search_clients, update_client
+from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound
+from db.models import Role
+from tests.factories import make_client, make_staff, make_ticket
+
+from .test_phones import SAME_NUMBER
+
+
+async def test_find_by_any_spelling(session: AsyncSession) -> None:
+    client = await create_client(session, None, phone="+38 (067) 123-45-67", name="Олена")
+    for text in SAME_NUMBER:
+        found = await find_client_by_phone(session, text)
+        assert found is not None and found.id == client.id, text
+
+
+async def test_find_by_extra_phone(session: AsyncSession) -> None:
+    client = await create_client(session, None, phone="0671234567", extra_phone="050 111 22 33")
+    found = await find_client_by_phone(session, "+380501112233")
+    assert found is not None and found.id == client.id
+
+
+async def test_duplicate_phone_refused(session: AsyncSession) -> None:
+    first = await create_client(session, None, phone="0671234567")
+    with pytest.raises(DuplicateClient) as info:
+        await create_client(session, None, phone="+380 67 123 4567")
+    assert info.value.client_id == first.id
+
+
+async def test_invalid_phone_refused(session: AsyncSession) -> None:
+    with pytest.raises(InvalidPhone):
+        await create_client(session, None, phone="12345")
+    with pytest.raises(InvalidPhone):
+        await find_client_by_phone(session, "hello")
+
+
+async def test_name_too_long(session: AsyncSession) -> None:
+    with pytest.raises(InvalidValue):
+        await create_client(session, None, phone="0671234567", name="x" * 200)
+
+
+async def test_search_by_last_digits(session: AsyncSession) -> None:
+    a = await create_client(session, None, phone="0671234567", name="Анна")
+    b = await create_client(session, None, phone="0504444567", name="Борис")
+    await create_client(session, None, phone="0939999999", name="Вера")
+    ids = {h.client.id for h in await search_clients(session, "4567")}
+    assert ids == {a.id, b.id}
+    assert [h.client.id for h in await search_clients(session, "1234567")] == [a.id]
+    assert await search_clients(session, "000000") == []
+
+
+async def test_search_by_name_any_case_cyrillic(session: AsyncSession) -> None:
+    client = await create_client(session, None, phone="0671234567", name="Олександр",
+                                 surname="Шевченко")
+    for text in ("шевч", "ШЕВЧЕНКО", "олександр", "Олександр Шев", "ЧЕНК"):
+        assert [h.client.id for h in await search_clients(session, text)] == [client.id], text
+    assert await search_clients(session, "Петров") == []
+
+
+async def test_search_by_serial_and_ticket(session: AsyncSession) -> None:
+    master = await make_staff(session, Role.MASTER)
+    client = await make_client(session)
+    ticket = await make_ticket(session, master, client)
+    # serial was "35-209900-176148-1": found by IMEI digits in any grouping
+    assert [h.client.id for h in await search_clients(session, "352099001761481")] == [client.id]
+    assert [h.reason for h in await search_clients(session, "176148")] == ["serial"]
+    hits = await search_clients(session, f"#{ticket.number}")
+    assert [(h.client.id, h.reason) for h in hits] == [(client.id, "ticket")]
+
+
+async def test_search_escapes_like_wildcards(session: AsyncSession) -> None:
+    await create_client(session, None, phone="0671234567", name="Анна")
+    assert await search_clients(session, "%%") == []
+    assert await search_clients(session, "__") == []
+
+
+async def test_update_client_and_device(session: AsyncSession) -> None:
+    staff = await make_staff(session, Role.MASTER)
+    client = await make_client(session)
+    await update_client(session, staff, client.id, name="Ира", extra_phone="0501112233",
+                        comment="VIP")
+    assert client.search_name.startswith("ира")
+    assert client.extra_phone == "+380501112233"
+    device = await add_device(session, staff, client.id, kind="Ноутбук", brand="Lenovo",
+                              serial="PF-12 AB")
+    assert device.serial_norm == "PF12AB"
+    with pytest.raises(NotFound):
+        await add_device(session, staff, 999999, kind="Телефон")
+    with pytest.raises(InvalidValue):
+        await add_device(session, staff, client.id, kind="")
