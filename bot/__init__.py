@@ -1,0 +1,1 @@
+"""The application: configuration, composition root, middlewares, i18n and use cases."""

@@ -1,0 +1,48 @@
+"""`python -m bot` runs the bot; `python -m bot migrate` only applies migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, load_settings
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        if argv[:1] == ["migrate"]:
+            from db.engine import create_engine
+            from db.migrate import upgrade
+
+            async def migrate() -> None:
+                engine = create_engine(settings.database_url)
+                try:
+                    await upgrade(engine)
+                finally:
+                    await engine.dispose()
+
+            asyncio.run(migrate())
+            print("database is up to date")
+            return 0
+        if argv:
+            print(f"unknown command {argv[0]!r}; use: python -m bot [migrate]", file=sys.stderr)
+            return 2
+        settings.require_token()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from bot.app import run
+
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,120 @@
+"""Composition root: engine, migrations, bot, dispatcher, scheduler; polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.commands import set_default_commands, set_staff_commands
+from bot.config import Settings
+from bot.i18n import make_i18n
+from bot.middlewares import ContextMiddleware, DbSessionMiddleware
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.staff import list_staff
+from handlers import setup_routers
+from handlers.errors import on_error
+
+log = logging.getLogger("bot")
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(settings.require_token(), session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def build_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    """A fresh Dispatcher with fresh routers: tests build one per test."""
+    dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings,
+                    session_factory=session_factory)
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(ContextMiddleware(settings, i18n))
+    dp.include_router(setup_routers(settings))
+    dp.errors.register(on_error)
+    return dp
+
+
+@dataclass
+class Application:
+    settings: Settings
+    engine: AsyncEngine | None = None
+    bot: Bot | None = None
+    dp: Dispatcher | None = None
+    i18n: I18n | None = None
+    session_factory: async_sessionmaker[AsyncSession] | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.engine = create_engine(settings.database_url)
+        await upgrade(self.engine)
+        self.session_factory = create_session_factory(self.engine)
+        self.i18n = make_i18n(settings.default_language)
+        self.bot = make_bot(settings)
+        self.dp = build_dispatcher(settings, self.session_factory, self.i18n,
+                                   make_storage(settings))
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
+        assert self.bot and self.i18n and self.session_factory
+        await set_default_commands(self.bot, self.i18n, self.settings.client_language)
+        async with self.session_factory() as session:
+            for person in await list_staff(session, active_only=True):
+                await set_staff_commands(self.bot, self.i18n, person,
+                                         person.language or self.settings.default_language)
+
+    async def run_polling(self, *, handle_signals: bool = True) -> None:
+        assert self.bot and self.dp
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dp.start_polling(self.bot, handle_signals=handle_signals,
+                                    allowed_updates=self.dp.resolve_used_update_types())
+
+    async def stop(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.dp is not None:
+            await self.dp.storage.close()
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+async def run(settings: Settings) -> None:
+    app = Application(settings)
+    await app.start()
+    try:
+        me = await app.bot.get_me()  # type: ignore[union-attr]
+        log.info("bot @%s started (database %s)", me.username,
+                 app.engine.url.render_as_string())  # type: ignore[union-attr]
+        await app.run_polling()
+    finally:
+        await app.stop()

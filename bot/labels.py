@@ -1,0 +1,52 @@
+"""Printable device label: a QR code of the staff deep link with "[N]" and the device under it."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+
+@cache
+def _font_path() -> str | None:
+    # matplotlib ships DejaVu Sans, which has Cyrillic; Pillow's default bitmap font does not.
+    try:
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
+        return str(path) if path.exists() else None
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return None
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = _font_path()
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+
+
+def qr_png(data: str, box_size: int = 10) -> bytes:
+    image = qrcode.make(data, box_size=box_size, border=2).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def label_png(link: str, number: int, device: str, width: int = 480) -> bytes:
+    qr = qrcode.QRCode(border=2, box_size=10, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(link)
+    qr.make(fit=True)
+    code = qr.make_image().convert("RGB").resize((width, width), Image.Resampling.NEAREST)
+    big, small = _font(64), _font(30)
+    device = device if len(device) <= 30 else device[:29] + "…"
+    canvas = Image.new("RGB", (width, width + 130), "white")
+    canvas.paste(code, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for text, font, y in ((f"[{number}]", big, width), (device, small, width + 80)):
+        left, _top, right, _bottom = draw.textbbox((0, 0), text, font=font)
+        draw.text(((width - (right - left)) / 2, y), text, fill="black", font=font)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,58 @@
+"""Per-update context: one DB transaction, who is writing (staff or not), their language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import LANGUAGES, Settings
+from db.models import Client
+from db.staff import ensure_owners
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """One transaction per update: committed when the handler returns, rolled back on error,
+    so no money or ticket data is ever half-written."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.session_factory() as session, session.begin():
+            data["session"] = session
+            return await handler(event, data)
+
+
+class ContextMiddleware(BaseMiddleware):
+    """Resolves `staff` (None for clients and strangers) and `lang`, and sets the locale."""
+
+    def __init__(self, settings: Settings, i18n: I18n) -> None:
+        self.settings = settings
+        self.i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        session: AsyncSession = data["session"]
+        staff = None
+        client = None
+        if user is not None and not user.is_bot:
+            staff = await ensure_owners(session, self.settings.owner_ids, user.id, user.full_name)
+            if staff is None:
+                client = await session.scalar(select(Client).where(Client.tg_chat_id == user.id))
+        if staff is not None:
+            lang = staff.language or self.settings.default_language
+        elif client is not None and client.language in LANGUAGES:
+            lang = client.language
+        else:
+            lang = self.settings.client_language
+        data.update(staff=staff, client=client, lang=lang, i18n=self.i18n)
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            return await handler(event, data)

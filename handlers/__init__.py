@@ -1,0 +1,21 @@
+"""Telegram UI: one Router per feature, built in factories so each Dispatcher gets fresh ones."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.config import Settings
+
+
+def setup_routers(settings: Settings) -> Router:
+    from handlers import clients, common, deny, intake, staff_admin, tickets
+
+    root = Router(name="root")
+    root.include_router(common.setup(settings))
+    root.include_router(staff_admin.setup(settings))
+    root.include_router(intake.setup(settings))
+    root.include_router(tickets.setup(settings))
+    # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
+    root.include_router(clients.setup(settings))
+    root.include_router(deny.setup(settings))
+    return root

@@ -1,0 +1,116 @@
+"""Client card and device card."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.formatting import h, local_date
+from db.clients import get_client_with_devices, get_device, list_device_types
+from db.models import Client, Device, Ticket
+from db.phones import format_phone
+from db.tickets import device_tickets
+from handlers.ticket_view import status_icon
+from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketCb
+from keyboards.common import button
+
+DEVICES_ON_CARD = 15
+TICKETS_PER_DEVICE = 3
+
+
+def client_name(client: Client) -> str:
+    return client.full_name or _("Без имени")
+
+
+def ticket_line(ticket: Ticket, lang: str, tz: ZoneInfo) -> str:
+    return (
+        f"{status_icon(ticket.status)} [{ticket.number}] {h(ticket.status.title(lang))}"
+        f" · {local_date(ticket.created_at, tz, lang)}"
+    )
+
+
+async def render_client(
+    session: AsyncSession,
+    client_id: int,
+    lang: str,
+    tz: ZoneInfo,
+    *,
+    with_types: bool = False,
+) -> tuple[str, InlineKeyboardMarkup]:
+    client = await get_client_with_devices(session, client_id)
+    lines = [f"👤 <b>{h(client_name(client))}</b>", f"📞 {format_phone(client.phone)}"]
+    if client.extra_phone:
+        lines.append(_("📞 Доп.: {phone}").format(phone=format_phone(client.extra_phone)))
+    if client.comment:
+        lines.append(f"📝 {h(client.comment)}")
+    if client.tg_chat_id:
+        lines.append(_("💬 Подключён к боту"))
+    rows: list[list[InlineKeyboardButton]] = []
+    devices = list(reversed(client.devices))[:DEVICES_ON_CARD]
+    if devices:
+        lines.append("")
+        lines.append(_("<b>Устройства:</b>"))
+    for device in devices:
+        lines.append(f"📱 {h(device.title)}" + (f" · {h(device.serial)}" if device.serial else ""))
+        tickets = list(reversed(await device_tickets(session, device.id)))
+        lines.extend("   " + ticket_line(t, lang, tz) for t in tickets[:TICKETS_PER_DEVICE])
+        if len(tickets) > TICKETS_PER_DEVICE:
+            more = len(tickets) - TICKETS_PER_DEVICE
+            lines.append("   " + _("… и ещё {count}").format(count=more))
+        rows.append([button(f"📱 {device.title}"[:60], DeviceCb(action="card", id=device.id))])
+    if len(client.devices) > DEVICES_ON_CARD:
+        lines.append(_("… всего устройств: {count}").format(count=len(client.devices)))
+    if with_types:
+        lines.append("")
+        lines.append(_("Какое устройство принимаем?"))
+        types = [
+            button(t.title(lang), IntakeCb(action="type", arg=t.id, cid=client.id))
+            for t in await list_device_types(session)
+        ]
+        rows.extend(types[i : i + 3] for i in range(0, len(types), 3))
+    else:
+        rows.append([button(_("➕ Новое устройство"), ClientCb(action="new", id=client.id))])
+    rows.append(
+        [
+            button(_("✏️ Имя"), ClientCb(action="edit", id=client.id, arg=1)),
+            button(_("✏️ Доп. телефон"), ClientCb(action="edit", id=client.id, arg=2)),
+            button(_("✏️ Комментарий"), ClientCb(action="edit", id=client.id, arg=3)),
+        ]
+    )
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def render_device(
+    session: AsyncSession, device_id: int, lang: str, tz: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup, Device]:
+    device = await get_device(session, device_id)
+    tickets = await device_tickets(session, device.id)
+    lines = [f"📱 <b>{h(device.title)}</b>"]
+    if device.kind:
+        lines.append(_("Тип: {kind}").format(kind=h(device.kind)))
+    if device.serial:
+        lines.append(_("🔢 Серийный/IMEI: {serial}").format(serial=h(device.serial)))
+    if device.notes:
+        lines.append(f"📝 {h(device.notes)}")
+    lines.append("")
+    lines.append(_("<b>История обращений:</b>") if tickets else _("Обращений ещё не было."))
+    buttons = []
+    for ticket in reversed(tickets[-30:]):
+        line = ticket_line(ticket, lang, tz)
+        if ticket.is_warranty:
+            line += " 🛡"
+        lines.append(line + f"\n      {h(ticket.defect[:80])}")
+        buttons.append(
+            button(
+                f"[{ticket.number}] {ticket.status.title(lang)}",
+                TicketCb(action="card", id=ticket.id),
+            )
+        )
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if not tickets or tickets[-1].status.kind.is_closed:
+        rows.append([button(_("➕ Новое обращение"), DeviceCb(action="again", id=device.id))])
+    rows.append([button(_("← Клиент"), ClientCb(action="card", id=device.client_id))])
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows), device

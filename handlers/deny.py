@@ -1,0 +1,36 @@
+"""The last router: whatever staff routers did not take. Outsiders learn nothing and get
+"no access" for every staff command and button; staff get a hint for stale buttons."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.commands import STAFF_COMMANDS
+from bot.config import Settings
+from db.models import Staff
+
+CLIENT_ONLY = {"start", "help", "status", "cancel"}
+
+
+def setup(settings: Settings) -> Router:
+    router = Router(name="deny")
+    staff_only = [c for c, _text in STAFF_COMMANDS if c not in CLIENT_ONLY]
+
+    @router.message(Command(*staff_only))
+    async def staff_command(message: Message, staff: Staff | None) -> None:
+        if staff is None:
+            await message.answer(_("Нет доступа: эта команда для сотрудников сервиса."))
+        else:
+            await message.answer(_("Эта команда доступна не всем ролям или ещё не включена."))
+
+    @router.callback_query()
+    async def any_button(query: CallbackQuery, staff: Staff | None) -> None:
+        if staff is None:
+            await query.answer(_("Нет доступа."), show_alert=True)
+        else:
+            await query.answer(_("Кнопка устарела — откройте карточку заново."), show_alert=True)
+
+    return router

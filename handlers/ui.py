@@ -1,0 +1,45 @@
+"""Small UI helpers shared by the routers: edit in place, tolerate 'not modified'."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+
+from bot.formatting import clip
+
+
+async def edit_or_send(
+    event: CallbackQuery | Message,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Edit the message a button belongs to (keeps the chat clean); send a new one otherwise."""
+    text = clip(text)
+    if isinstance(event, CallbackQuery):
+        message = event.message
+        if message is not None and not isinstance(message, InaccessibleMessage):
+            if message.text is not None:
+                try:
+                    result = await message.edit_text(text, reply_markup=markup)
+                    return result if isinstance(result, Message) else message
+                except TelegramBadRequest as exc:
+                    if "not modified" in exc.message:
+                        return message
+            return await message.answer(text, reply_markup=markup)
+        return None
+    return await event.answer(text, reply_markup=markup)
+
+
+async def edit_markup(event: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    message = event.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=markup)
+
+
+def callback_message(event: CallbackQuery) -> Message | None:
+    message = event.message
+    return None if message is None or isinstance(message, InaccessibleMessage) else message

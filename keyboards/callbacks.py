@@ -1,0 +1,54 @@
+"""CallbackData factories. Short prefixes and ids keep every payload far below 64 bytes;
+handlers re-check permission and existence because callback data can be forged."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class TicketCb(CallbackData, prefix="t"):
+    action: str  # card, st, set, cm, cms, hist, lbl, cl, dev
+    id: int
+    arg: int = 0
+
+
+class ClientCb(CallbackData, prefix="c"):
+    action: str  # card, new, edit, pick
+    id: int
+    arg: int = 0
+
+
+class DeviceCb(CallbackData, prefix="d"):
+    action: str  # card, again
+    id: int
+
+
+class IntakeCb(CallbackData, prefix="i"):
+    action: str  # type, field, cond, kit, master, clear, ok, cancel, back
+    arg: int = 0
+    cid: int = 0  # client id, where the button starts an intake
+
+
+class NewClientCb(CallbackData, prefix="nc"):
+    action: str  # create, skip, cancel
+
+
+class ServiceCb(CallbackData, prefix="sv"):
+    action: str  # page, status
+    page: int = 0
+    status: int = 0
+
+
+class StaffCb(CallbackData, prefix="s"):
+    action: str  # list, card, role, pct, off, on, inv, invrole
+    id: int = 0
+    arg: str = ""
+
+
+class FormCb(CallbackData, prefix="f"):
+    action: str  # done, skip, cancel
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    action: str  # menu, types, type_add, type_off, type_on
+    id: int = 0

@@ -1,0 +1,119 @@
+"""Drive the real Dispatcher with real Updates through the recording MockedBot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.methods import EditMessageText, SendMessage, SendPhoto
+from aiogram.types import InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import build_dispatcher
+from bot.config import Settings
+from bot.i18n import make_i18n
+from tests.mocked_bot import (
+    MockedBot,
+    make_callback_update,
+    make_document_update,
+    make_message_update,
+    make_photo_update,
+)
+
+OWNER_ID = 1
+
+
+def test_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": "42:TESTTOKEN_abcdefghijklmnopqrstuvwxyz0123",
+        "owner_ids": [OWNER_ID], "shop_name": "Ремонт-Сервис", "shop_address": "Київ, Хрещатик 1",
+        "shop_phone": "+380441234567", "database_url": "sqlite+aiosqlite:///:memory:",
+        "sms_provider": "log",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Desk:
+    """A chat with the bot for several users; remembers the last inline keyboards."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession],
+                 settings: Settings | None = None) -> None:
+        self.settings = settings or test_settings()
+        self.bot = MockedBot()
+        self.i18n = make_i18n(self.settings.default_language)
+        self.dp: Dispatcher = build_dispatcher(self.settings, session_factory, self.i18n)
+        # Every message the bot sent or edited, latest last, to find buttons to tap.
+        self.messages: dict[tuple[int, int], Message] = {}
+        original = self.bot.session.make_request
+
+        async def recording(bot: Any, method: Any, timeout: int | None = None) -> Any:
+            result = await original(bot, method, timeout)
+            for message in result if isinstance(result, list) else [result]:
+                if isinstance(message, Message):
+                    self.messages.pop((message.chat.id, message.message_id), None)
+                    self.messages[(message.chat.id, message.message_id)] = message
+            return result
+
+        self.bot.session.make_request = recording  # type: ignore[method-assign]
+
+    async def send(self, user_id: int, text: str, **kwargs: Any) -> list[str]:
+        self.bot.clear()
+        await self.dp.feed_update(self.bot, make_message_update(text, user_id=user_id, **kwargs))
+        return self.bot.texts()
+
+    async def photo(self, user_id: int, file_id: str, caption: str | None = None) -> list[str]:
+        self.bot.clear()
+        await self.dp.feed_update(self.bot, make_photo_update(
+            user_id=user_id, file_id=file_id, file_unique_id=f"u-{file_id}", caption=caption))
+        return self.bot.texts()
+
+    async def document(self, user_id: int, file_id: str) -> list[str]:
+        self.bot.clear()
+        await self.dp.feed_update(self.bot, make_document_update(
+            user_id=user_id, file_id=file_id, file_unique_id=f"u-{file_id}"))
+        return self.bot.texts()
+
+    async def press(self, user_id: int, data: str, message: Message | None = None) -> list[str]:
+        """A callback with any data (forged ones too) on `message` (or a dummy one)."""
+        self.bot.clear()
+        if message is None:
+            update = make_callback_update(data, user_id=user_id, message_id=1)
+        else:
+            update = make_callback_update(
+                data, user_id=user_id, message_id=message.message_id,
+                message_text=message.text or message.caption or "",
+                reply_markup=message.reply_markup)
+        await self.dp.feed_update(self.bot, update)
+        return self.bot.texts()
+
+    async def tap(self, user_id: int, label: str) -> list[str]:
+        """Tap the button whose text contains `label` on the latest message in the user's chat
+        that has one."""
+        data, message = self.find_button(user_id, label)
+        return await self.press(user_id, data, message)
+
+    def find_button(self, chat_id: int, label: str) -> tuple[str, Message]:
+        for (chat, _id), message in reversed(self.messages.items()):
+            markup = message.reply_markup
+            if chat != chat_id or not isinstance(markup, InlineKeyboardMarkup):
+                continue
+            for row in markup.inline_keyboard:
+                for btn in row:
+                    if label in btn.text and btn.callback_data:
+                        return btn.callback_data, message
+        raise AssertionError(f"no button {label!r}; seen: {self.buttons(chat_id)}")
+
+    def buttons(self, chat_id: int) -> list[str]:
+        for (chat, _id), message in reversed(self.messages.items()):
+            if chat == chat_id and isinstance(message.reply_markup, InlineKeyboardMarkup):
+                return [b.text for row in message.reply_markup.inline_keyboard for b in row]
+        return []
+
+    def last_text(self) -> str:
+        texts = self.bot.texts()
+        return texts[-1] if texts else ""
+
+    def sent(self) -> list[Any]:
+        return [m for m in self.bot.session.requests
+                if isinstance(m, SendMessage | EditMessageText | SendPhoto)]

@@ -1,0 +1,75 @@
+"""Staff front office through the real Dispatcher (fast, no network)."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram.methods import SendPhoto, SetMyCommands
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Client, Comment, Staff, Ticket
+from tests.handler_kit import OWNER_ID, Desk
+
+MASTER_ID = 2
+STRANGER_ID = 666
+
+
+@pytest.fixture
+def desk(session_factory: async_sessionmaker[AsyncSession]) -> Desk:
+    return Desk(session_factory)
+
+
+async def invite_master(desk: Desk) -> None:
+    await desk.send(OWNER_ID, "/staff")
+    await desk.tap(OWNER_ID, "Пригласить")
+    texts = await desk.tap(OWNER_ID, "мастер")
+    link = next(t for t in texts if "start=inv_" in t)
+    payload = link.split("start=")[1].split()[0]
+    texts = await desk.send(MASTER_ID, f"/start {payload}", first_name="Петя")
+    assert any("Добро пожаловать" in t for t in texts), texts
+
+
+async def test_owner_start_and_menu(desk: Desk) -> None:
+    texts = await desk.send(OWNER_ID, "/start")
+    assert "владелец" in texts[-1]
+    assert desk.bot.calls(SetMyCommands)
+
+
+async def test_invite_and_intake_flow(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await invite_master(desk)
+    texts = await desk.send(MASTER_ID, "+38 (067) 123-45-67")
+    assert "не найден" in texts[-1]
+    await desk.tap(MASTER_ID, "Создать")
+    texts = await desk.send(MASTER_ID, "Иван Петренко")
+    assert "Какое устройство" in texts[-1]
+    await desk.tap(MASTER_ID, "Телефон")
+    await desk.send(MASTER_ID, "Apple iPhone 12")
+    texts = await desk.send(MASTER_ID, "Не заряжается")
+    assert "Приём" in texts[-1]
+    await desk.photo(MASTER_ID, "ph1")
+    texts = await desk.photo(MASTER_ID, "ph2")
+    assert "Фото: 2" in texts[-1]
+    texts = await desk.tap(MASTER_ID, "Принять")
+    assert any("[1] Телефон Apple iPhone 12 — Иван Петренко" in t for t in texts), texts
+    async with session_factory() as s:
+        ticket = await s.scalar(select(Ticket))
+        assert ticket is not None and ticket.defect == "Не заряжается"
+        comment = await s.scalar(select(Comment))
+        assert comment is not None
+    # status moves
+    await desk.tap(MASTER_ID, "Статус")
+    texts = await desk.tap(MASTER_ID, "Диагностика")
+    assert any("Диагностика" in t for t in texts)
+    await desk.tap(MASTER_ID, "Этикетка")
+    assert desk.bot.calls(SendPhoto)
+
+
+async def test_stranger_is_refused(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    for command in ("/client 067", "/ticket 1", "/staff", "/find x", "/settings"):
+        texts = await desk.send(STRANGER_ID, command)
+        assert texts and "Нет доступа" in texts[-1], (command, texts)
+    texts = await desk.press(STRANGER_ID, "t:card:1:0")
+    assert desk.bot.session.requests[-1].show_alert
+    async with session_factory() as s:
+        assert await s.scalar(select(Staff).where(Staff.tg_user_id == STRANGER_ID)) is None
+        assert await s.scalar(select(Client)) is None
