@@ -96,6 +96,30 @@ class Application:
         await self.dp.start_polling(self.bot, handle_signals=handle_signals,
                                     allowed_updates=self.dp.resolve_used_update_types())
 
+    async def run_webhook(self) -> None:
+        """Serve Telegram's webhook on WEBHOOK_LISTEN (host:port) behind WEBHOOK_URL."""
+        from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+        from aiohttp import web
+
+        assert self.bot and self.dp
+        settings = self.settings
+        host, _sep, port = settings.webhook_listen.rpartition(":")
+        path = "/" + settings.webhook_url.split("://", 1)[-1].partition("/")[2]
+        app = web.Application()
+        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot,
+                             secret_token=settings.webhook_secret or None).register(app, path=path)
+        setup_application(app, self.dp, bot=self.bot)
+        await self.bot.set_webhook(
+            settings.webhook_url, secret_token=settings.webhook_secret or None,
+            allowed_updates=self.dp.resolve_used_update_types())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, host or "0.0.0.0", int(port or 8080)).start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
     async def stop(self) -> None:
         for task in self.background:
             task.cancel()
@@ -115,6 +139,9 @@ async def run(settings: Settings) -> None:
         me = await app.bot.get_me()  # type: ignore[union-attr]
         log.info("bot @%s started (database %s)", me.username,
                  app.engine.url.render_as_string())  # type: ignore[union-attr]
-        await app.run_polling()
+        if settings.webhook_url:
+            await app.run_webhook()
+        else:
+            await app.run_polling()
     finally:
         await app.stop()

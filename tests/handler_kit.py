@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from typing import Any
 
 from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import EditMessageText, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +38,18 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def make_test_storage() -> BaseStorage:
+    """Redis FSM storage in the PostgreSQL pass (TEST_REDIS_URL), memory otherwise; a unique
+    key prefix keeps tests apart on one Redis."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        return MemoryStorage()
+    from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+    return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(
+        prefix=f"test-{uuid.uuid4().hex[:8]}"), state_ttl=600, data_ttl=600)
+
+
 class Desk:
     """A chat with the bot for several users; remembers the last inline keyboards."""
 
@@ -42,12 +58,13 @@ class Desk:
         self.settings = settings or test_settings()
         self.bot = MockedBot()
         self.i18n = make_i18n(self.settings.default_language)
-        self.dp: Dispatcher = build_dispatcher(self.settings, session_factory, self.i18n)
+        self.dp: Dispatcher = build_dispatcher(self.settings, session_factory, self.i18n,
+                                               make_test_storage())
         # Every message the bot sent or edited, latest last, to find buttons to tap.
         self.messages: dict[tuple[int, int], Message] = {}
         original = self.bot.session.make_request
 
-        async def recording(bot: Any, method: Any, timeout: int | None = None) -> Any:
+        async def recording(bot: Any, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
             result = await original(bot, method, timeout)
             for message in result if isinstance(result, list) else [result]:
                 if isinstance(message, Message):
