@@ -8,7 +8,7 @@ from bot.config import Settings
 
 
 def setup_routers(settings: Settings) -> Router:
-    from handlers import clients, common, deny, intake, staff_admin, tickets
+    from handlers import client, clients, common, deny, intake, staff_admin, tickets
 
     root = Router(name="root")
     root.include_router(common.setup(settings))
@@ -17,5 +17,6 @@ def setup_routers(settings: Settings) -> Router:
     root.include_router(tickets.setup(settings))
     # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
     root.include_router(clients.setup(settings))
+    root.include_router(client.setup(settings))
     root.include_router(deny.setup(settings))
     return root

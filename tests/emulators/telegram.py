@@ -718,6 +718,28 @@ class SimUser:
             f"reply keyboard: {self.reply_keyboard()}"
         )
 
+    async def press_forged(self, data: str) -> str:
+        """A callback query with arbitrary data on the newest bot message in this chat, as a
+        modified client can send (callback data is not trusted input)."""
+        emu = self.emulator
+        candidates = sorted(
+            (mid for (chat, mid), s in emu._messages.items() if chat == self.id and s.from_bot),
+            reverse=True,
+        )
+        if not candidates:
+            raise AssertionError(f"user {self.id} has no bot message to attach a callback to")
+        state = emu._messages[(self.id, candidates[0])]
+        self.interactions += 1
+        query_id = str(secrets.randbits(62))
+        emu._queries[query_id] = _Query(user_id=self.id)
+        self._last_query = query_id
+        emu.push_update("callback_query", _wire(CallbackQuery, {
+            "id": query_id, "from": self.as_user(), "message": state.raw,
+            "chat_instance": str(self.id * 7919 + 104729), "data": data,
+        }))
+        await asyncio.sleep(0)
+        return query_id
+
     # -- what the user sees ----------------------------------------------------------------
 
     def messages(self) -> list[BotMessage]:
@@ -1058,11 +1080,16 @@ class TelegramEmulator:
              and (message_id is None or mid == message_id)),
             key=lambda item: item[0], reverse=True,
         )
-        for _, state in candidates:
-            for row in (state.markup or {}).get("inline_keyboard", []):
-                for button in row:
-                    if target in (button.get("text"), button.get("callback_data")):
-                        return state, button
+        # An exact text or callback_data first, then a button whose text contains `target`
+        # (buttons carry icons and counters: "🗂 Комментарии (2)").
+        for exact in (True, False):
+            for _, state in candidates:
+                for row in (state.markup or {}).get("inline_keyboard", []):
+                    for button in row:
+                        if exact and target in (button.get("text"), button.get("callback_data")):
+                            return state, button
+                        if not exact and target in (button.get("text") or ""):
+                            return state, button
         return None
 
     def _reply_keyboard_buttons(self, chat_id: int) -> list[Json]:

@@ -1,0 +1,127 @@
+"""The seed's story end to end: the real app polls the Bot API emulator over HTTP."""
+
+from __future__ import annotations
+
+from aiogram.types import BotCommandScopeChat, BotCommandScopeDefault
+from sqlalchemy import select
+
+from db.engine import create_engine, create_session_factory
+from db.models import Attachment, Ticket
+from tests.e2e_kit import live_bot
+from tests.handler_kit import OWNER_ID
+
+MASTER = 2002
+STRANGER = 3003
+
+
+async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
+    async with live_bot(db_url) as (emu, _app):
+        owner = emu.user(OWNER_ID, "Олег", "Власник")
+        await owner.send("/start")
+        await owner.wait_for("владелец")
+        assert "👥 Клиенты" in owner.reply_keyboard()
+        assert [c["command"] for c in emu.commands(BotCommandScopeDefault())] == [
+            "start", "status", "help"]
+
+        # The owner invites a master.
+        await owner.send("/staff")
+        await owner.wait_for("Сотрудники")
+        await owner.tap("Пригласить сотрудника")
+        await owner.wait_for("Кого приглашаем")
+        await owner.tap("мастер")
+        invite = await owner.wait_for("start=inv_")
+        payload = invite.text.split("start=")[1].split()[0]
+
+        master = emu.user(MASTER, "Петя", "Майстер")
+        await master.send(f"/start {payload}")
+        await master.wait_for("Добро пожаловать")
+        staff_commands = [c["command"] for c in emu.commands(BotCommandScopeChat(chat_id=MASTER))]
+        assert "ticket" in staff_commands and "client" in staff_commands
+
+        # New client + new device with two photos: ≤ 10 interactions.
+        master.interactions = 0
+        await master.send("+38 (067) 123-45-67")
+        await master.wait_for("не найден")
+        await master.tap("Создать клиента")
+        await master.wait_for("Имя и фамилия")
+        await master.send("Иван Петренко")
+        await master.wait_for("Какое устройство")
+        await master.tap("Телефон")
+        await master.wait_for("бренд и модель")
+        await master.send("Apple iPhone 12")
+        await master.wait_for("Опишите неисправность")
+        await master.send("Не заряжается")
+        await master.wait_for("Приём")
+        await master.send_photo()
+        await master.send_photo()
+        await master.wait_for("Фото: 2")
+        await master.tap("Принять")
+        card = await master.wait_for("[1] Apple iPhone 12 — Иван Петренко")
+        assert master.interactions <= 10, master.interactions
+        assert "Принят" in card.text
+
+        # Status moves: only allowed transitions are offered.
+        await master.tap("Статус")
+        picker = await master.wait_for("Выберите новый статус")
+        assert "Можно забирать" not in " ".join(picker.buttons)
+        for status in ("Диагностика", "В работе", "Можно забирать", "Выдан"):
+            await master.tap(status if status != "Диагностика" else "Диагностика",)
+            await master.wait_for(lambda m, s=status: f"<b>{s}</b>" in (m.raw.get("text") or "")
+                                  or f"Статус: {s}" in (m.text or ""))
+            if status != "Выдан":
+                await master.tap("Статус")
+                await master.wait_for("Выберите новый статус")
+
+        # A comment with a photo.
+        await master.tap("✍️ Комментарий")
+        await master.wait_for("Комментарий к [1]")
+        await master.send("Заменил разъём зарядки")
+        await master.send_photo()
+        await master.wait_for("фото 1")
+        await master.tap("Готово")
+        await master.wait_for("Комментарий сохранён")
+        await master.tap("🗂 Комментарии")
+        await master.wait_for("Заменил разъём")
+
+        # Label: a PNG with a QR.
+        await master.tap("Этикетка")
+        label = await master.wait_for("🏷 Этикетка [1]")
+        assert label.photo and label.photo[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # Second visit of the same device: a warranty ticket, ≤ 8 interactions.
+        master.interactions = 0
+        await master.send("4567")
+        await master.wait_for("Иван Петренко")
+        await master.tap("📱 Apple iPhone 12")
+        await master.wait_for("История обращений")
+        await master.tap("Новое обращение")
+        await master.wait_for("Опишите")
+        await master.send("Снова не заряжается")
+        await master.wait_for("Приём")
+        await master.tap("Принять")
+        second = await master.wait_for("[2] Apple iPhone 12")
+        assert "Гарантийное" in second.text and "прошлое: [1]" in second.text
+        assert master.interactions <= 8, master.interactions
+
+        # A stranger is refused every staff command and forged button.
+        stranger = emu.user(STRANGER, "Чужой")
+        for command in ("/client 0671234567", "/ticket 1", "/find Иван", "/staff", "/settings"):
+            await stranger.send(command)
+            reply = await stranger.wait_for("Нет доступа")
+            assert "Иван" not in reply.text
+        for forged in ("t:card:1:0", "t:set:1:5", "c:card:1:0", "s:inv:0:", "i:ok:0:0"):
+            await stranger.press_forged(forged)
+            answer = await stranger.wait_answer()
+            assert "Нет доступа" in answer.get("text", ""), (forged, answer)
+        await stranger.send("/start tk_1")
+        greeting = await stranger.wait_for(lambda m: True)
+        assert "[1]" not in greeting.text and "Иван" not in greeting.text
+
+    engine = create_engine(db_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            tickets = list(await session.scalars(select(Ticket).order_by(Ticket.number)))
+            assert [t.number for t in tickets] == [1, 2] and tickets[1].is_warranty
+            assert len(list(await session.scalars(select(Attachment)))) == 3
+    finally:
+        await engine.dispose()

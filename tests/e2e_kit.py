@@ -1,0 +1,39 @@
+"""Run the real application (`bot.app.Application`, as `python -m bot` does) polling the Bot API
+emulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.app import Application
+from bot.config import Settings
+from tests.emulators.telegram import TelegramEmulator, run_telegram_emulator
+from tests.handler_kit import test_settings
+
+
+TOKEN = "123456789:AAE_test-token-for-the-local-emulator"
+
+
+@asynccontextmanager
+async def live_bot(
+    db_url: str, **overrides: Any
+) -> AsyncIterator[tuple[TelegramEmulator, Application]]:
+    async with run_telegram_emulator(token=TOKEN) as emu:
+        settings: Settings = test_settings(
+            bot_token=TOKEN, telegram_api_url=emu.base_url, database_url=db_url,
+            **overrides)
+        app = Application(settings)
+        await app.start()
+        task = asyncio.create_task(app.run_polling(handle_signals=False))
+        try:
+            await emu.wait_polling()
+            yield emu, app
+        finally:
+            assert app.dp is not None
+            if not task.done():
+                await app.dp.stop_polling()
+            await asyncio.wait_for(task, 10)
+            await app.stop()
