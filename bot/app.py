@@ -12,7 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -52,7 +52,12 @@ def build_dispatcher(
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers: tests build one per test."""
-    dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings,
+    storage = storage or MemoryStorage()
+    # Updates of one chat are handled one at a time (in order), so a photo and a text sent
+    # together cannot race on the same form's data; different chats still run in parallel.
+    isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
+                 else SimpleEventIsolation())
+    dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings,
                     session_factory=session_factory)
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))

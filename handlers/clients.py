@@ -18,7 +18,7 @@ from db.models import Staff
 from db.phones import format_phone, looks_like_phone, parse_phone
 from handlers.client_view import client_name, render_client, render_device
 from handlers.error_texts import error_text
-from handlers.filters import IsStaff, TextIs
+from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import ClientCb, DeviceCb, NewClientCb
 from keyboards.common import button, markup
@@ -102,7 +102,7 @@ def setup(settings: Settings) -> Router:
         await message.answer(_("👥 Введите телефон (можно последние 4+ цифры), имя или фамилию "
                                "клиента, серийный номер или #номер обращения."))
 
-    @router.message(StateFilter(None, ClientsSection.search), F.text, ~F.text.startswith("/"))
+    @router.message(StateFilter(None, ClientsSection.search), F.text, NotCommand())
     async def typed_search(message: Message, session: AsyncSession, state: FSMContext,
                            lang: str) -> None:
         await search(message, session, state, message.text, lang)
@@ -153,7 +153,7 @@ def setup(settings: Settings) -> Router:
         await state.clear()
         await show_client(target, session, client.id, lang, with_types=True, edit=False)
 
-    @router.message(NewClient.name, F.text, ~F.text.startswith("/"))
+    @router.message(NewClient.name, F.text, NotCommand())
     async def create_name(message: Message, session: AsyncSession, state: FSMContext,
                           staff: Staff, lang: str) -> None:
         await finish_create(message, session, state, staff, lang, message.text)
@@ -164,7 +164,7 @@ def setup(settings: Settings) -> Router:
         await finish_create(query, session, state, staff, lang, "")
         await query.answer()
 
-    @router.message(NewClient.name)
+    @router.message(NewClient.name, NotCommand())
     async def create_wrong(message: Message) -> None:
         await message.answer(_("Напишите имя и фамилию текстом или нажмите «Пропустить». "
                                "Отмена — /cancel."))
@@ -189,7 +189,7 @@ def setup(settings: Settings) -> Router:
             await message.answer(prompt)
         await query.answer()
 
-    @router.message(EditClient.value, F.text, ~F.text.startswith("/"))
+    @router.message(EditClient.value, F.text, NotCommand())
     async def edit_value(message: Message, session: AsyncSession, state: FSMContext,
                          staff: Staff, lang: str) -> None:
         data = await state.get_data()
@@ -208,7 +208,7 @@ def setup(settings: Settings) -> Router:
         await state.clear()
         await show_client(message, session, data["client_id"], lang)
 
-    @router.message(EditClient.value)
+    @router.message(EditClient.value, NotCommand())
     async def edit_wrong(message: Message) -> None:
         await message.answer(_("Нужен текст. Отмена — /cancel."))
 

@@ -35,3 +35,14 @@ class TextIs(Filter):
 
     async def __call__(self, event: TelegramObject, **_: Any) -> bool:
         return getattr(event, "text", None) == str(self.text)
+
+
+class NotCommand(Filter):
+    """Lets slash commands and the menu buttons pass a form's text handlers, so /ticket,
+    /client or "👥 Клиенты" work in the middle of any form."""
+
+    async def __call__(self, event: TelegramObject, **_: Any) -> bool:
+        from keyboards.menu import menu_texts
+
+        text = getattr(event, "text", None)
+        return not (text and (text.startswith("/") or text in menu_texts()))

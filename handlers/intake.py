@@ -26,7 +26,7 @@ from db.models import AttachmentKind, DeviceType, Staff
 from db.staff import list_staff
 from db.tickets import AttachmentIn, CommentIn, NewDevice, TicketDraft, add_comment, open_ticket
 from handlers.error_texts import error_text
-from handlers.filters import IsStaff
+from handlers.filters import IsStaff, NotCommand
 from handlers.tickets import send_ticket_card
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb
@@ -150,7 +150,7 @@ def setup(settings: Settings) -> Router:
             kind=h(device_type.title(lang))))
         await query.answer()
 
-    @router.message(Intake.kind, F.text, ~F.text.startswith("/"))
+    @router.message(Intake.kind, F.text, NotCommand())
     async def typed_kind(message: Message, state: FSMContext) -> None:
         kind = " ".join(message.text.split())[:64]
         await state.update_data(kind=kind)
@@ -158,7 +158,7 @@ def setup(settings: Settings) -> Router:
         await message.answer(_("{kind}: бренд и модель? Например: Apple iPhone 12").format(
             kind=h(kind)))
 
-    @router.message(Intake.model, F.text, ~F.text.startswith("/"))
+    @router.message(Intake.model, F.text, NotCommand())
     async def typed_model(message: Message, state: FSMContext) -> None:
         words = message.text.split()
         if not words or len(message.text) > 190:
@@ -184,7 +184,7 @@ def setup(settings: Settings) -> Router:
             device=h(device.title)))
         await query.answer()
 
-    @router.message(Intake.defect, F.text, ~F.text.startswith("/"))
+    @router.message(Intake.defect, F.text, NotCommand())
     async def typed_defect(message: Message, session: AsyncSession, state: FSMContext,
                            lang: str) -> None:
         defect = message.text.strip()
@@ -195,15 +195,15 @@ def setup(settings: Settings) -> Router:
         await state.update_data(defect=defect)
         await show_review(message, session, state, lang, edit=False)
 
-    @router.message(Intake.kind)
+    @router.message(Intake.kind, NotCommand())
     async def wrong_kind(message: Message) -> None:
         await message.answer(_("Выберите тип кнопкой или напишите его текстом. Отмена — /cancel."))
 
-    @router.message(Intake.model)
+    @router.message(Intake.model, NotCommand())
     async def wrong_model(message: Message) -> None:
         await message.answer(_("Напишите бренд и модель текстом. Отмена — /cancel."))
 
-    @router.message(Intake.defect)
+    @router.message(Intake.defect, NotCommand())
     async def wrong_defect(message: Message) -> None:
         await message.answer(_("Опишите неисправность текстом — это обязательное поле. "
                                "Отмена — /cancel."))
@@ -304,7 +304,7 @@ def setup(settings: Settings) -> Router:
         await show_review(query, session, state, lang, edit=True)
         await query.answer()
 
-    @router.message(Intake.edit, F.text, ~F.text.startswith("/"))
+    @router.message(Intake.edit, F.text, NotCommand())
     async def typed_field(message: Message, session: AsyncSession, state: FSMContext,
                           lang: str) -> None:
         data = await state.get_data()
@@ -327,7 +327,7 @@ def setup(settings: Settings) -> Router:
         await state.update_data({field: value})
         await show_review(message, session, state, lang, edit=False)
 
-    @router.message(Intake.edit)
+    @router.message(Intake.edit, NotCommand())
     async def wrong_field(message: Message) -> None:
         await message.answer(_("Нужен текст или кнопка. Отмена — /cancel."))
 
@@ -336,7 +336,7 @@ def setup(settings: Settings) -> Router:
         await message.answer(_("При приёме сохраняются фото. Документы добавьте комментарием "
                                "к обращению после приёма."))
 
-    @router.message(Intake.review)
+    @router.message(Intake.review, NotCommand())
     async def review_other(message: Message) -> None:
         await message.answer(_("Пришлите фото или нажмите кнопку на карточке приёма: "
                                "«✅ Принять» сохранит обращение."))

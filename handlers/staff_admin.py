@@ -34,7 +34,7 @@ from db.staff import (
 )
 from handlers.common import INVITE_PREFIX, role_title
 from handlers.error_texts import error_text
-from handlers.filters import IsStaff, TextIs
+from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import SettingsCb, StaffCb
 from keyboards.common import button, chunked, markup
@@ -167,7 +167,7 @@ def setup(settings: Settings) -> Router:
                                    "или 12,5):").format(name=h(person.name)))
         await query.answer()
 
-    @router.message(StaffForm.percent, F.text, ~F.text.startswith("/"))
+    @router.message(StaffForm.percent, F.text, NotCommand())
     async def percent_value(message: Message, session: AsyncSession, state: FSMContext,
                             staff: Staff) -> None:
         data = await state.get_data()
@@ -180,7 +180,7 @@ def setup(settings: Settings) -> Router:
         text, kb = await staff_card(session, data["staff_id"])
         await message.answer(text, reply_markup=kb)
 
-    @router.message(StaffForm.percent)
+    @router.message(StaffForm.percent, NotCommand())
     async def percent_wrong(message: Message) -> None:
         await message.answer(_("Процент — число от 0 до 100, например 30 или 12,5."))
 
@@ -237,7 +237,7 @@ def setup(settings: Settings) -> Router:
             await message.answer(_("Название нового типа (например: Наушники):"))
         await query.answer()
 
-    @router.message(SettingsForm.device_type, F.text, ~F.text.startswith("/"))
+    @router.message(SettingsForm.device_type, F.text, NotCommand())
     async def type_name(message: Message, session: AsyncSession, state: FSMContext,
                         lang: str) -> None:
         name = " ".join(message.text.split())
@@ -252,7 +252,7 @@ def setup(settings: Settings) -> Router:
         text, kb = await types_view(session, lang)
         await message.answer(text, reply_markup=kb)
 
-    @router.message(SettingsForm.device_type)
+    @router.message(SettingsForm.device_type, NotCommand())
     async def type_wrong(message: Message) -> None:
         await message.answer(_("Нужно название текстом. Отмена — /cancel."))
 

@@ -39,7 +39,7 @@ from db.tickets import (
     status_history,
 )
 from handlers.error_texts import error_text
-from handlers.filters import IsStaff, TextIs
+from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.ticket_view import (
     render_status_picker,
     render_ticket,
@@ -292,7 +292,7 @@ def setup(settings: Settings) -> Router:
         await state.update_data(texts=data["texts"])
         await _progress(message, state)
 
-    @router.message(CommentForm.collecting)
+    @router.message(CommentForm.collecting, NotCommand())
     async def comment_other(message: Message) -> None:
         await message.answer(
             _(

@@ -17,6 +17,11 @@ SETTINGS = __("⚙️ Настройки")
 EXTRA_SECTIONS: list[tuple[object, tuple[Role, ...]]] = []
 
 
+def menu_texts() -> set[str]:
+    """The section buttons in the current language."""
+    return {str(CLIENTS), str(SERVICE), str(SETTINGS), *(str(t) for t, _roles in EXTRA_SECTIONS)}
+
+
 def staff_menu(staff: Staff) -> ReplyKeyboardMarkup:
     first = [KeyboardButton(text=str(CLIENTS)), KeyboardButton(text=str(SERVICE))]
     second = [

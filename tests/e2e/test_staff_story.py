@@ -103,6 +103,25 @@ async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
         assert "Гарантийное" in second.text and "прошлое: [1]" in second.text
         assert master.interactions <= 8, master.interactions
 
+        # The same (returning) client brings a new device with two photos: ≤ 8 interactions.
+        master.interactions = 0
+        await master.send("067 123 45 67")
+        await master.wait_for("Иван Петренко")
+        await master.tap("Новое устройство")
+        await master.wait_for("Какое устройство")
+        await master.tap("Ноутбук")
+        await master.wait_for("бренд и модель")
+        await master.send("Lenovo IdeaPad 5")
+        await master.wait_for("Опишите неисправность")
+        await master.send("Залит чаем")
+        await master.wait_for("Приём")
+        await master.send_photo()
+        await master.send_photo()
+        await master.wait_for("Фото: 2")
+        await master.tap("Принять")
+        await master.wait_for("[3] Lenovo IdeaPad 5 — Иван Петренко")
+        assert master.interactions <= 8, master.interactions
+
         # A stranger is refused every staff command and forged button.
         stranger = emu.user(STRANGER, "Чужой")
         for command in ("/client 0671234567", "/ticket 1", "/find Иван", "/staff", "/settings"):
@@ -121,7 +140,7 @@ async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
     try:
         async with create_session_factory(engine)() as session:
             tickets = list(await session.scalars(select(Ticket).order_by(Ticket.number)))
-            assert [t.number for t in tickets] == [1, 2] and tickets[1].is_warranty
-            assert len(list(await session.scalars(select(Attachment)))) == 3
+            assert [t.number for t in tickets] == [1, 2, 3] and tickets[1].is_warranty
+            assert len(list(await session.scalars(select(Attachment)))) == 5
     finally:
         await engine.dispose()
