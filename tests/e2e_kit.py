@@ -13,7 +13,6 @@ from bot.config import Settings
 from tests.emulators.telegram import TelegramEmulator, run_telegram_emulator
 from tests.handler_kit import test_settings
 
-
 TOKEN = "123456789:AAE_test-token-for-the-local-emulator"
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.clients import add_device, create_client, find_client_by_phone, search_clients, update_client
+from db.clients import (
+    add_device,
+    create_client,
+    find_client_by_phone,
+    search_clients,
+    update_client,
+)
 from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound
 from db.models import Role
 from tests.factories import make_client, make_staff, make_ticket
