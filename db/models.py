@@ -240,6 +240,12 @@ class Ticket(Base):
         CheckConstraint("warranty_days >= 0", name="warranty_days"),
     )
 
+    # --- money (issue 4, migration 0002): stamped by db.closing.close_ticket ---
+    commission: Mapped[int | None] = mapped_column(BigInteger)  # master's share, kopecks
+    commission_bp: Mapped[int | None] = mapped_column(Integer)  # master's percent then
+    commission_base: Mapped[int | None] = mapped_column(BigInteger)  # kopecks it applied to
+    # --- end money ---
+
 
 class StatusChange(Base):
     __tablename__ = "status_history"

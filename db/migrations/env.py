@@ -7,7 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import db.models  # noqa: F401  (registers the tables)
+import db.models
+import db.money_models
+import db.notify_models  # noqa: F401
 from db.base import Base
 from db.engine import create_engine
 

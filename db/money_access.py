@@ -1,0 +1,29 @@
+"""Who may do what with money. Checked inside every operation, not by hiding buttons.
+
+- any active staff: receipts and lines, payments (incl. quick sales), expenses, closing a ticket;
+- owner or manager: the price list, refunds, service cash in/out, deleting expenses,
+  opening and closing shifts by hand, deleting an unpaid receipt of a closed ticket;
+- owner: the payment-type list.
+"""
+
+from __future__ import annotations
+
+from db.errors import PermissionDenied
+from db.models import Role, Staff
+
+
+def require_active(actor: Staff) -> None:
+    if actor is None or not actor.active:
+        raise PermissionDenied("active staff only")
+
+
+def require_manager(actor: Staff) -> None:
+    require_active(actor)
+    if actor.role not in (Role.OWNER, Role.MANAGER):
+        raise PermissionDenied("owner or manager only", role=actor.role.value)
+
+
+def require_owner(actor: Staff) -> None:
+    require_active(actor)
+    if actor.role != Role.OWNER:
+        raise PermissionDenied("owner only", role=actor.role.value)
