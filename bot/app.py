@@ -20,6 +20,7 @@ from bot.commands import set_default_commands, set_staff_commands
 from bot.config import Settings
 from bot.i18n import make_i18n
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
+from bot.services import Services, make_services
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.staff import list_staff
@@ -50,15 +51,20 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     storage: BaseStorage | None = None,
+    services: Services | None = None,
 ) -> Dispatcher:
-    """A fresh Dispatcher with fresh routers: tests build one per test."""
+    """A fresh Dispatcher with fresh routers: tests build one per test.
+
+    Handlers receive `settings`, `services`, `session_factory`, `i18n` and, per update,
+    `session` (in its transaction), `after_commit`, `staff`, `client` and `lang`."""
     storage = storage or MemoryStorage()
     # Updates of one chat are handled one at a time (in order), so a photo and a text sent
     # together cannot race on the same form's data; different chats still run in parallel.
     isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
                  else SimpleEventIsolation())
     dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings,
-                    session_factory=session_factory)
+                    session_factory=session_factory,
+                    services=services or make_services(settings))
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))
     dp.include_router(setup_routers(settings))
@@ -74,6 +80,7 @@ class Application:
     dp: Dispatcher | None = None
     i18n: I18n | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
+    services: Services | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -83,8 +90,9 @@ class Application:
         self.session_factory = create_session_factory(self.engine)
         self.i18n = make_i18n(settings.default_language)
         self.bot = make_bot(settings)
+        self.services = make_services(settings)
         self.dp = build_dispatcher(settings, self.session_factory, self.i18n,
-                                   make_storage(settings))
+                                   make_storage(settings), self.services)
         await self._set_commands()
 
     async def _set_commands(self) -> None:
@@ -131,6 +139,8 @@ class Application:
         await asyncio.gather(*self.background, return_exceptions=True)
         if self.dp is not None:
             await self.dp.storage.close()
+        if self.services is not None:
+            await self.services.aclose()
         if self.bot is not None:
             await self.bot.session.close()
         if self.engine is not None:

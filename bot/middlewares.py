@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,20 +16,36 @@ from bot.config import LANGUAGES, Settings
 from db.models import Client
 from db.staff import ensure_owners
 
+log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+AfterCommit = Callable[[], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
     """One transaction per update: committed when the handler returns, rolled back on error,
-    so no money or ticket data is ever half-written."""
+    so no money or ticket data is ever half-written.
+
+    Handlers put work that must only see committed data (fiscalizing a payment, waking the
+    outbox worker) into `data["after_commit"]`; it runs after the commit, never after a
+    rollback, and its failures are logged, not shown (the data is already safe)."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        after_commit: list[AfterCommit] = []
         async with self.session_factory() as session, session.begin():
             data["session"] = session
-            return await handler(event, data)
+            data["after_commit"] = after_commit
+            result = await handler(event, data)
+        for job in after_commit:
+            try:
+                await job()
+            except Exception:
+                log.exception("after-commit job %r failed", job)
+        return result
 
 
 class ContextMiddleware(BaseMiddleware):

@@ -8,12 +8,26 @@ from bot.config import Settings
 
 
 def setup_routers(settings: Settings) -> Router:
-    from handlers import client, clients, common, deny, intake, staff_admin, tickets
+    from handlers import (
+        client,
+        clients,
+        common,
+        deny,
+        intake,
+        money,
+        notify,
+        reports,
+        staff_admin,
+        tickets,
+    )
 
     root = Router(name="root")
     root.include_router(common.setup(settings))
     root.include_router(staff_admin.setup(settings))
     root.include_router(intake.setup(settings))
+    root.include_router(money.setup(settings))
+    root.include_router(reports.setup(settings))
+    root.include_router(notify.setup(settings))
     root.include_router(tickets.setup(settings))
     # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
     root.include_router(clients.setup(settings))
