@@ -13,6 +13,7 @@ def setup_routers(settings: Settings) -> Router:
         clients,
         common,
         deny,
+        fiscal,
         intake,
         money,
         notify,
@@ -26,6 +27,7 @@ def setup_routers(settings: Settings) -> Router:
     root.include_router(staff_admin.setup(settings))
     root.include_router(intake.setup(settings))
     root.include_router(money.setup(settings))
+    root.include_router(fiscal.setup(settings))
     root.include_router(reports.setup(settings))
     root.include_router(notify.setup(settings))
     root.include_router(tickets.setup(settings))

@@ -52,3 +52,20 @@ class FormCb(CallbackData, prefix="f"):
 class SettingsCb(CallbackData, prefix="set"):
     action: str  # menu, types, type_add, type_off, type_on
     id: int = 0
+
+
+# Shared entry points between features (each feature keeps its own factories in its module).
+class ReceiptPrintCb(CallbackData, prefix="rp"):
+    """Show a receipt for people (lines, totals, fiscal number, QR); `to_client` sends it to the
+    client's chat instead."""
+
+    id: int
+    to_client: int = 0
+
+
+class RefundCb(CallbackData, prefix="rf"):
+    """Start a refund against a paid receipt (`action="start"`, `id` = receipt id)."""
+
+    action: str
+    id: int
+    arg: int = 0
