@@ -3,7 +3,8 @@
 Per chat, senders queue on a FIFO lock (so one chat's messages keep their order) and the next
 send starts `per_chat_interval` after the previous one *finished*: Telegram measures arrival,
 and a request that finished has certainly arrived, so network jitter cannot squeeze two sends
-into one interval. Overall, sends are spaced 1/rate apart (no bursts).
+into one interval. Overall, sends are spaced 1/rate apart by the clock, measured from the
+previous send's actual start (no bursts, even when the event loop wakes sleepers late).
 
 After a 429 the chat is paused for `retry_after` and the overall rate is halved (down to
 `min_rate`); every success wins back `recovery` msg/s up to the configured rate (AIMD).
@@ -50,7 +51,8 @@ class RateLimiter:
         self.recovery = recovery
         self._clock = clock
         self._sleep = sleep
-        self._next_global = float("-inf")
+        self._last_grant = float("-inf")
+        self._global_lock = asyncio.Lock()
         self._chats: dict[int, _Chat] = {}
 
     def _chat(self, chat_id: int) -> _Chat:
@@ -69,11 +71,13 @@ class RateLimiter:
                 del self._chats[chat_id]
 
     async def _global_slot(self) -> None:
-        now = self._clock()
-        slot = max(now, self._next_global)
-        self._next_global = slot + 1.0 / self.rate
-        if slot > now:
-            await self._sleep(slot - now)
+        # Spaced from the previous *actual* grant, in FIFO order: a busy event loop that wakes
+        # several sleepers late cannot let them out in a burst.
+        async with self._global_lock:
+            wait = self._last_grant + 1.0 / self.rate - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+            self._last_grant = self._clock()
 
     @asynccontextmanager
     async def slot(self, chat_id: int) -> AsyncIterator[float]:

@@ -121,8 +121,11 @@ class OutboxWorker:
         policy: DeliveryPolicy | None = None,
         limiter: RateLimiter | None = None,
         worker_id: str | None = None,
+        wakeup: asyncio.Event | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`wakeup`: an event shared with the code that enqueues (e.g. Services.outbox_wakeup),
+        set after a commit that wrote outbox rows; same effect as `wake()`."""
         self.policy = policy or DeliveryPolicy()
         self._sf = session_factory
         self._bot = bot
@@ -130,8 +133,7 @@ class OutboxWorker:
         self.limiter = limiter or RateLimiter(self.policy.rate, self.policy.per_chat_interval)
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._now = clock
-        self._wake = asyncio.Event()
-        self._stopping = False
+        self._wake = wakeup or asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
@@ -169,13 +171,13 @@ class OutboxWorker:
         """Deliver until `stop_event` is set; then finish what is in flight and return."""
         logger.info("outbox worker %s started", self.worker_id)
         while not stop_event.is_set():
+            self._wake.clear()  # before the cycle: a wake() during it is not lost
             try:
                 await self.run_once(stop_event)
                 wait = await self._idle_wait()
             except Exception:  # DB down, etc.: keep the loop alive
                 logger.exception("outbox worker %s: cycle failed", self.worker_id)
                 wait = self.policy.poll_interval
-            self._wake.clear()
             waiters = [asyncio.ensure_future(stop_event.wait()),
                        asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=max(0.05, wait),
@@ -326,7 +328,7 @@ class OutboxWorker:
         attempt = (sms, result.ok, result.message_id, result.error)
         if result.ok:
             await self._settle(item, attempt, state=OutboxState.SENT, channel=sms, sent_at=now,
-                               provider_message_id=result.message_id)
+                               provider_message_id=result.message_id, last_error=None)
             stats.sent_sms += 1
             return
         failures = failures_before + 1

@@ -1,0 +1,184 @@
+"""Templates: placeholder validation, rendering, preview, seeds, CRUD; notification switches."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.errors import InvalidValue, NotFound
+from db.models import Setting
+from db.notify_errors import TemplateInvalid, TemplateNameTaken
+from db.notify_settings import (
+    NotifySettings,
+    get_notify_settings,
+    notification_enabled,
+    set_reminder,
+    set_switch,
+)
+from db.templates import (
+    PLACEHOLDERS,
+    ShopInfo,
+    compose_for_ticket,
+    create_template,
+    default_template,
+    delete_template,
+    format_amount,
+    list_templates,
+    placeholders_in,
+    preview,
+    render,
+    update_template,
+    validate_text,
+)
+from tests.factories import make_client, make_staff, make_ticket
+
+SHOP = ShopInfo("Майстерня «Гвинтик»", "вул. Соборна, 12", "+380 67 123 4567")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "placeholder"),
+    [
+        ("Вітаємо, {імя}!", "unknown_placeholder", "{імя}"),
+        ("До сплати {amount}", "unknown_placeholder", "{amount}"),
+        ("Звернення {ticket", "broken_brace", "{"),
+        ("Звернення ticket}", "broken_brace", "}"),
+        ("{name {device}}", "broken_brace", "{"),
+        ("Звернення {}", "bad_placeholder", "{}"),
+        ("{name!r}", "bad_placeholder", "{name!r}"),
+        ("{amount_due:>10}", "bad_placeholder", "{amount_due:>10}"),
+        ("{name.upper}", "bad_placeholder", "{name.upper}"),
+        ("   ", "empty", ""),
+        ("x" * 1001, "too_long", ""),
+    ],
+)
+def test_invalid_templates_are_refused_naming_the_problem(
+    text: str, reason: str, placeholder: str,
+) -> None:
+    with pytest.raises(TemplateInvalid) as err:
+        validate_text(text)
+    assert err.value.reason == reason
+    assert err.value.placeholder == placeholder
+    assert err.value.code == "template_invalid"
+
+
+def test_valid_placeholders_and_literal_braces() -> None:
+    text = " ".join("{" + p + "}" for p in PLACEHOLDERS) + " {{не плейсхолдер}}"
+    assert validate_text(text) == text
+    assert placeholders_in(text) == list(PLACEHOLDERS)
+    assert render("{{x}} {name}", {"name": "Іван"}) == "{x} Іван"
+
+
+def test_render_drops_lines_left_empty() -> None:
+    text = "Вітаємо, {name}!\nДо сплати: {amount_due}\nАдреса: {address}\nДякуємо"
+    assert render(text, {"name": "Іван", "amount_due": "", "address": None}) == \
+        "Вітаємо, Іван!\nДякуємо"  # type: ignore[dict-item]
+    assert render(text, {"name": "", "amount_due": "10,00 грн", "address": "Соборна 1"}) == \
+        "До сплати: 10,00 грн\nАдреса: Соборна 1\nДякуємо"
+
+
+def test_preview_uses_samples_and_the_shop() -> None:
+    text = "{name}: {device} №{ticket}, {amount_due}. {shop}, {address}, {phone}"
+    shown = preview(text, "uk", SHOP)
+    assert shown.startswith("Олена: Samsung Galaxy A52 №125, 1")
+    assert "грн. Майстерня «Гвинтик», вул. Соборна, 12, +380 67 123 4567" in shown
+    assert preview("{name}", "ru") == "Елена"
+    with pytest.raises(TemplateInvalid):
+        preview("{nme}")
+
+
+def test_amounts_are_formatted_for_people() -> None:
+    assert format_amount(120050, "uk").replace("\u00a0", " ").replace("\u202f", " ") == \
+        "1 200,50 грн"
+    assert format_amount(5, "ru").endswith("0,05 грн")
+
+
+async def test_seeded_ready_templates(session: AsyncSession) -> None:
+    for language, title, words in (
+        ("uk", "Можна забирати", "Можна забирати"),
+        ("ru", "Можно забирать", "Можно забирать"),
+    ):
+        template = await default_template(session, "ready", language)
+        assert template is not None and template.name == title and template.is_default
+        assert words in template.text
+        assert {"name", "device", "ticket", "amount_due", "address", "phone"} <= set(
+            placeholders_in(template.text))
+        validate_text(template.text)
+    assert len(await list_templates(session, kind="ready")) == 4
+    assert await default_template(session, "reminder", "uk") is not None
+
+
+async def test_compose_for_a_ticket_in_the_clients_language(session: AsyncSession) -> None:
+    master = await make_staff(session)
+    client = await make_client(session, name="Іван")
+    ticket = await make_ticket(session, master, client)
+    composed = await compose_for_ticket(session, ticket.id, kind="ready", shop=SHOP,
+                                        amount_due=120000)
+    assert composed.language == "uk"
+    lines = composed.text.splitlines()
+    assert lines[0] == "Вітаємо, Іван!"
+    assert f"Apple iPhone 12, звернення №{ticket.number}. Можна забирати." in lines[1]
+    assert lines[2].startswith("До сплати: 1") and lines[2].endswith("200,00 грн")
+    assert lines[-1] == SHOP.name
+    client.language = "ru"
+    nothing_due = await compose_for_ticket(session, ticket.id, kind="ready",
+                                           shop=ShopInfo("Ремонт"))
+    assert nothing_due.language == "ru"
+    assert nothing_due.text.splitlines() == [
+        "Здравствуйте, Іван!",
+        f"Ремонт завершён: Apple iPhone 12, обращение №{ticket.number}. Можно забирать.",
+        "Ремонт",
+    ]
+    with pytest.raises(NotFound):
+        await compose_for_ticket(session, ticket.id, kind="nope", shop=SHOP)
+
+
+async def test_template_crud_and_single_default(session: AsyncSession) -> None:
+    owner = await make_staff(session)
+    first = await create_template(session, owner, kind="estimate", language="uk",
+                                  name="Кошторис", text="Кошторис: {amount_due}")
+    assert first.is_default  # the first of its kind and language
+    second = await create_template(session, owner, kind="estimate", language="uk",
+                                   name="Кошторис коротко", text="{amount_due}",
+                                   is_default=True)
+    await session.refresh(first)
+    assert second.is_default and not first.is_default
+    with pytest.raises(TemplateNameTaken):
+        await create_template(session, owner, kind="estimate", language="uk",
+                              name="кошторис", text="x")
+    with pytest.raises(TemplateInvalid) as err:
+        await update_template(session, owner, first.id, text="Сума {sum}")
+    assert err.value.placeholder == "{sum}"
+    with pytest.raises(InvalidValue):
+        await create_template(session, owner, kind="estimate", language="en", name="E",
+                              text="x")
+    await update_template(session, owner, first.id, name="Повний", make_default=True)
+    await session.refresh(second)
+    assert first.is_default and not second.is_default and first.name == "Повний"
+    await delete_template(session, owner, first.id)
+    await session.refresh(second)
+    assert second.is_default  # the heir
+    found = await default_template(session, "estimate", "ru")  # other language as fallback
+    assert found is not None and found.id == second.id
+
+
+async def test_notification_switches(session: AsyncSession) -> None:
+    assert await get_notify_settings(session) == NotifySettings()
+    defaults = await get_notify_settings(session)
+    assert all(defaults.enabled(k) for k in ("intake", "ready", "status", "estimate",
+                                             "reminder", "receipt", "custom"))
+    assert defaults.reminder_days == 3
+    owner = await make_staff(session)
+    await set_switch(session, owner, "status", False)
+    await set_reminder(session, owner, days=5, max_count=2)
+    settings = await get_notify_settings(session)
+    assert not settings.status and settings.reminder_days == 5 and settings.reminder_max == 2
+    assert not await notification_enabled(session, "status")
+    assert (await session.get(Setting, "notify.status")).value is False  # type: ignore[union-attr]
+    await set_switch(session, owner, "status", True)
+    assert await notification_enabled(session, "status")
+    with pytest.raises(InvalidValue):
+        await set_switch(session, owner, "receipt", False)
+    with pytest.raises(InvalidValue):
+        await set_reminder(session, owner, days=0)
+    session.add(Setting(key="notify.reminder", value="yes"))  # hand-edited nonsense
+    assert (await get_notify_settings(session)).reminder is True
