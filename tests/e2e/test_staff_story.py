@@ -126,12 +126,12 @@ async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
         stranger = emu.user(STRANGER, "Чужой")
         for command in ("/client 0671234567", "/ticket 1", "/find Иван", "/staff", "/settings"):
             await stranger.send(command)
-            reply = await stranger.wait_for("Нет доступа")
+            reply = await stranger.wait_for("Немає доступу")  # strangers get the client language
             assert "Иван" not in reply.text
         for forged in ("t:card:1:0", "t:set:1:5", "c:card:1:0", "s:inv:0:", "i:ok:0:0"):
             await stranger.press_forged(forged)
             answer = await stranger.wait_answer()
-            assert "Нет доступа" in answer.get("text", ""), (forged, answer)
+            assert "Немає доступу" in answer.get("text", ""), (forged, answer)
         await stranger.send("/start tk_1")
         greeting = await stranger.wait_for(lambda m: True)
         assert "[1]" not in greeting.text and "Иван" not in greeting.text
