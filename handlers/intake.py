@@ -6,6 +6,7 @@ the review screen, so a typical intake of a returning client is 6–8 interactio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import h, money
+from bot.middlewares import AfterCommit
+from bot.services import Services
 from db.amounts import parse_amount
 from db.clients import get_client, get_device, list_device_types
 from db.errors import DomainError
@@ -344,7 +347,8 @@ def setup(settings: Settings) -> Router:
     # ---- finish -------------------------------------------------------------------------
     @router.callback_query(Intake.review, IntakeCb.filter(F.action == "ok"))
     async def accept(query: CallbackQuery, session: AsyncSession, state: FSMContext,
-                     staff: Staff, lang: str, bot: Bot) -> None:
+                     staff: Staff, lang: str, bot: Bot, services: Services,
+                     after_commit: list[AfterCommit]) -> None:
         data = await state.get_data()
         draft = TicketDraft(
             defect=data["defect"], condition=data.get("condition") or "",
@@ -379,7 +383,9 @@ def setup(settings: Settings) -> Router:
         await edit_or_send(query, _("✅ Принято: обращение [{number}].").format(
             number=ticket.number))
         for follow_up in AFTER_INTAKE:
-            await follow_up(query, session, staff, ticket.id, lang, settings)
+            await follow_up(query=query, session=session, staff=staff, ticket_id=ticket.id,
+                            lang=lang, settings=settings, services=services,
+                            after_commit=after_commit)
         await send_ticket_card(query, session, ticket.id, lang, settings, edit=False)
         await query.answer()
 
@@ -392,5 +398,6 @@ def setup(settings: Settings) -> Router:
     return router
 
 
-# Follow-ups after a ticket is accepted (e.g. the client's intake confirmation).
-AFTER_INTAKE: list = []
+# Follow-ups after a ticket is accepted (e.g. the client's intake confirmation), called with
+# keyword arguments: query, session, staff, ticket_id, lang, settings, services, after_commit.
+AFTER_INTAKE: list[Callable[..., Awaitable[None]]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.formatting import clip, h, local_dt
 from bot.labels import label_png
+from bot.middlewares import AfterCommit
+from bot.services import Services
 from db.errors import DomainError, NotFound
 from db.models import AttachmentKind, AuditEntry, Staff, Status
 from db.tickets import (
@@ -55,8 +58,10 @@ PAGE_SIZE = 10
 TICKET_NUMBER = re.compile(r"^#?\s*(\d{1,9})$")
 LABEL_PREFIX = "tk_"
 
-# Status-change follow-ups (e.g. "notify the client?") registered by later features.
-AFTER_STATUS: list = []
+# Status-change follow-ups (e.g. "notify the client?") registered by later features, called
+# with keyword arguments: query, session, staff, ticket_id, status, lang, settings, services,
+# after_commit.
+AFTER_STATUS: list[Callable[..., Awaitable[None]]] = []
 
 
 class CommentForm(StatesGroup):
@@ -189,6 +194,8 @@ def setup(settings: Settings) -> Router:
         staff: Staff,
         lang: str,
         bot: Bot,
+        services: Services,
+        after_commit: list[AfterCommit],
     ) -> None:
         try:
             await change_status(session, staff, callback_data.id, callback_data.arg)
@@ -201,7 +208,9 @@ def setup(settings: Settings) -> Router:
             _("Статус: {status}").format(status=status.title(lang) if status else "")
         )
         for follow_up in AFTER_STATUS:
-            await follow_up(query, session, staff, callback_data.id, status, lang, settings)
+            await follow_up(query=query, session=session, staff=staff, ticket_id=callback_data.id,
+                            status=status, lang=lang, settings=settings, services=services,
+                            after_commit=after_commit)
 
     # ---- comments -------------------------------------------------------------------------
     @router.callback_query(TicketCb.filter(F.action == "cm"))
