@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -28,6 +30,9 @@ from handlers import setup_routers
 from handlers.errors import on_error
 
 log = logging.getLogger("bot")
+
+# Long-running tasks features start with the app: async (app) -> asyncio.Task | None.
+BACKGROUND: list[Callable[[Application], Awaitable[asyncio.Task[Any] | None]]] = []
 
 
 def make_storage(settings: Settings) -> BaseStorage:
@@ -81,7 +86,10 @@ class Application:
     i18n: I18n | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
     services: Services | None = None
-    background: list[asyncio.Task[None]] = field(default_factory=list)
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+    scheduler: Any = None
+    outbox_worker: Any = None
+    _stop: asyncio.Event | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -102,6 +110,25 @@ class Application:
             for person in await list_staff(session, active_only=True):
                 await set_staff_commands(self.bot, self.i18n, person,
                                          person.language or self.settings.default_language)
+
+    async def start_background(self) -> None:
+        """The outbox worker and the scheduler's jobs (fiscal retries, shift auto-close,
+        reminders, digest)."""
+        from bot.notifications import OutboxWorker
+        from scheduler import build_scheduler
+
+        assert self.bot and self.session_factory and self.services
+        self._stop = asyncio.Event()
+        self.outbox_worker = OutboxWorker(self.session_factory, self.bot, self.services.sms,
+                                          wakeup=self.services.outbox_wakeup)
+        self.background.append(asyncio.create_task(
+            self.outbox_worker.run_forever(self._stop), name="outbox"))
+        for start in BACKGROUND:
+            task = await start(self)
+            if task is not None:
+                self.background.append(task)
+        self.scheduler = build_scheduler(self)
+        self.scheduler.start()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         assert self.bot and self.dp
@@ -134,9 +161,15 @@ class Application:
             await runner.cleanup()
 
     async def stop(self) -> None:
-        for task in self.background:
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self._stop is not None:
+            self._stop.set()
+        if self.background:
+            _done, pending = await asyncio.wait(self.background, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self.background, return_exceptions=True)
         if self.dp is not None:
             await self.dp.storage.close()
         if self.services is not None:
@@ -150,6 +183,7 @@ class Application:
 async def run(settings: Settings) -> None:
     app = Application(settings)
     await app.start()
+    await app.start_background()
     try:
         me = await app.bot.get_me()  # type: ignore[union-attr]
         log.info("bot @%s started (database %s)", me.username,

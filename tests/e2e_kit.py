@@ -18,7 +18,7 @@ TOKEN = "123456789:AAE_test-token-for-the-local-emulator"
 
 @asynccontextmanager
 async def live_bot(
-    db_url: str, **overrides: Any
+    db_url: str, *, background: bool = True, **overrides: Any
 ) -> AsyncIterator[tuple[TelegramEmulator, Application]]:
     async with run_telegram_emulator(token=TOKEN) as emu:
         settings: Settings = test_settings(
@@ -26,6 +26,8 @@ async def live_bot(
             **overrides)
         app = Application(settings)
         await app.start()
+        if background:
+            await app.start_background()
         task = asyncio.create_task(app.run_polling(handle_signals=False))
         try:
             await emu.wait_polling()

@@ -1,0 +1,57 @@
+"""APScheduler wiring: which job runs when. The jobs themselves live in this package's modules
+and call use cases; no business rules here."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.closing import closing_summary
+from db.templates import ShopInfo
+from scheduler.notifications import enqueue_ready_reminders
+
+if TYPE_CHECKING:
+    from bot.app import Application
+
+log = logging.getLogger("scheduler")
+
+REMINDER_HOUR = 11  # shop time: reminders arrive at a decent hour, never at night
+
+
+async def amount_due(session: AsyncSession, ticket_id: int) -> int | None:
+    """What the client still has to pay on a ticket (its unpaid receipts), None when nothing."""
+    total = (await closing_summary(session, ticket_id)).unpaid_total
+    return total or None
+
+
+def shop_info(app: Application) -> ShopInfo:
+    s = app.settings
+    return ShopInfo(s.shop_name, s.shop_address, s.shop_phone)
+
+
+def build_scheduler(app: Application) -> AsyncIOScheduler:
+    settings = app.settings
+    assert app.session_factory is not None and app.services is not None
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    session_factory, services = app.session_factory, app.services
+
+    async def reminders() -> None:
+        count = await enqueue_ready_reminders(
+            session_factory, shop=shop_info(app), amount_due=amount_due,
+            default_language=settings.client_language)
+        if count:
+            log.info("%d pickup reminders queued", count)
+            services.outbox_wakeup.set()
+
+    scheduler.add_job(reminders, "cron", hour=REMINDER_HOUR, minute=0, id="ready_reminders",
+                      coalesce=True, misfire_grace_time=3600)
+    for register in EXTRA_JOBS:
+        register(scheduler, app)
+    return scheduler
+
+
+# Features add their jobs here: callables (scheduler, app) -> None.
+EXTRA_JOBS: list = []
