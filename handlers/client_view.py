@@ -92,7 +92,7 @@ async def render_device(
     if device.kind:
         lines.append(_("Тип: {kind}").format(kind=h(device.kind)))
     if device.serial:
-        lines.append(_("🔢 Серийный/IMEI: {serial}").format(serial=h(device.serial)))
+        lines.append(_("🔢 Серийный/IMEI: {text}").format(text=h(device.serial)))
     if device.notes:
         lines.append(f"📝 {h(device.notes)}")
     lines.append("")

@@ -26,10 +26,12 @@ from db.amounts import parse_amount
 from db.clients import get_client, get_device, list_device_types
 from db.errors import DomainError
 from db.models import AttachmentKind, DeviceType, Staff
+from db.receipts import quote_from_services
 from db.staff import list_staff
 from db.tickets import AttachmentIn, CommentIn, NewDevice, TicketDraft, add_comment, open_ticket
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
+from handlers.money import intake_services
 from handlers.tickets import send_ticket_card
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb
@@ -39,7 +41,8 @@ CONDITIONS = [__("Без видимых повреждений"), __("Царап
               __("Следы влаги"), __("Не включается")]
 KIT = [__("Только устройство"), __("Зарядное устройство"), __("Кабель"), __("Чехол"),
        __("Коробка"), __("SIM-карта"), __("Карта памяти")]
-FIELDS = {1: "condition", 2: "kit", 3: "serial", 4: "lock_code", 5: "estimate", 6: "master"}
+FIELDS = {1: "condition", 2: "kit", 3: "serial", 4: "lock_code", 5: "estimate", 6: "master",
+          7: "services"}
 TYPED_FIELDS = {"condition", "kit", "serial", "lock_code", "estimate"}
 MAX_PHOTOS = 30
 
@@ -80,8 +83,9 @@ def setup(settings: Settings) -> Router:
             _("🎒 Комплект: {text}").format(text=h(data.get("kit") or dash)),
             _("🔢 Серийный/IMEI: {text}").format(text=h(data.get("serial") or dash)),
             _("🔑 Код блокировки: {text}").format(text=h(data.get("lock_code") or dash)),
-            _("💰 Оценка: {text}").format(text=money(estimate, lang) if estimate else dash),
-            _("👨‍🔧 Мастер: {text}").format(text=h(master.name) if master else dash),
+            _("💰 Оценка: {amount}").format(amount=money(estimate, lang) if estimate else dash),
+            _("👨‍🔧 Мастер: {master}").format(master=h(master.name) if master else dash),
+            await intake_services.review_line(session, data.get("services", []), lang),
             _("📷 Фото: {count}").format(count=len(data.get("photos", []))),
             "",
             _("Пришлите фото устройства прямо сюда. Остальное — по кнопкам, если нужно."),
@@ -93,6 +97,7 @@ def setup(settings: Settings) -> Router:
              button(_("🔑 Код"), IntakeCb(action="field", arg=4))],
             [button(_("💰 Оценка"), IntakeCb(action="field", arg=5)),
              button(_("👨‍🔧 Мастер"), IntakeCb(action="field", arg=6))],
+            [button(_("🧾 Услуги"), IntakeCb(action="field", arg=7))],
             [button(_("✅ Принять"), IntakeCb(action="ok"))],
             [button(_("✖️ Отмена"), IntakeCb(action="cancel"))],
         ]
@@ -254,6 +259,10 @@ def setup(settings: Settings) -> Router:
             await state.set_state(Intake.edit)
             prompt = _("Отметьте подходящее или напишите своё:")
             await edit_or_send(query, prompt, markup([*chunked(buttons, 2), back]))
+        elif field == "services":
+            await state.set_state(Intake.edit)
+            await edit_or_send(query, *await intake_services.picker(
+                session, data.get("services", []), lang))
         elif field == "master":
             people = await list_staff(session, active_only=True)
             buttons = [button(("✓ " if p.id == data.get("master_id") else "") + p.name,
@@ -264,7 +273,7 @@ def setup(settings: Settings) -> Router:
             prompt = {
                 "serial": _("Серийный номер или IMEI:"),
                 "lock_code": _("Код блокировки (пароль, графический ключ словами):"),
-                "estimate": _("Предварительная оценка, грн (например 1 500):"),
+                "estimate": _("Предварительная оценка в ₴ (например 1 500):"),
             }[field]
             await edit_or_send(query, prompt, markup([
                 [button(_("Очистить"), IntakeCb(action="clear")), *back]]))
@@ -293,6 +302,26 @@ def setup(settings: Settings) -> Router:
             return
         await state.update_data(master_id=master.id)
         await show_review(query, session, state, lang, edit=True)
+        await query.answer()
+
+    @router.callback_query(IntakeCb.filter(F.action == "svc"))
+    async def toggle_service(query: CallbackQuery, callback_data: IntakeCb,
+                             session: AsyncSession, state: FSMContext, lang: str) -> None:
+        data = await state.get_data()
+        if "defect" not in data:
+            await query.answer(_("Кнопка устарела."), show_alert=True)
+            return
+        current = data.get("services", [])
+        if callback_data.arg not in current and not await intake_services.chosen(
+                session, [callback_data.arg]):
+            await query.answer(_("Кнопка устарела."), show_alert=True)
+            return
+        picked = intake_services.toggle(current, callback_data.arg)
+        await state.update_data(services=picked)
+        if callback_data.arg in picked:  # added: back to the review, one service is typical
+            await show_review(query, session, state, lang, edit=True)
+        else:
+            await edit_or_send(query, *await intake_services.picker(session, picked, lang))
         await query.answer()
 
     @router.callback_query(IntakeCb.filter(F.action.in_({"back", "clear"})))
@@ -325,6 +354,13 @@ def setup(settings: Settings) -> Router:
             value = text
         elif field in ("condition", "kit"):
             value = text[:500]
+        elif field == "services":
+            exact, found_text, kb = await intake_services.search(session, text, lang)
+            if exact is None:
+                await message.answer(found_text, reply_markup=kb)
+                return
+            value = intake_services.toggle(
+                [i for i in data.get("services", []) if i != exact.id], exact.id)
         else:
             return
         await state.update_data({field: value})
@@ -356,6 +392,13 @@ def setup(settings: Settings) -> Router:
             estimate=data.get("estimate"), master_id=data.get("master_id"),
             warranty_days=settings.warranty_days,
         )
+        quote = [s.id for s in await intake_services.chosen(session, data.get("services", []))]
+        if len(quote) != len(data.get("services", [])):
+            await state.update_data(services=quote)
+            await query.answer(_("Часть услуг убрали из прайс-листа — проверьте список услуг."),
+                               show_alert=True)
+            await show_review(query, session, state, lang, edit=True)
+            return
         try:
             if data.get("device_id"):
                 ticket = await open_ticket(session, staff, draft, device_id=data["device_id"])
@@ -372,6 +415,8 @@ def setup(settings: Settings) -> Router:
                                               file_unique_id=p["file_unique_id"],
                                               mime_type="image/jpeg", size=p["size"],
                                               caption=p["caption"]) for p in data["photos"]]))
+            if quote:  # the ticket's first unpaid receipt: the quote shown to the client
+                await quote_from_services(session, staff, ticket.id, quote)
             if data.get("device_id") and data.get("serial"):
                 device = await get_device(session, data["device_id"])
                 if not device.serial:

@@ -79,7 +79,7 @@ def setup(settings: Settings) -> Router:
         ]
         roles = [button(("✓ " if person.role == r else "") + role_title(r),
                         StaffCb(action="role", id=person.id, arg=k)) for k, r in ROLES.items()]
-        rows = [roles, [button(_("％ Процент"), StaffCb(action="pct", id=person.id))]]
+        rows = [roles, [button(_("% Процент"), StaffCb(action="pct", id=person.id))]]
         rows.append([button(_("⛔ Отключить") if person.active else _("✅ Вернуть"),
                             StaffCb(action="off" if person.active else "on", id=person.id))])
         rows.append([button(_("← Все сотрудники"), StaffCb(action="list"))])
@@ -122,7 +122,7 @@ def setup(settings: Settings) -> Router:
         link = await create_start_link(bot, INVITE_PREFIX + invite.token)
         await edit_or_send(query, _(
             "🔗 Приглашение ({role}), одноразовое, действует до {until}:\n{link}\n\n"
-            "Перешлите ссылку сотруднику: он откроет её в Telegram и нажмёт «Старт»."
+            "Перешлите ссылку сотруднику: он откроет её в Telegram и нажмёт «Начать» (Start)."
         ).format(role=role_title(role), until=local_dt(invite.expires_at, settings.tz, lang),
                  link=link), markup([[button(_("← Все сотрудники"), StaffCb(action="list"))]]))
         await query.answer()

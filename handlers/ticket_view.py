@@ -69,7 +69,8 @@ async def render_ticket(
     if ticket.previous_ticket_id:
         previous = await session.get(Ticket, ticket.previous_ticket_id)
         if previous is not None:
-            lines.append(_("↩️ Повторное, прошлое: [{number}]").format(number=previous.number))
+            lines.append(_("↩️ Повторное обращение, предыдущее: [{number}]").format(
+                number=previous.number))
     lines.append(_("🔧 Неисправность: {text}").format(text=h(ticket.defect)))
     if ticket.condition:
         lines.append(_("📋 Состояние: {text}").format(text=h(ticket.condition)))

@@ -100,7 +100,7 @@ async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
         await master.wait_for("Приём")
         await master.tap("Принять")
         second = await master.wait_for("[2] Apple iPhone 12")
-        assert "Гарантийное" in second.text and "прошлое: [1]" in second.text
+        assert "Гарантийное" in second.text and "предыдущее: [1]" in second.text
         assert master.interactions <= 8, master.interactions
 
         # The same (returning) client brings a new device with two photos: ≤ 8 interactions.
