@@ -16,11 +16,12 @@ from bot.formatting import h
 from db.errors import DomainError, NotFound
 from db.models import Role, Staff
 from db.staff import accept_invite
-from db.tickets import get_ticket_by_number
+from db.tickets import get_ticket_by_number, get_ticket_by_token
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.tickets import LABEL_PREFIX, send_ticket_card
 from keyboards.menu import staff_menu
+from keyboards.notify import STATUS_PREFIX
 
 INVITE_PREFIX = "inv_"
 
@@ -96,6 +97,18 @@ def setup(settings: Settings) -> Router:
             ticket = await get_ticket_by_number(session, int(number))
         except (ValueError, NotFound):
             await message.answer(_("Обращение по этой этикетке не найдено."))
+            return
+        await send_ticket_card(message, session, ticket.id, lang, settings)
+
+    # The client's status link (QR "📱 Для клиента") opened by staff: the ticket card.
+    @router.message(CommandStart(deep_link=True, magic=F.args.startswith(STATUS_PREFIX)),
+                    IsStaff())
+    async def start_status_link(message: Message, command: CommandObject, session: AsyncSession,
+                                state: FSMContext, lang: str) -> None:
+        await state.clear()
+        ticket = await get_ticket_by_token(session, command.args[len(STATUS_PREFIX):])
+        if ticket is None:
+            await message.answer(_("Обращение по этой ссылке не найдено."))
             return
         await send_ticket_card(message, session, ticket.id, lang, settings)
 
