@@ -1,0 +1,84 @@
+"""The money part of the ticket card: a summary line and the "Оплата", "Расходы",
+"Закрыть обращение" buttons. Registered once at import through the card hooks."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.formatting import money
+from db.expenses import expenses_total
+from db.models import Ticket
+from db.money_models import Receipt, ReceiptKind, ReceiptStatus
+from handlers.ticket_view import CARD_LINES, CARD_ROWS
+from keyboards.common import button
+from keyboards.money import CloseCb, ExpenseCb, PayCb, ReceiptCb
+
+
+async def ticket_money(session: AsyncSession, ticket_id: int
+                       ) -> tuple[int, int, int, int, int]:
+    """(receipts, paid sales, refunds, unpaid total, expenses): one small query + one sum."""
+    sale = Receipt.kind == ReceiptKind.SALE
+    count, paid, refunded, due = (await session.execute(
+        select(
+            func.count(Receipt.id),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
+                                         Receipt.total), else_=0)), 0),
+            func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
+                                        else_=0)), 0),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
+                                         Receipt.total), else_=0)), 0),
+        ).where(Receipt.ticket_id == ticket_id)
+    )).one()
+    expenses = await expenses_total(session, ticket_id)
+    return int(count), int(paid), int(refunded), int(due), expenses
+
+
+async def card_lines(session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneInfo) -> list[str]:
+    count, paid, refunded, due, expenses = await ticket_money(session, ticket.id)
+    lines = []
+    if count:
+        text = _("💳 Оплачено: {paid}").format(paid=money(paid, lang))
+        if refunded:
+            text += " · " + _("↩️ возвраты: {amount}").format(amount=money(refunded, lang))
+        if due:
+            text += " · " + _("🟡 к оплате: {due}").format(due=money(due, lang))
+        lines.append(text)
+    if expenses:
+        lines.append(_("🧾 Расходы: {amount}").format(amount=money(expenses, lang)))
+    if ticket.commission is not None and ticket.commission_bp:
+        lines.append(_("👨‍🔧 Мастеру: {amount} ({pct}% от {base})").format(
+            amount=money(ticket.commission, lang), pct=f"{ticket.commission_bp / 100:g}",
+            base=money(ticket.commission_base or 0, lang)))
+    return lines
+
+
+async def card_rows(session: AsyncSession, ticket: Ticket, lang: str
+                    ) -> list[list[InlineKeyboardButton]]:
+    due = (await ticket_money(session, ticket.id))[3]
+    rows = [[button(_("💳 Оплата"), ReceiptCb(action="tab", id=ticket.id)),
+             button(_("🧾 Расходы"), ExpenseCb(action="tab", id=ticket.id))]]
+    if due:
+        unpaid = list(await session.scalars(
+            select(Receipt.id).where(Receipt.ticket_id == ticket.id,
+                                     Receipt.kind == ReceiptKind.SALE,
+                                     Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
+            .limit(2)))
+        # The desk's most common act — the client pays the quote — one tap from the card.
+        if len(unpaid) == 1:
+            rows.insert(0, [button(_("💳 Оплатить {amount}").format(amount=money(due, lang)),
+                                   PayCb(action="start", id=unpaid[0]))])
+    if not ticket.status.kind.is_closed:
+        rows.append([button(_("🏁 Закрыть обращение"), CloseCb(action="start", id=ticket.id))])
+    return rows
+
+
+def register() -> None:
+    if card_lines not in CARD_LINES:
+        CARD_LINES.append(card_lines)
+    if card_rows not in CARD_ROWS:
+        CARD_ROWS.append(card_rows)

@@ -1,0 +1,73 @@
+"""The intake review's "🧾 Услуги" field: price-list services picked by code or name that become
+the ticket's first unpaid receipt (the quote) when the ticket is accepted. Intake keeps only
+service ids in its form data; these helpers render and resolve them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.formatting import h, money
+from db.money_models import Service
+from db.services import find_services, get_service_by_code
+from keyboards.callbacks import IntakeCb
+from keyboards.common import button, markup
+
+SERVICES_MAX = 20
+SEARCH_SHOWN = 8
+
+
+async def chosen(session: AsyncSession, ids: Sequence[int]) -> list[Service]:
+    """The picked services that still exist and are not archived, in the picking order."""
+    found = {s.id: s for s in await session.scalars(select(Service).where(Service.id.in_(ids)))}
+    return [found[i] for i in ids if i in found and not found[i].archived]
+
+
+async def review_line(session: AsyncSession, ids: Sequence[int], lang: str) -> str:
+    services = await chosen(session, ids)
+    if not services:
+        return _("🧾 Услуги: {text}").format(text="—")
+    names = ", ".join(h(s.name) for s in services)
+    total = money(sum(s.price for s in services), lang)
+    return _("🧾 Услуги: {text}").format(text=f"{names} = {total}")
+
+
+async def picker(session: AsyncSession, ids: Sequence[int], lang: str
+                 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The field's screen: what is picked (tap to remove) and how to add more."""
+    services = await chosen(session, ids)
+    lines = [_("🧾 Услуги для предварительного чека. Напишите код или часть названия.")]
+    lines.extend(f"• {h(s.code)} · {h(s.name)} — {money(s.price, lang)}" for s in services)
+    rows = [[button(f"✖ {s.code} · {s.name}", IntakeCb(action="svc", arg=s.id))]
+            for s in services]
+    rows.append([button(_("← Готово"), IntakeCb(action="back"))])
+    return "\n".join(lines), markup(rows)
+
+
+async def search(session: AsyncSession, text: str, lang: str
+                 ) -> tuple[Service | None, str, InlineKeyboardMarkup]:
+    """An exact code is taken at once; otherwise a pick list of name matches."""
+    exact = await get_service_by_code(session, text)
+    if exact is not None and not exact.archived:
+        return exact, "", markup([])
+    found = await find_services(session, text, limit=SEARCH_SHOWN)
+    rows = [[button(f"{s.code} · {s.name} · {money(s.price, lang)}",
+                    IntakeCb(action="svc", arg=s.id))] for s in found]
+    rows.append([button(_("← Готово"), IntakeCb(action="back"))])
+    if found:
+        return None, _("Найдено: {count}. Выберите услугу:").format(count=len(found)), markup(rows)
+    return None, _("«{text}» в прайс-листе нет. Напишите иначе: код или часть названия."
+                   ).format(text=h(text)), markup(rows)
+
+
+def toggle(ids: Sequence[int], service_id: int) -> list[int]:
+    out = list(ids)
+    if service_id in out:
+        out.remove(service_id)
+    elif len(out) < SERVICES_MAX:
+        out.append(service_id)
+    return out
