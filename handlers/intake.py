@@ -25,7 +25,7 @@ from bot.services import Services
 from db.amounts import parse_amount
 from db.clients import get_client, get_device, list_device_types
 from db.errors import DomainError
-from db.models import AttachmentKind, DeviceType, Staff
+from db.models import AttachmentKind, DeviceType, Staff, Ticket
 from db.receipts import quote_from_services
 from db.staff import list_staff
 from db.tickets import AttachmentIn, CommentIn, NewDevice, TicketDraft, add_comment, open_ticket
@@ -400,27 +400,9 @@ def setup(settings: Settings) -> Router:
             await show_review(query, session, state, lang, edit=True)
             return
         try:
-            if data.get("device_id"):
-                ticket = await open_ticket(session, staff, draft, device_id=data["device_id"])
-            else:
-                ticket = await open_ticket(
-                    session, staff, draft, client_id=data["client_id"],
-                    new_device=NewDevice(kind=data["kind"], brand=data.get("brand", ""),
-                                         model=data.get("model", ""),
-                                         serial=data.get("serial") or None))
-            if data.get("photos"):
-                await add_comment(session, staff, ticket.id, CommentIn(
-                    text=_("Фото при приёме"),
-                    attachments=[AttachmentIn(kind=AttachmentKind.PHOTO, file_id=p["file_id"],
-                                              file_unique_id=p["file_unique_id"],
-                                              mime_type="image/jpeg", size=p["size"],
-                                              caption=p["caption"]) for p in data["photos"]]))
-            if quote:  # the ticket's first unpaid receipt: the quote shown to the client
-                await quote_from_services(session, staff, ticket.id, quote)
-            if data.get("device_id") and data.get("serial"):
-                device = await get_device(session, data["device_id"])
-                if not device.serial:
-                    device.serial = data["serial"]
+            # A savepoint: if any step is refused, nothing of this intake is kept.
+            async with session.begin_nested():
+                ticket = await _save_intake(session, staff, draft, data, quote)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
@@ -441,6 +423,33 @@ def setup(settings: Settings) -> Router:
         await query.answer()
 
     return router
+
+
+async def _save_intake(session: AsyncSession, staff: Staff, draft: TicketDraft,
+                       data: dict[str, Any], quote: list[int]) -> Ticket:
+    """The ticket, its intake photos, its first quote and the device's serial — together."""
+    if data.get("device_id"):
+        ticket = await open_ticket(session, staff, draft, device_id=data["device_id"])
+    else:
+        ticket = await open_ticket(
+            session, staff, draft, client_id=data["client_id"],
+            new_device=NewDevice(kind=data["kind"], brand=data.get("brand", ""),
+                                 model=data.get("model", ""),
+                                 serial=data.get("serial") or None))
+    if data.get("photos"):
+        await add_comment(session, staff, ticket.id, CommentIn(
+            text=_("Фото при приёме"),
+            attachments=[AttachmentIn(kind=AttachmentKind.PHOTO, file_id=p["file_id"],
+                                      file_unique_id=p["file_unique_id"],
+                                      mime_type="image/jpeg", size=p["size"],
+                                      caption=p["caption"]) for p in data["photos"]]))
+    if quote:  # the ticket's first unpaid receipt: the quote shown to the client
+        await quote_from_services(session, staff, ticket.id, quote)
+    if data.get("device_id") and data.get("serial"):
+        device = await get_device(session, data["device_id"])
+        if not device.serial:
+            device.serial = data["serial"]
+    return ticket
 
 
 # Follow-ups after a ticket is accepted (e.g. the client's intake confirmation), called with
