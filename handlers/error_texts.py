@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.utils.i18n import gettext as _
 
 from db.errors import DomainError, InvalidPhone, InvalidValue, InviteInvalid
@@ -24,6 +26,8 @@ def phone_error(exc: InvalidPhone) -> str:
 def value_error(exc: InvalidValue) -> str:
     field = exc.field
     reason = exc.params.get("reason")
+    if f"invalid_value.{field}" in EXTRA:  # a feature's own wording for its fields
+        return EXTRA[f"invalid_value.{field}"](exc)
     if reason == "too_long" or "limit" in exc.params:
         return _("Слишком длинный текст: не больше {limit} символов.").format(
             limit=exc.params.get("limit", 2000)
@@ -73,4 +77,5 @@ def error_text(exc: DomainError) -> str:
     }.get(exc.code, _("Не получилось: {reason}.").format(reason=exc.code))
 
 
-EXTRA: dict[str, object] = {}
+# Feature modules register texts for their error codes (and "invalid_value.<field>").
+EXTRA: dict[str, Callable[[DomainError], str]] = {}
