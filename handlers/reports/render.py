@@ -1,0 +1,220 @@
+"""Report texts for a phone screen: short lines, the total first, money via Babel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from bot.formatting import BABEL_LOCALES, h, local_dt, money
+from db.money_models import PaymentType, ReceiptKind
+from db.report_periods import Period
+from db.reports import MasterTotal, Payroll, ReceiptDetail, ReceiptRow, Report, Totals
+
+
+def day_title(day: date, lang: str) -> str:
+    """"пт, 20.11.2026"."""
+    locale = BABEL_LOCALES.get(lang, "ru_RU")
+    return f"{format_date(day, 'EEE', locale=locale)}, {day:%d.%m.%Y}"
+
+
+def period_title(period: Period, lang: str) -> str:
+    if period.is_day:
+        return day_title(period.start, lang)
+    return f"{period.start:%d.%m.%Y} – {period.end:%d.%m.%Y}"
+
+
+def percent_text(bp_min: int, bp_max: int, lang: str) -> str:
+    locale = BABEL_LOCALES.get(lang, "ru_RU")
+    low = format_decimal(bp_min / 100, format="#,##0.##", locale=locale)
+    high = format_decimal(bp_max / 100, format="#,##0.##", locale=locale)
+    return f"{low} %" if low == high else f"{low}–{high} %"
+
+
+def master_name(m: MasterTotal) -> str:
+    return h(m.name) if m.master_id is not None else _("Без мастера")
+
+
+def totals_block(t: Totals, lang: str) -> list[str]:
+    """The money and tickets of a day or a period (the same lines for both)."""
+    if t.is_empty:
+        return [_("Ни продаж, ни расходов, ни обращений.")]
+    lines = [_("💰 Выручка: <b>{sum}</b>").format(sum=money(t.revenue, lang))]
+    for pt in t.payment_types:
+        line = f"   {h(pt.title(lang))}: {money(pt.net, lang)}"
+        if pt.refunds:
+            line += " " + _("(продажи {sales}, возвраты −{refunds})").format(
+                sales=money(pt.sales, lang), refunds=money(pt.refunds, lang))
+        lines.append(line)
+    lines.append(_("🧾 Чеков: {count} · средний чек {avg}").format(
+        count=t.sales_count, avg=money(t.average, lang)))
+    if t.refunds_count:
+        lines.append(_("↩️ Возвраты: {count} на {sum}").format(
+            count=t.refunds_count, sum=money(t.refunds, lang)))
+    if t.expenses_count:
+        lines.append(_("💸 Расходы: {sum} (наличными {cash}, безнал {cashless})").format(
+            sum=money(t.expenses, lang), cash=money(t.expenses_cash, lang),
+            cashless=money(t.expenses_cashless, lang)))
+    if t.service_count:
+        lines.append(_("🏦 Служебные: внесено {cash_in} · изъято {cash_out}").format(
+            cash_in=money(t.service_in, lang), cash_out=money(t.service_out, lang)))
+    lines.append("")
+    lines.append(_("🔧 Обращения: принято {accepted} · готово {ready} · выдано {done} · "
+                   "отказ {refused}").format(accepted=t.tickets_accepted, ready=t.tickets_ready,
+                                             done=t.tickets_done, refused=t.tickets_refused))
+    if t.masters:
+        lines.append(_("👷 Мастера (выдано · комиссия):"))
+        for m in t.masters:
+            pct = f" · {percent_text(m.bp_min, m.bp_max, lang)}" if m.master_id else ""
+            lines.append(f"   {master_name(m)}: {m.tickets} · {money(m.commission, lang)}{pct}")
+    return lines
+
+
+def drawer_line(report: Report, lang: str) -> str:
+    if report.is_current:
+        return _("🗄 В кассе сейчас: <b>{sum}</b>").format(sum=money(report.drawer, lang))
+    if report.period.is_day:
+        return _("🗄 В кассе на конец дня: {sum}").format(sum=money(report.drawer, lang))
+    return _("🗄 В кассе на конец периода: {sum}").format(sum=money(report.drawer, lang))
+
+
+def render_day(report: Report, lang: str, tz: ZoneInfo, now: datetime) -> str:
+    day = report.period.start
+    today = now.astimezone(tz).date()
+    head = _("📊 <b>Итоги дня: {day}</b>").format(day=day_title(day, lang))
+    if day == today:
+        head += "\n" + _("сегодня, на {time}").format(time=f"{now.astimezone(tz):%H:%M}")
+    elif day > today:
+        head += "\n" + _("этот день ещё не наступил")
+    lines = [head, "", *totals_block(report.total, lang), "", drawer_line(report, lang)]
+    return "\n".join(lines)
+
+
+def _line(bucket_start: date, bucket_end: date, t: Totals, unit: str, lang: str) -> str:
+    if unit == "day":
+        weekday = format_date(bucket_start, "EEE", locale=BABEL_LOCALES.get(lang, "ru_RU"))
+        label = f"{bucket_start:%d.%m} {weekday}"
+    else:
+        label = f"{bucket_start:%d.%m}–{bucket_end:%d.%m}"
+    if t.is_empty:
+        return f"<code>{label}</code> · —"
+    parts = [f"<code>{label}</code>", money(t.revenue, lang),
+             _("{count} чек.").format(count=t.sales_count)]
+    if t.refunds_count:
+        parts.append(_("возвр. {count}").format(count=t.refunds_count))
+    if t.expenses:
+        parts.append(_("расх. {sum}").format(sum=money(t.expenses, lang)))
+    parts.append(f"🔧{t.tickets_accepted}/✅{t.tickets_done}")
+    return " · ".join(parts)
+
+
+def render_period(report: Report, lang: str, tz: ZoneInfo) -> str:
+    head = _("📊 <b>Отчёт: {period}</b> ({days} дн.)").format(
+        period=period_title(report.period, lang), days=report.period.days)
+    lines = [head, "", *totals_block(report.total, lang), "", drawer_line(report, lang)]
+    if report.lines and not report.total.is_empty:
+        lines += ["", _("📅 По дням:") if report.unit == "day" else _("📅 По месяцам:"),
+                  _("<i>выручка · чеки · возвраты · расходы · 🔧 принято / ✅ выдано</i>")]
+        lines += [_line(x.bucket.start, x.bucket.end, x.totals, report.unit, lang)
+                  for x in report.lines]
+    return "\n".join(lines)
+
+
+def render_payroll(payroll: Payroll, lang: str) -> str:
+    lines = [_("💰 <b>Зарплата мастеров: {period}</b>").format(
+        period=period_title(payroll.period, lang))]
+    if not payroll.masters:
+        lines.append(_("За этот период нет выданных обращений."))
+        return "\n".join(lines)
+    lines.append("")
+    for m in payroll.masters:
+        if m.master_id is None:
+            lines.append(_("{name}: {count} обращ., база {base} — без комиссии").format(
+                name=master_name(m), count=m.tickets, base=money(m.base, lang)))
+            continue
+        lines.append(_("{name}: {count} обращ., база {base} × {pct} = <b>{sum}</b>").format(
+            name=master_name(m), count=m.tickets, base=money(m.base, lang),
+            pct=percent_text(m.bp_min, m.bp_max, lang), sum=money(m.commission, lang)))
+    lines += ["", _("Итого к выплате: <b>{sum}</b>").format(sum=money(payroll.total, lang)),
+              _("База и процент — как записаны при выдаче обращения "
+                "(оплачено − возвраты − расходы).")]
+    return "\n".join(lines)
+
+
+def receipt_icon(kind: ReceiptKind) -> str:
+    return "🟢" if kind == ReceiptKind.SALE else "↩️"
+
+
+def receipt_button(row: ReceiptRow, tz: ZoneInfo, lang: str, *, with_date: bool) -> str:
+    moment = row.paid_at.astimezone(tz)
+    when = f"{moment:%d.%m %H:%M}" if with_date else f"{moment:%H:%M}"
+    ticket = f" · [{row.ticket_number}]" if row.ticket_number is not None else ""
+    sign = "−" if row.kind == ReceiptKind.REFUND else ""
+    return f"{receipt_icon(row.kind)} №{row.id} · {when}{ticket} · {sign}{money(row.total, lang)}"
+
+
+def render_receipts_head(period: Period, count: int, lang: str, filters: list[str]) -> str:
+    lines = [_("🧾 <b>Чеки: {period}</b> · найдено {count}").format(
+        period=period_title(period, lang), count=count)]
+    if filters:
+        lines.append(_("Фильтр: {filters}").format(filters=" · ".join(filters)))
+    lines.append(_("Нажмите на чек, чтобы открыть его.") if count
+                 else _("Чеков нет — попробуйте другой день или снимите фильтр."))
+    return "\n".join(lines)
+
+
+def _qty(thousandths: int, lang: str) -> str:
+    return format_decimal(thousandths / 1000, format="#,##0.###",
+                          locale=BABEL_LOCALES.get(lang, "ru_RU"))
+
+
+def _type_name(types: dict[int, PaymentType], type_id: int, lang: str) -> str:
+    t = types.get(type_id)
+    return h(t.title(lang)) if t is not None else "?"
+
+
+def render_receipt(detail: ReceiptDetail, lang: str, tz: ZoneInfo) -> str:
+    r = detail.receipt
+    if r.kind == ReceiptKind.SALE:
+        head = _("🟢 <b>Чек №{id}</b> · продажа").format(id=r.id)
+    else:
+        head = _("↩️ <b>Возврат №{id}</b> к чеку №{original}").format(
+            id=r.id, original=r.related_receipt_id)
+    lines = [head]
+    if r.paid_at is not None:
+        when = local_dt(r.paid_at, tz, lang)
+        lines.append(_("{when} · кассир {name}").format(when=when, name=h(detail.cashier_name))
+                     if detail.cashier_name else when)
+    if detail.ticket_number is not None:
+        ticket = _("Обращение [{number}]").format(number=detail.ticket_number)
+        if detail.master_name:
+            ticket += " · " + _("мастер {name}").format(name=h(detail.master_name))
+        lines.append(ticket)
+    else:
+        lines.append(_("Продажа без обращения"))
+    lines.append("")
+    for n, line in enumerate(r.lines, 1):
+        lines.append(f"{n}. {h(line.name)} <code>{h(line.code)}</code> — "
+                     f"{_qty(line.quantity, lang)} × {money(line.price, lang)} = "
+                     f"{money(line.amount, lang)}")
+    lines.append(_("Итого: <b>{sum}</b>").format(sum=money(r.total, lang)))
+    for p in r.payments:
+        part = f"{_type_name(detail.payment_types, p.payment_type_id, lang)}: " \
+               f"{money(p.amount, lang)}"
+        if p.received is not None and p.change:
+            part += " " + _("(получено {received}, сдача {change})").format(
+                received=money(p.received, lang), change=money(p.change, lang))
+        lines.append(("💳 " if r.kind == ReceiptKind.SALE else "↩️ ") + part)
+    if r.fiscal_code:
+        lines.append(_("Фискальный номер: {code}").format(code=h(r.fiscal_code)))
+    if detail.refunds:
+        lines += ["", _("Возвраты по этому чеку:")]
+        for refund in detail.refunds:
+            when = local_dt(refund.paid_at, tz, lang) if refund.paid_at else ""
+            lines.append(f"↩️ №{refund.id} · {when} · −{money(refund.total, lang)}")
+        lines.append(_("Осталось после возвратов: {sum}").format(
+            sum=money(r.total - detail.refunded, lang)))
+    return "\n".join(lines)

@@ -1,0 +1,282 @@
+"""Reports through the real Dispatcher: /today and /report with dates and bad dates, the
+receipts list with paging and filters, exports as documents, payroll, who may see what."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
+from aiogram.types import BufferedInputFile
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utcnow
+from db.models import Role
+from tests.factories import make_staff
+from tests.handler_kit import OWNER_ID, Desk
+from tests.test_reports import _busy_day
+from tests.test_reports_support import Shop, kyiv
+
+MASTER_ID = 2
+MANAGER_ID = 3
+STRANGER_ID = 666
+NBSP = "\u00a0"
+
+
+@pytest.fixture
+def desk(session_factory: async_sessionmaker[AsyncSession]) -> Desk:
+    return Desk(session_factory)
+
+
+async def _seed(factory: async_sessionmaker[AsyncSession]) -> dict[str, object]:
+    async with factory() as s, s.begin():
+        shop = await Shop.create(s, owner_tg=OWNER_ID)
+        made = await _busy_day(shop)
+        await make_staff(s, Role.MANAGER, name="Оля", tg_user_id=MANAGER_ID)
+        await make_staff(s, Role.MASTER, name="Коля", tg_user_id=MASTER_ID)
+        made["shop"] = shop
+        return made
+
+
+def _alert(desk: Desk) -> str:
+    return desk.bot.last(AnswerCallbackQuery).text or ""
+
+
+async def test_today_for_a_date_and_today(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    text = (await desk.send(OWNER_ID, "/today 02.03.2026"))[-1]
+    assert "Итоги дня: пн, 02.03.2026" in text
+    assert f"Выручка: <b>1{NBSP}750,22{NBSP}₴</b>" in text
+    assert f"Наличные: 1{NBSP}600,00{NBSP}₴" in text
+    assert f"Карта: 150,22{NBSP}₴ (продажи 250,33{NBSP}₴, возвраты −100,11{NBSP}₴)" in text
+    assert f"Чеков: 3 · средний чек 616,78{NBSP}₴" in text
+    assert f"Возвраты: 1 на 100,11{NBSP}₴" in text
+    assert f"Расходы: 215,00{NBSP}₴" in text
+    assert f"внесено 1{NBSP}000,00{NBSP}₴ · изъято 300,00{NBSP}₴" in text
+    assert "принято 2 · готово 1 · выдано 1 · отказ 1" in text
+    assert f"Петя: 1 · 450,07{NBSP}₴ · 30 %" in text
+    assert f"В кассе на конец дня: 2{NBSP}100,00{NBSP}₴" in text
+    assert "◀ 01.03" in desk.buttons(OWNER_ID) and "03.03 ▶" in desk.buttons(OWNER_ID)
+    # other spellings of the same day
+    for spelling in ("2026-03-02", "02.03.26", "2.3.2026"):
+        assert "02.03.2026" in (await desk.send(OWNER_ID, f"/today {spelling}"))[-1]
+    # today: "now" and the drawer now
+    text = (await desk.send(OWNER_ID, "/today"))[-1]
+    assert "сегодня, на" in text and "В кассе сейчас" in text
+    yesterday = (utcnow() - timedelta(days=1))
+    assert "Итоги дня" in (await desk.send(OWNER_ID, "/today вчера"))[-1]
+    assert yesterday  # the day before today, whatever today is
+
+
+async def test_today_bad_dates(desk: Desk) -> None:
+    text = (await desk.send(OWNER_ID, "/today 31.02.2026"))[-1]
+    assert "Такой даты нет: «31.02.2026»" in text and "Примеры: /today 20.11" in text
+    text = (await desk.send(OWNER_ID, "/today завтра"))[-1]
+    assert "Не понял дату «завтра»" in text and "/today вчера" in text
+    text = (await desk.send(OWNER_ID, "/today 01.03 02.03"))[-1]
+    assert "Слишком много дат" in text
+    text = (await desk.send(OWNER_ID, "/report 01.01.2020 01.01.2026"))[-1]
+    assert "Период слишком длинный" in text and "Примеры: /report 01.11 15.11" in text
+    text = (await desk.send(OWNER_ID, "/report 1.1 2.2 3.3"))[-1]
+    assert "Слишком много дат" in text
+    text = (await desk.send(OWNER_ID, "/report <b>"))[-1]
+    assert "«&lt;b&gt;»" in text  # what was typed is escaped
+
+
+async def test_report_period_lines_and_navigation(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    text = (await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026"))[-1]
+    assert "Отчёт: 01.03.2026 – 03.03.2026</b> (3 дн.)" in text
+    assert f"Выручка: <b>1{NBSP}820,22{NBSP}₴</b>" in text  # + the 00:10 sale of 3 March
+    assert "По дням:" in text
+    assert "<code>01.03 вс</code> · —" in text
+    assert f"<code>02.03 пн</code> · 1{NBSP}750,22{NBSP}₴ · 3 чек. · возвр. 1" in text
+    assert f"<code>03.03 вт</code> · 70,00{NBSP}₴ · 1 чек." in text
+    texts = await desk.tap(OWNER_ID, "◀")
+    assert "26.02.2026 – 28.02.2026" in texts[-1] and "Ни продаж" in texts[-1]
+    # one date is that day
+    assert "Итоги дня: пн, 02.03.2026" in (await desk.send(OWNER_ID, "/report 02.03.2026"))[-1]
+    # a named period and no arguments
+    assert "Отчёт:" in (await desk.send(OWNER_ID, "/report прошлый месяц"))[-1]
+    text = (await desk.send(OWNER_ID, "/report"))[-1]
+    assert "Отчеты" in text and "🧾 Чеки" in desk.buttons(OWNER_ID)
+    assert "🗓 Прошлый месяц" in desk.buttons(OWNER_ID)
+
+
+async def test_period_typed_in_a_form(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    await desk.send(OWNER_ID, "📊 Отчеты")
+    texts = await desk.tap(OWNER_ID, "Другой период")
+    assert "Напишите день или период" in texts[-1]
+    assert "Не понял дату «завтра»" in (await desk.send(OWNER_ID, "завтра"))[-1]
+    assert "Нужны даты текстом" in (await desk.photo(OWNER_ID, "ph1"))[-1]
+    text = (await desk.send(OWNER_ID, "01.03.2026 - 03.03.2026"))[-1]
+    assert "Отчёт: 01.03.2026 – 03.03.2026" in text
+    # the form is over: typing now searches clients again
+    assert "Отчёт" not in (await desk.send(OWNER_ID, "01.03.2026"))[-1]
+
+
+async def test_receipts_list_paging_filters_and_receipt(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    made = await _seed(session_factory)
+    async with session_factory() as s, s.begin():
+        shop: Shop = made["shop"]  # type: ignore[assignment]
+        owner = await s.get(type(shop.owner), shop.owner.id)
+        helper = Shop(s, owner, shop.master, shop.cash, shop.card)
+        for i in range(8):  # 12 receipts on 2 March in all
+            await helper.sale(kyiv(2026, 3, 2, 20, i), 100 + i)
+    await desk.send(OWNER_ID, "/today 02.03.2026")
+    texts = await desk.tap(OWNER_ID, "Чеки дня")
+    assert "Чеки: пн, 02.03.2026</b> · найдено 12" in texts[-1]
+    buttons = desk.buttons(OWNER_ID)
+    assert buttons[0].startswith("🟢 №") and "23:30" in buttons[0]
+    assert "1/2" in buttons and "▶" in buttons
+    texts = await desk.tap(OWNER_ID, "▶")
+    buttons = desk.buttons(OWNER_ID)
+    assert "2/2" in buttons and any(b.startswith("↩️ №") for b in buttons)
+    assert any(f"· [{made['t1'].number}] ·" in b for b in buttons)  # type: ignore[attr-defined]
+    # refunds only
+    texts = await desk.tap(OWNER_ID, "Только возвраты")
+    assert "найдено 1" in texts[-1] and "только возвраты" in texts[-1]
+    back_id = made["refund"].id  # type: ignore[attr-defined]
+    texts = await desk.tap(OWNER_ID, f"↩️ №{back_id}")
+    assert f"Возврат №{back_id}</b> к чеку №{made['r2'].id}" in texts[-1]  # type: ignore[attr-defined]
+    assert "↩️ Возврат" not in desk.buttons(OWNER_ID)
+    texts = await desk.tap(OWNER_ID, "Исходный чек")
+    r2 = made["r2"]
+    assert f"Чек №{r2.id}</b> · продажа" in texts[-1]  # type: ignore[attr-defined]
+    assert "Замена" not in texts[-1] and "Работа" in texts[-1]
+    assert f"— 3 × 100,11{NBSP}₴ = 300,33{NBSP}₴" in texts[-1]
+    assert f"Наличные: 100,00{NBSP}₴" in texts[-1] and f"Карта: 200,33{NBSP}₴" in texts[-1]
+    assert "Возвраты по этому чеку" in texts[-1] and "мастер Петя" in texts[-1]
+    data, _message = desk.find_button(OWNER_ID, "↩️ Возврат")
+    assert data == f"rf:start:{r2.id}:0"  # type: ignore[attr-defined]
+    data, _message = desk.find_button(OWNER_ID, "🧾 Чек")
+    assert data == f"rp:{r2.id}:0"  # type: ignore[attr-defined]
+    # back to the list (refunds filter kept), then the payment type filter
+    texts = await desk.tap(OWNER_ID, "К списку")
+    assert "только возвраты" in texts[-1]
+    await desk.tap(OWNER_ID, "Только возвраты")
+    await desk.tap(OWNER_ID, "💳 Оплата")
+    texts = await desk.tap(OWNER_ID, "Карта")
+    assert "найдено 3" in texts[-1] and "💳 Карта" in texts[-1]  # r2, its refund, r3
+    await desk.tap(OWNER_ID, "👤 Мастер")
+    texts = await desk.tap(OWNER_ID, "Петя")
+    assert "найдено 2" in texts[-1]  # r2 and its refund (the 23:30 sale has no ticket)
+    # a cash receipt with change
+    await desk.tap(OWNER_ID, "💳 Карта")
+    await desk.tap(OWNER_ID, "Наличные")
+    texts = await desk.tap(OWNER_ID, f"№{made['r1'].id}")  # type: ignore[attr-defined]
+    assert f"(получено 2{NBSP}000,00{NBSP}₴, сдача 500,00{NBSP}₴)" in texts[-1]
+    # forged callbacks
+    await desk.press(OWNER_ID, "rco:999999:0:0:0:0:0:0")
+    assert "Не найдено" in _alert(desk)
+    await desk.press(OWNER_ID, "rcl:l:5:1:0:0:0:0")
+    assert "устарела" in _alert(desk)
+
+
+async def test_exports_are_documents(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
+    await desk.tap(OWNER_ID, "📄 CSV")
+    sent = desk.bot.last(SendDocument)
+    assert isinstance(sent.document, BufferedInputFile)
+    assert sent.document.filename == "receipts_2026-03-01_2026-03-03.csv"
+    assert f"итого 1{NBSP}820,22{NBSP}₴" in (sent.caption or "")
+    rows = list(csv.DictReader(io.StringIO(sent.document.data.decode("utf-8-sig"))))
+    assert len(rows) == 5 and sum(float(r["Сумма"]) for r in rows) == pytest.approx(1820.22)
+    await desk.tap(OWNER_ID, "📊 XLSX")
+    sent = desk.bot.last(SendDocument)
+    assert sent.document.filename.endswith(".xlsx")  # type: ignore[union-attr]
+    book = load_workbook(io.BytesIO(sent.document.data))  # type: ignore[union-attr]
+    assert book.sheetnames == ["Чеки", "Итоги", "По дням"]
+    # payroll view and its export
+    texts = await desk.tap(OWNER_ID, "💰 Зарплата")
+    assert "Зарплата мастеров: 01.03.2026 – 03.03.2026" in texts[-1]
+    assert f"Петя: 1 обращ., база 1{NBSP}500,22{NBSP}₴ × 30 % = <b>450,07{NBSP}₴</b>" in texts[-1]
+    assert f"Итого к выплате: <b>450,07{NBSP}₴</b>" in texts[-1]
+    await desk.tap(OWNER_ID, "📊 XLSX")
+    sent = desk.bot.last(SendDocument)
+    assert sent.document.filename == "payroll_2026-03-01_2026-03-03.xlsx"  # type: ignore[union-attr]
+    await desk.tap(OWNER_ID, "📄 CSV")
+    rows = list(csv.reader(io.StringIO(
+        desk.bot.last(SendDocument).document.data.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    assert rows[1] == ["Петя", "1", "1500.22", "30", "450.07"]
+    # an empty period sends no file
+    desk.bot.clear()
+    await desk.press(OWNER_ID, "rex:l:c:730000:730001")
+    assert "чеков нет" in _alert(desk) and not desk.bot.calls(SendDocument)
+    await desk.press(OWNER_ID, "rex:z:c:730000:730001")
+    assert "устарела" in _alert(desk)
+
+
+async def test_who_sees_what(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    # masters: no access to anything here
+    for command in ("/today", "/report", "/today 02.03.2026", "📊 Отчеты"):
+        text = (await desk.send(MASTER_ID, command))[-1]
+        assert "Нет доступа" in text, command
+    for data in ("rep:day:739000:739000", "rcl:l:739000:739000:0:0:0:0",
+                 "rco:1:739000:739000:0:0:0:0", "rex:l:c:739000:739000", "rst:mgr:"):
+        await desk.press(MASTER_ID, data)
+        assert "Нет доступа" in _alert(desk), data
+    # strangers
+    assert "Немає доступу" in (await desk.send(STRANGER_ID, "/today"))[-1]  # client language
+    await desk.press(STRANGER_ID, "rep:day:739000:739000")
+    assert "Немає доступу" in _alert(desk)
+    # managers: the receipts, not the totals, until the owner allows it
+    text = (await desk.send(MANAGER_ID, "/today"))[-1]
+    assert "Итоги и отчёты видит владелец" in text
+    assert "видит владелец" in (await desk.send(MANAGER_ID, "/report 01.03.2026"))[-1]
+    await desk.send(MANAGER_ID, "📊 Отчеты")
+    assert desk.buttons(MANAGER_ID) == ["🧾 Чеки"]
+    texts = await desk.tap(MANAGER_ID, "Чеки")
+    assert "Чеки:" in texts[-1] and "← Отчеты" in desk.buttons(MANAGER_ID)
+    await desk.press(MANAGER_ID, "rep:day:739000:739000")
+    assert "видит владелец" in _alert(desk)
+    await desk.press(MANAGER_ID, "rex:l:c:739000:739000")
+    assert "видит владелец" in _alert(desk)
+    await desk.press(MANAGER_ID, "rst:mgr:")
+    assert "Нет доступа" in _alert(desk)
+    # the owner opens the totals to managers in /settings
+    await desk.send(OWNER_ID, "/settings")
+    texts = await desk.tap(OWNER_ID, "Отчёты и сводка")
+    assert "Менеджеры видят итоги и отчёты: нет" in texts[-1]
+    texts = await desk.tap(OWNER_ID, "Менеджеры видят")
+    assert "Менеджеры видят итоги и отчёты: да" in texts[-1]
+    text = (await desk.send(MANAGER_ID, "/today 02.03.2026"))[-1]
+    assert f"Выручка: <b>1{NBSP}750,22{NBSP}₴</b>" in text
+    await desk.send(MANAGER_ID, "📊 Отчеты")
+    assert "📅 Сегодня" in desk.buttons(MANAGER_ID)
+    # ... and closes them again
+    await desk.tap(OWNER_ID, "Менеджеры видят")
+    assert "видит владелец" in (await desk.send(MANAGER_ID, "/today"))[-1]
+
+
+async def test_digest_settings_form(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "/settings")
+    texts = await desk.tap(OWNER_ID, "Отчёты и сводка")
+    assert "Ежедневная сводка владельцам: после закрытия кассовой смены" in texts[-1]
+    texts = await desk.tap(OWNER_ID, "21:00")
+    assert "каждый день в 21:00" in texts[-1]
+    await desk.tap(OWNER_ID, "Своё время")
+    assert "ЧЧ:ММ" in (await desk.send(OWNER_ID, "25:00"))[-1]
+    assert "ЧЧ:ММ" in (await desk.photo(OWNER_ID, "ph"))[-1]
+    text = (await desk.send(OWNER_ID, "21.30"))[-1]
+    assert "каждый день в 21:30" in text
+    texts = await desk.tap(OWNER_ID, "выключена")
+    assert "сводка владельцам: выключена" in texts[-1]
+    assert "Настройки" in (await desk.tap(OWNER_ID, "← Настройки"))[-1]
+
+
+async def test_today_messages_fit_and_sections_button(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    await desk.send(OWNER_ID, "/start")
+    keyboard = desk.bot.last(SendMessage).reply_markup
+    texts = [b.text for row in keyboard.keyboard for b in row]  # type: ignore[union-attr]
+    assert "📊 Отчеты" in texts
+    text = (await desk.send(OWNER_ID, "/report 01.01.2026 31.12.2026"))[-1]
+    assert "По месяцам:" in text and "(365 дн.)" in text and len(text) < 4096
+    assert "<code>01.03–31.03</code>" in text
