@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.closing import closing_summary
 from db.templates import ShopInfo
+from scheduler.digest import send_daily_digest
 from scheduler.notifications import enqueue_ready_reminders
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ def build_scheduler(app: Application) -> AsyncIOScheduler:
 
     scheduler.add_job(reminders, "cron", hour=REMINDER_HOUR, minute=0, id="ready_reminders",
                       coalesce=True, misfire_grace_time=3600)
+    # Checks every few minutes whether the owners' digest is due (after the shift closes or at
+    # the owner's time); claimed in the database, so it goes out once.
+    scheduler.add_job(send_daily_digest, "interval", minutes=5, id="daily_digest",
+                      coalesce=True, max_instances=1, replace_existing=True,
+                      args=[session_factory, app.bot, settings], kwargs={"i18n": app.i18n})
     for register in EXTRA_JOBS:
         register(scheduler, app)
     return scheduler
