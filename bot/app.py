@@ -28,11 +28,14 @@ from db.migrate import upgrade
 from db.staff import list_staff
 from handlers import setup_routers
 from handlers.errors import on_error
+from scheduler.fiscal import start_fiscal_worker
 
 log = logging.getLogger("bot")
 
 # Long-running tasks features start with the app: async (app) -> asyncio.Task | None.
-BACKGROUND: list[Callable[[Application], Awaitable[asyncio.Task[Any] | None]]] = []
+BACKGROUND: list[Callable[[Application], Awaitable[asyncio.Task[Any] | None]]] = [
+    start_fiscal_worker,  # pending fiscal receipts: sent after commit, retried with backoff
+]
 
 
 def make_storage(settings: Settings) -> BaseStorage:

@@ -4,6 +4,7 @@ and call use cases; no business rules here."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.closing import closing_summary
 from db.templates import ShopInfo
 from scheduler.digest import send_daily_digest
+from scheduler.fiscal import add_fiscal_jobs
 from scheduler.notifications import enqueue_ready_reminders
 
 if TYPE_CHECKING:
@@ -60,4 +62,6 @@ def build_scheduler(app: Application) -> AsyncIOScheduler:
 
 
 # Features add their jobs here: callables (scheduler, app) -> None.
-EXTRA_JOBS: list = []
+EXTRA_JOBS: list[Callable[[AsyncIOScheduler, Application], None]] = [
+    add_fiscal_jobs,  # shift auto-close at SHIFT_AUTOCLOSE_AT, catch-up at start and hourly
+]
