@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,19 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import Base, BigId, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK: portable and readable in SQL.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-        create_constraint=True,
-    )
+from db.base import Base, BigId, UTCDateTime, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -72,7 +59,7 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tg_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     # Percent of completed work in basis points (30 % = 3000): exact integer maths.
     commission_bp: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -96,7 +83,7 @@ class Invite(Base):
     __tablename__ = "invites"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "invite_role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "invite_role"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -184,7 +171,7 @@ class Status(Base):
     __tablename__ = "statuses"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[StatusKind] = mapped_column(_enum(StatusKind, "status_kind"))
+    kind: Mapped[StatusKind] = mapped_column(str_enum(StatusKind, "status_kind"))
     name_ru: Mapped[str] = mapped_column(String(64))
     name_uk: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -256,7 +243,8 @@ class StatusChange(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Set when the client moved it (estimate approval) instead of staff.
     by_client: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the reports' "moved to ready that day" (migration 0004).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Comment(Base):
@@ -283,7 +271,7 @@ class Attachment(Base):
     comment_id: Mapped[int] = mapped_column(
         ForeignKey("comments.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind, "attachment_kind"))
+    kind: Mapped[AttachmentKind] = mapped_column(str_enum(AttachmentKind, "attachment_kind"))
     file_id: Mapped[str] = mapped_column(String(256))
     file_unique_id: Mapped[str] = mapped_column(String(128))
     mime_type: Mapped[str | None] = mapped_column(String(128))

@@ -16,7 +16,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,19 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import db.models  # noqa: F401  (staff and tickets, which money rows reference)
-from db.base import Base, BigId, UTCDateTime, utcnow
-
-
-def _str_enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Same storage as db.models: plain strings with a CHECK, portable and readable in SQL.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-        create_constraint=True,
-    )
+from db.base import Base, BigId, UTCDateTime, str_enum, utcnow
 
 
 class PaymentKind(enum.StrEnum):
@@ -78,7 +65,7 @@ class FiscalMixin:
     before any call, and is the idempotency key: a retry GETs it, never POSTs a second one."""
 
     fiscal_state: Mapped[FiscalState] = mapped_column(
-        _str_enum(FiscalState, "fiscal_state"), default=FiscalState.NOT_FISCAL, index=True
+        str_enum(FiscalState, "fiscal_state"), default=FiscalState.NOT_FISCAL, index=True
     )
     fiscal_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     fiscal_code: Mapped[str | None] = mapped_column(String(64))
@@ -113,7 +100,7 @@ class PaymentType(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name_ru: Mapped[str] = mapped_column(String(64))
     name_uk: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[PaymentKind] = mapped_column(_str_enum(PaymentKind, "payment_kind"))
+    kind: Mapped[PaymentKind] = mapped_column(str_enum(PaymentKind, "payment_kind"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -127,7 +114,7 @@ class Shift(Base):
     __tablename__ = "shifts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
-    status: Mapped[ShiftStatus] = mapped_column(_str_enum(ShiftStatus, "shift_status"))
+    status: Mapped[ShiftStatus] = mapped_column(str_enum(ShiftStatus, "shift_status"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -151,8 +138,8 @@ class Shift(Base):
 class Receipt(FiscalMixin, Base):
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[ReceiptKind] = mapped_column(_str_enum(ReceiptKind, "receipt_kind"))
-    status: Mapped[ReceiptStatus] = mapped_column(_str_enum(ReceiptStatus, "receipt_status"))
+    kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, "receipt_kind"))
+    status: Mapped[ReceiptStatus] = mapped_column(str_enum(ReceiptStatus, "receipt_status"))
     ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="RESTRICT"), index=True
     )
@@ -181,6 +168,8 @@ class Receipt(FiscalMixin, Base):
             "(kind = 'refund') = (related_receipt_id IS NOT NULL)", name="refund_related"
         ),
         CheckConstraint("status = 'unpaid' OR paid_at IS NOT NULL", name="paid_at"),
+        # Reports walk paid receipts by day (migration 0004).
+        Index("ix_receipts_status_paid_at", "status", "paid_at"),
     )
 
     @property
@@ -227,7 +216,7 @@ class Payment(Base):
         ForeignKey("receipts.id", ondelete="RESTRICT"), index=True
     )
     payment_type_id: Mapped[int] = mapped_column(ForeignKey("payment_types.id"))
-    kind: Mapped[PaymentKind] = mapped_column(_str_enum(PaymentKind, "payment_part_kind"))
+    kind: Mapped[PaymentKind] = mapped_column(str_enum(PaymentKind, "payment_part_kind"))
     amount: Mapped[int] = mapped_column(BigInteger)
     received: Mapped[int | None] = mapped_column(BigInteger)
     change: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -253,7 +242,7 @@ class Expense(Base):
     description: Mapped[str] = mapped_column(Text)
     amount: Mapped[int] = mapped_column(BigInteger)
     payment_type_id: Mapped[int] = mapped_column(ForeignKey("payment_types.id"))
-    kind: Mapped[PaymentKind] = mapped_column(_str_enum(PaymentKind, "expense_kind"))
+    kind: Mapped[PaymentKind] = mapped_column(str_enum(PaymentKind, "expense_kind"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)

@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,13 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 import db.models  # noqa: F401  (clients and tickets, referenced below)
-from db.base import Base, BigId, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Same storage as db.models: plain strings with a CHECK.
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e], create_constraint=True)
+from db.base import Base, BigId, UTCDateTime, str_enum, utcnow
 
 
 class MessageKind(enum.StrEnum):
@@ -80,16 +73,16 @@ class OutboxMessage(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     # [[{"text", "callback_data"} | {"text", "url"}, ...], ...]
     buttons: Mapped[list[list[dict[str, str]]] | None] = mapped_column(JSON(none_as_null=True))
-    media_kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "outbox_media_kind"))
+    media_kind: Mapped[MediaKind | None] = mapped_column(str_enum(MediaKind, "outbox_media_kind"))
     media_ref: Mapped[str | None] = mapped_column(String(512))  # Telegram file_id or URL
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     state: Mapped[OutboxState] = mapped_column(
-        _enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
+        str_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
     )
     # Channel in use: None until decided; "sms" once Telegram is given up on; then the one
     # that delivered.
-    channel: Mapped[Channel | None] = mapped_column(_enum(Channel, "outbox_channel"))
+    channel: Mapped[Channel | None] = mapped_column(str_enum(Channel, "outbox_channel"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Consecutive transient failures on the current channel (drives backoff and giving up).
     retries: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,7 +104,7 @@ class DeliveryAttempt(Base):
     outbox_id: Mapped[int] = mapped_column(
         ForeignKey("outbox.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "attempt_channel"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "attempt_channel"))
     ok: Mapped[bool] = mapped_column(Boolean)
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
