@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from typing import Any
 
+import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -38,6 +40,22 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@functools.cache
+def _redis_error(url: str) -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return repr(exc)
+    return None
+
+
+def _require_redis(url: str) -> None:
+    if (error := _redis_error(url)) is not None:
+        pytest.skip(f"Redis at {url} is not reachable: {error}")
+
+
 def make_test_storage() -> BaseStorage:
     """Redis FSM storage in the PostgreSQL pass (TEST_REDIS_URL), memory otherwise; a unique
     key prefix keeps tests apart on one Redis."""
@@ -45,6 +63,8 @@ def make_test_storage() -> BaseStorage:
     if not url:
         return MemoryStorage()
     from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+    _require_redis(url)
 
     return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(
         prefix=f"test-{uuid.uuid4().hex[:8]}"), state_ttl=600, data_ttl=600)
