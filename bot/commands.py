@@ -10,7 +10,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import N_
-from db.models import Staff
+from db.models import Role, Staff
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ STAFF_COMMANDS = [
     ("templates", N_("Шаблоны сообщений")),
     ("settings", N_("Настройки")),
 ]
+# What each role is offered in its menu; the handlers check roles again on every call.
+OWNER_ONLY = {"staff", "settings"}
+MANAGER_UP = {"today", "report", "templates"}
 CLIENT_COMMANDS = [("start", N_("Начать")), ("status", N_("Мои ремонты")), ("help", N_("Справка"))]
 
 
@@ -45,9 +48,12 @@ async def set_default_commands(bot: Bot, i18n: I18n, client_lang: str) -> None:
 async def set_staff_commands(bot: Bot, i18n: I18n, staff: Staff, lang: str) -> None:
     """Per-chat scope: a private chat's id equals the user's id."""
     scope = BotCommandScopeChat(chat_id=staff.tg_user_id)
+    hidden = set() if staff.role == Role.OWNER else (
+        OWNER_ONLY if staff.role == Role.MANAGER else OWNER_ONLY | MANAGER_UP)
+    pairs = [(c, d) for c, d in STAFF_COMMANDS if c not in hidden]
     try:
         if staff.active:
-            await bot.set_my_commands(_commands(STAFF_COMMANDS, i18n, lang), scope=scope)
+            await bot.set_my_commands(_commands(pairs, i18n, lang), scope=scope)
         else:
             await bot.delete_my_commands(scope=scope)
     except TelegramAPIError as exc:  # the person may never have opened the chat

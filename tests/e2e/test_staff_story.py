@@ -37,6 +37,9 @@ async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
         await master.wait_for("Добро пожаловать")
         staff_commands = [c["command"] for c in emu.commands(BotCommandScopeChat(chat_id=MASTER))]
         assert "ticket" in staff_commands and "client" in staff_commands
+        assert "staff" not in staff_commands and "report" not in staff_commands  # a master's menu
+        owner_commands = [c["command"] for c in emu.commands(BotCommandScopeChat(chat_id=OWNER_ID))]
+        assert {"staff", "settings", "report", "today"} <= set(owner_commands)
 
         # New client + new device with two photos: ≤ 10 interactions.
         master.interactions = 0
