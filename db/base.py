@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -53,6 +53,16 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class BilingualName:
+    """Names the owner edits in both languages (statuses, device and payment types)."""
+
+    name_ru: Mapped[str] = mapped_column(String(64))
+    name_uk: Mapped[str] = mapped_column(String(64))
+
+    def title(self, lang: str) -> str:
+        return self.name_uk if lang == "uk" else self.name_ru
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import Base, BigId, UTCDateTime, str_enum, utcnow
+from db.base import Base, BigId, BilingualName, UTCDateTime, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -131,19 +131,14 @@ class Client(Base):
         return " ".join(p for p in (self.name, self.surname) if p)
 
 
-class DeviceType(Base):
+class DeviceType(BilingualName, Base):
     """Editable list of device kinds shown as intake buttons."""
 
     __tablename__ = "device_types"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_ru: Mapped[str] = mapped_column(String(64))
-    name_uk: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    def title(self, lang: str) -> str:
-        return self.name_uk if lang == "uk" else self.name_ru
 
 
 class Device(Base):
@@ -167,18 +162,13 @@ class Device(Base):
         return " ".join(p for p in (self.brand, self.model) if p) or self.kind or "—"
 
 
-class Status(Base):
+class Status(BilingualName, Base):
     __tablename__ = "statuses"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[StatusKind] = mapped_column(str_enum(StatusKind, "status_kind"))
-    name_ru: Mapped[str] = mapped_column(String(64))
-    name_uk: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    def title(self, lang: str) -> str:
-        return self.name_uk if lang == "uk" else self.name_ru
 
 
 class StatusTransition(Base):

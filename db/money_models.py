@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import db.models  # noqa: F401  (staff and tickets, which money rows reference)
-from db.base import Base, BigId, UTCDateTime, str_enum, utcnow
+from db.base import Base, BigId, BilingualName, UTCDateTime, str_enum, utcnow
 
 
 class PaymentKind(enum.StrEnum):
@@ -93,19 +93,14 @@ class Service(Base):
     __table_args__ = (CheckConstraint("price >= 0", name="price"),)
 
 
-class PaymentType(Base):
+class PaymentType(BilingualName, Base):
     """The owner's list of ways to pay (cash, card, …)."""
 
     __tablename__ = "payment_types"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name_ru: Mapped[str] = mapped_column(String(64))
-    name_uk: Mapped[str] = mapped_column(String(64))
     kind: Mapped[PaymentKind] = mapped_column(str_enum(PaymentKind, "payment_kind"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    def title(self, lang: str) -> str:
-        return self.name_uk if lang == "uk" else self.name_ru
 
 
 class Shift(Base):
