@@ -12,9 +12,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LANGUAGES, Settings
+from bot.config import Settings
 from db.models import Client
 from db.staff import ensure_owners
+from db.templates import client_language
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -66,10 +67,9 @@ class ContextMiddleware(BaseMiddleware):
                 client = await session.scalar(select(Client).where(Client.tg_chat_id == user.id))
         if staff is not None:
             lang = staff.language or self.settings.default_language
-        elif client is not None and client.language in LANGUAGES:
-            lang = client.language
         else:
-            lang = self.settings.client_language
+            lang = client_language(client.language if client else None,
+                                   self.settings.client_language)
         data.update(staff=staff, client=client, lang=lang, i18n=self.i18n)
         with self.i18n.context(), self.i18n.use_locale(lang):
             return await handler(event, data)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.amounts import check_amount
 from db.audit import audit
 from db.base import utcnow
-from db.errors import InvalidValue
+from db.errors import required_line
 from db.models import Staff
 from db.money_access import require_manager
 from db.money_errors import InvalidAmount
@@ -34,11 +34,7 @@ async def service_cash(
 ) -> CashMove:
     require_manager(actor)
     now = now or utcnow()
-    text = " ".join((reason or "").split())
-    if not text:
-        raise InvalidValue("reason", reason="required")
-    if len(text) > REASON_MAX:
-        raise InvalidValue("reason", reason="too_long", limit=REASON_MAX)
+    text = required_line(reason, "reason", REASON_MAX)
     if not isinstance(amount_signed, int) or isinstance(amount_signed, bool):
         raise InvalidAmount("format", repr(amount_signed))
     if amount_signed == 0:

@@ -12,6 +12,9 @@ Rules:
 * A deep-link token (`Ticket.public_token`) plus a contact links the chat only when the
   contact's phone is that ticket's client's (main or extra); otherwise PhoneMismatch and
   nothing changes. The token alone links nobody (it only shows the ticket's public status).
+* A client answers an estimate (`answer_estimate`) only for their own ticket, only while it
+  is still in the approval round the question was asked in (`event`: the status change that
+  opened it); approving moves it to APPROVE_TO, declining to DECLINE_TO, as the client.
 * When Telegram says a chat is gone (403 blocked, "chat not found"), the worker unlinks it
   (`mark_chat_unreachable`) so later messages go by SMS at once; `restore_chat` relinks it when
   the same chat talks to the bot again (/start after unblocking), without a new contact.
@@ -19,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,12 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import audit
 from db.base import utcnow
 from db.clients import create_client
-from db.errors import DuplicateClient
-from db.models import Client, Ticket
-from db.notify_errors import ForeignContact, PhoneMismatch, TokenInvalid
+from db.errors import DuplicateClient, NotFound
+from db.models import Client, Status, StatusChange, Ticket
+from db.money_models import Receipt, ReceiptKind, ReceiptStatus
+from db.notify_errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
 from db.notify_models import UnreachableChat
 from db.phones import parse_phone
 from db.templates import LANGUAGES
+from db.tickets import change_status, get_ticket
+
+APPROVAL = "approval"  # status code: waiting for the client's answer to the estimate
+APPROVE_TO = "in_work"  # where "Согласовать" moves the ticket
+DECLINE_TO = "refused"  # where "Отказаться" moves it
 
 
 @dataclass(frozen=True)
@@ -198,3 +208,50 @@ async def restore_chat(session: AsyncSession, chat_id: int) -> Client | None:
     await session.flush()
     return client
 
+
+async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, int]:
+    """What each ticket still owes, kopecks (its unpaid sale receipts, as
+    db.closing.closing_summary's `unpaid_total` counts them), in one grouped query for a
+    client's ticket list; tickets owing nothing are absent."""
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(
+        select(Receipt.ticket_id, func.sum(Receipt.total))
+        .where(Receipt.ticket_id.in_(list(ticket_ids)), Receipt.kind == ReceiptKind.SALE,
+               Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
+        .group_by(Receipt.ticket_id)
+    )
+    return {ticket_id: int(total) for ticket_id, total in rows}
+
+
+async def entered_change_id(session: AsyncSession, ticket: Ticket) -> int | None:
+    """The status change that put the ticket into its current status."""
+    return await session.scalar(
+        select(StatusChange.id).where(StatusChange.ticket_id == ticket.id,
+                                      StatusChange.to_status_id == ticket.status_id)
+        .order_by(StatusChange.id.desc()).limit(1)
+    )
+
+
+async def answer_estimate(
+    session: AsyncSession, client_id: int | None, ticket_id: int, event: int, *, approve: bool,
+) -> StatusChange:
+    """The client's "Согласовать" / "Отказаться". Raises NotFound (not this client's ticket;
+    `ticket_id` in params), EstimateStale (no longer this approval round), NotFound with
+    `status_code` (the target status is missing or inactive), and change_status's errors."""
+    # Lock the ticket first: a staff member moving it at the same moment waits for us (or we
+    # for them) and the "still in this approval" check below stays true.
+    locked = await session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+        .execution_options(populate_existing=True))
+    if client_id is None or locked is None or locked.client_id != client_id:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    ticket = await get_ticket(session, locked.id)
+    if ticket.status.code != APPROVAL or await entered_change_id(session, ticket) != event:
+        raise EstimateStale(ticket.id)
+    code = APPROVE_TO if approve else DECLINE_TO
+    target = await session.scalar(
+        select(Status).where(Status.code == code, Status.active.is_(True)))
+    if target is None:
+        raise NotFound("status", status_code=code)
+    return await change_status(session, None, ticket.id, target.id, by_client=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -52,14 +52,16 @@ async def get_client_with_devices(session: AsyncSession, client_id: int) -> Clie
     return client
 
 
+def _has_phone(e164: str) -> ColumnElement[bool]:
+    return or_(Client.phone == e164, Client.extra_phone == e164)
+
+
 async def find_client_by_phone(
     session: AsyncSession, text: str, region: str = "UA"
 ) -> Client | None:
     """Exact match on the main or the extra phone, typed in any format."""
     e164 = parse_phone(text, region)
-    return await session.scalar(
-        select(Client).where(or_(Client.phone == e164, Client.extra_phone == e164)).limit(1)
-    )
+    return await session.scalar(select(Client).where(_has_phone(e164)).limit(1))
 
 
 async def create_client(
@@ -167,9 +169,7 @@ async def search_clients(
         except InvalidPhone:
             e164 = None
         if e164:
-            add(list(await session.scalars(
-                select(Client).where(or_(Client.phone == e164, Client.extra_phone == e164))
-            )), "phone")
+            add(list(await session.scalars(select(Client).where(_has_phone(e164)))), "phone")
         tail = only[::-1]
         add(list(await session.scalars(
             select(Client).where(or_(Client.phone_rev.startswith(tail, autoescape=True),

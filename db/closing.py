@@ -36,14 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.amounts import percent_of
 from db.audit import audit
 from db.base import utcnow
-from db.errors import NotFound, TicketClosed
+from db.errors import NotFound
 from db.expenses import expenses_total
-from db.models import Staff, Status, StatusKind, Ticket
+from db.models import Staff, StatusKind, Ticket
 from db.money_access import require_active
 from db.money_errors import UnpaidReceipts
 from db.money_models import Receipt, ReceiptKind, ReceiptStatus
-from db.receipts import lock_ticket
-from db.tickets import change_status
+from db.tickets import change_status, first_active_status, lock_open_ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +119,6 @@ async def closing_summary(session: AsyncSession, ticket_id: int) -> ClosingSumma
     return await _summary(session, ticket)
 
 
-async def _done_status(session: AsyncSession) -> Status:
-    status = await session.scalar(
-        select(Status).where(Status.kind == StatusKind.DONE, Status.active.is_(True))
-        .order_by(Status.position, Status.id).limit(1)
-    )
-    if status is None:
-        raise NotFound("status", kind=StatusKind.DONE.value)
-    return status
-
-
 async def close_ticket(
     session: AsyncSession, actor: Staff, ticket_id: int, *, confirm_unpaid: bool = False,
     now: datetime | None = None,
@@ -137,14 +126,13 @@ async def close_ticket(
     """Close a ticket as done and stamp the master's commission; returns what was stamped."""
     require_active(actor)
     now = now or utcnow()
-    ticket, status = await lock_ticket(session, ticket_id)
-    if status.kind.is_closed:
-        raise TicketClosed("closed", number=ticket.number)
+    ticket = await lock_open_ticket(session, ticket_id)
     summary = await _summary(session, ticket)
     if summary.unpaid and not confirm_unpaid:
         raise UnpaidReceipts(len(summary.unpaid), summary.unpaid_total,
                              [u.receipt_id for u in summary.unpaid])
-    await change_status(session, actor, ticket.id, (await _done_status(session)).id, now=now)
+    done = await first_active_status(session, StatusKind.DONE)
+    await change_status(session, actor, ticket.id, done.id, now=now)
     ticket.commission = summary.commission
     ticket.commission_bp = summary.commission_bp
     ticket.commission_base = summary.commission_base

@@ -41,6 +41,17 @@ class InvalidValue(DomainError):
         self.field = field
 
 
+def required_line(value: str | None, field: str, limit: int) -> str:
+    """`value` as one line (any run of whitespace → one space); InvalidValue(`field`) with
+    reason `required` when empty or `too_long` (with `limit`) when longer than `limit`."""
+    text = " ".join((value or "").split())
+    if not text:
+        raise InvalidValue(field, reason="required")
+    if len(text) > limit:
+        raise InvalidValue(field, reason="too_long", limit=limit)
+    return text
+
+
 class DuplicateClient(DomainError):
     code = "duplicate_client"
 

@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.amounts import check_amount
 from db.audit import audit
 from db.base import utcnow
-from db.errors import InvalidValue, NotFound, TicketClosed
+from db.errors import NotFound, required_line
 from db.models import Staff
 from db.money_access import require_active, require_manager
 from db.money_errors import ExpenseLocked
 from db.money_models import Expense, PaymentKind, Shift, ShiftStatus
 from db.payment_types import get_payment_type
-from db.receipts import lock_ticket
 from db.shifts import shift_for_money
+from db.tickets import lock_open_ticket, lock_ticket
 
 DESCRIPTION_MAX = 500
 
@@ -40,16 +40,10 @@ async def add_expense(
 ) -> Expense:
     require_active(actor)
     now = now or utcnow()
-    description = " ".join((what or "").split())
-    if not description:
-        raise InvalidValue("description", reason="required")
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidValue("description", reason="too_long", limit=DESCRIPTION_MAX)
+    description = required_line(what, "description", DESCRIPTION_MAX)
     check_amount(amount)
     if ticket_id is not None:
-        ticket, status = await lock_ticket(session, ticket_id)
-        if status.kind.is_closed:
-            raise TicketClosed("closed", number=ticket.number)
+        await lock_open_ticket(session, ticket_id)
     payment_type = await get_payment_type(session, payment_type_id)
     cash_out = amount if payment_type.kind == PaymentKind.CASH else 0
     shift = await shift_for_money(session, actor, now, cash_out=cash_out)

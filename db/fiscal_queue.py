@@ -124,6 +124,16 @@ class FailedItem:
 
 # -- claiming -------------------------------------------------------------------------------
 
+def _claimable_receipts() -> tuple[Any, Any]:
+    """(the sale alias to outer-join on `related_receipt_id`, the WHERE clause): pending
+    receipts whose refund, if they are one, has its sale fiscalized."""
+    original = aliased(Receipt)
+    return original, and_(
+        Receipt.fiscal_state == FiscalState.PENDING,
+        or_(Receipt.kind == ReceiptKind.SALE, original.fiscal_state == FiscalState.DONE),
+    )
+
+
 def _is_pg(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -148,12 +158,10 @@ async def claim_due(
     skip_moves = [row_id for kind, row_id in exclude if kind == FiscalKind.CASH_MOVE]
     lock = {"skip_locked": True} if _is_pg(session) else None
 
-    original = aliased(Receipt)
+    original, claimable = _claimable_receipts()
     receipts = (
         select(Receipt.id, Receipt.paid_at, Receipt.fiscal_attempts, Receipt.fiscal_error)
-        .outerjoin(original, original.id == Receipt.related_receipt_id)
-        .where(Receipt.fiscal_state == FiscalState.PENDING,
-               or_(Receipt.kind == ReceiptKind.SALE, original.fiscal_state == FiscalState.DONE))
+        .outerjoin(original, original.id == Receipt.related_receipt_id).where(claimable)
         .order_by(Receipt.paid_at, Receipt.id).limit(limit)
     )
     moves = (
@@ -347,12 +355,10 @@ async def backlog(session: AsyncSession) -> Backlog:
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest claimable pending item becomes due (None: nothing to wait for; a
     refund waiting for its sale does not count)."""
-    original = aliased(Receipt)
+    original, claimable = _claimable_receipts()
     receipts = await session.scalar(
         select(func.min(Receipt.fiscal_updated_at))
-        .outerjoin(original, original.id == Receipt.related_receipt_id)
-        .where(Receipt.fiscal_state == FiscalState.PENDING,
-               or_(Receipt.kind == ReceiptKind.SALE, original.fiscal_state == FiscalState.DONE))
+        .outerjoin(original, original.id == Receipt.related_receipt_id).where(claimable)
     )
     moves = await session.scalar(select(func.min(CashMove.fiscal_updated_at))
                                  .where(CashMove.fiscal_state == FiscalState.PENDING))
@@ -380,12 +386,6 @@ async def failed_items(session: AsyncSession, limit: int = 20) -> list[FailedIte
                                 move.fiscal_error or "", None, None, move.staff_id))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
-
-
-async def fiscal_item(
-    session: AsyncSession, kind: FiscalKind, row_id: int
-) -> Receipt | CashMove | None:
-    return await session.get(_model(kind), row_id)
 
 
 # -- shifts ---------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ class StatusKind(enum.StrEnum):
 
     @property
     def is_closed(self) -> bool:
-        return self in (StatusKind.DONE, StatusKind.REFUSED)
+        return self in CLOSED_STATUS_KINDS
+
+
+CLOSED_STATUS_KINDS = (StatusKind.DONE, StatusKind.REFUSED)
 
 
 class AttachmentKind(enum.StrEnum):
@@ -69,10 +72,6 @@ class Staff(Base):
     __table_args__ = (
         CheckConstraint("commission_bp >= 0 AND commission_bp <= 10000", name="commission"),
     )
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == Role.OWNER
 
     @property
     def is_manager_or_owner(self) -> bool:
@@ -294,6 +293,7 @@ class Setting(Base):
 
 
 __all__ = [
+    "CLOSED_STATUS_KINDS",
     "Attachment",
     "AttachmentKind",
     "AuditEntry",

@@ -3,7 +3,7 @@
 - any active staff: receipts and lines, payments (incl. quick sales), expenses, closing a ticket;
 - owner or manager: the price list, refunds, service cash in/out, deleting expenses,
   opening and closing shifts by hand, deleting an unpaid receipt of a closed ticket;
-- owner: the payment-type list.
+- owner: the payment-type list; staff, roles, commissions and invites (db.staff).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def require_active(actor: Staff) -> None:
 
 def require_manager(actor: Staff) -> None:
     require_active(actor)
-    if actor.role not in (Role.OWNER, Role.MANAGER):
+    if not actor.is_manager_or_owner:
         raise PermissionDenied("owner or manager only", role=actor.role.value)
 
 

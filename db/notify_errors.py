@@ -40,6 +40,16 @@ class NoRecipient(DomainError):
     code = "no_recipient"
 
 
+class EstimateStale(DomainError):
+    """A client's answer to an estimate the ticket is no longer waiting for (moved on, or a
+    button from an earlier approval round)."""
+
+    code = "estimate_stale"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__("the ticket is not waiting for this answer", ticket_id=ticket_id)
+
+
 class InvalidMessage(DomainError):
     """The outbox refused a message; `reason` says why (empty_text, caption_too_long,
     bad_button, callback_data_too_long, bad_media, unknown_client, ...)."""

@@ -8,21 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import audit
-from db.errors import InvalidValue, NotFound
+from db.errors import InvalidValue, NotFound, required_line
 from db.models import Staff
 from db.money_access import require_owner
 from db.money_models import PaymentKind, PaymentType
 
 NAME_MAX = 64
-
-
-def _name(value: str, field: str) -> str:
-    name = " ".join((value or "").split())
-    if not name:
-        raise InvalidValue(field, reason="required")
-    if len(name) > NAME_MAX:
-        raise InvalidValue(field, reason="too_long", limit=NAME_MAX)
-    return name
 
 
 def _kind(kind: PaymentKind | str) -> PaymentKind:
@@ -70,7 +61,8 @@ async def add_payment_type(
     if position is None:
         last = await session.scalar(select(func.max(PaymentType.position)))
         position = (last or 0) + 10
-    payment_type = PaymentType(name_ru=_name(name_ru, "name_ru"), name_uk=_name(name_uk, "name_uk"),
+    payment_type = PaymentType(name_ru=required_line(name_ru, "name_ru", NAME_MAX),
+                               name_uk=required_line(name_uk, "name_uk", NAME_MAX),
                                kind=_kind(kind), position=position, active=True)
     session.add(payment_type)
     await session.flush()
@@ -90,9 +82,11 @@ async def edit_payment_type(
     payment_type = await get_payment_type(session, payment_type_id, active=False)
     changes: dict[str, object] = {}
     if name_ru is not None:
-        payment_type.name_ru = changes["name_ru"] = _name(name_ru, "name_ru")
+        payment_type.name_ru = changes["name_ru"] = required_line(name_ru, "name_ru",
+                                                                  NAME_MAX)
     if name_uk is not None:
-        payment_type.name_uk = changes["name_uk"] = _name(name_uk, "name_uk")
+        payment_type.name_uk = changes["name_uk"] = required_line(name_uk, "name_uk",
+                                                                  NAME_MAX)
     if kind is not None:
         payment_type.kind = _kind(kind)
         changes["kind"] = payment_type.kind.value

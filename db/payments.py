@@ -45,12 +45,11 @@ from db.money_models import (
     Payment,
     PaymentKind,
     Receipt,
-    ReceiptKind,
     ReceiptStatus,
     Shift,
 )
 from db.payment_types import get_payment_type
-from db.receipts import lock_receipt
+from db.receipts import lock_receipt, require_unpaid_sale
 from db.shifts import shift_for_money
 
 PARTS_MAX = 5
@@ -86,8 +85,7 @@ async def pay_receipt(
     if len(parts) > PARTS_MAX:
         raise InvalidValue("parts", reason="too_many", limit=PARTS_MAX)
     receipt, _ticket, _status = await lock_receipt(session, receipt_id)
-    if receipt.kind != ReceiptKind.SALE or receipt.status != ReceiptStatus.UNPAID:
-        raise ReceiptPaid(receipt.id)
+    require_unpaid_sale(receipt)
     if receipt.total <= 0:
         raise ReceiptEmpty(receipt.id)
 

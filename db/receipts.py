@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from db.amounts import AMOUNT_MAX, check_quantity, line_amount
 from db.audit import audit
 from db.base import utcnow
-from db.errors import InvalidValue, NotFound, TicketClosed
+from db.errors import InvalidValue, NotFound, TicketClosed, required_line
 from db.models import Staff, Status, Ticket
 from db.money_access import require_active, require_manager
 from db.money_errors import InvalidAmount, ReceiptPaid
@@ -38,23 +38,18 @@ from db.money_models import (
     ReceiptStatus,
     Service,
 )
-from db.services import CODE_MAX, NAME_MAX, check_price, get_service, get_service_by_code
+from db.services import (
+    CODE_MAX,
+    NAME_MAX,
+    check_price,
+    get_service,
+    get_service_by_code,
+    normalize_code,
+)
+from db.tickets import lock_open_ticket, lock_ticket
 
 LINES_MAX = 100
 FREE_LINE_CODE = "FREE"  # PRRO goods need a code; free lines share this one
-
-
-async def lock_ticket(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Status]:
-    """The ticket row locked for this transaction, with its current status."""
-    ticket = await session.scalar(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if ticket is None:
-        raise NotFound("ticket", ticket_id=ticket_id)
-    status = await session.get(Status, ticket.status_id)
-    assert status is not None  # FK
-    return ticket, status
 
 
 async def lock_receipt(
@@ -82,11 +77,16 @@ async def lock_receipt(
     return receipt, ticket, status
 
 
+def require_unpaid_sale(receipt: Receipt) -> None:
+    """Paid receipts and refunds are immutable and cannot be paid (again): ReceiptPaid."""
+    if receipt.status != ReceiptStatus.UNPAID or receipt.kind != ReceiptKind.SALE:
+        raise ReceiptPaid(receipt.id)
+
+
 async def _editable(session: AsyncSession, actor: Staff, receipt_id: int) -> Receipt:
     require_active(actor)
     receipt, ticket, status = await lock_receipt(session, receipt_id)
-    if receipt.status != ReceiptStatus.UNPAID or receipt.kind != ReceiptKind.SALE:
-        raise ReceiptPaid(receipt.id)
+    require_unpaid_sale(receipt)
     if ticket is not None and status is not None and status.kind.is_closed:
         raise TicketClosed("closed", number=ticket.number)
     return receipt
@@ -108,9 +108,7 @@ async def create_receipt(
     """A new empty unpaid sale receipt on a ticket, or a quick sale (`ticket_id=None`)."""
     require_active(actor)
     if ticket_id is not None:
-        ticket, status = await lock_ticket(session, ticket_id)
-        if status.kind.is_closed:
-            raise TicketClosed("closed", number=ticket.number)
+        await lock_open_ticket(session, ticket_id)
     receipt = Receipt(kind=ReceiptKind.SALE, status=ReceiptStatus.UNPAID, ticket_id=ticket_id,
                       total=0, change=0, created_at=now or utcnow(), created_by_id=actor.id,
                       fiscal_state=FiscalState.NOT_FISCAL, fiscal_attempts=0, lines=[],
@@ -171,12 +169,8 @@ async def add_free_line(
 ) -> ReceiptLine:
     """A line not from the price list: a name and a price typed at the desk."""
     receipt = await _editable(session, actor, receipt_id)
-    clean = " ".join((name or "").split())
-    if not clean:
-        raise InvalidValue("name", reason="required")
-    if len(clean) > NAME_MAX:
-        raise InvalidValue("name", reason="too_long", limit=NAME_MAX)
-    line_code = "".join((code or "").split()).upper()[:CODE_MAX] or FREE_LINE_CODE
+    clean = required_line(name, "name", NAME_MAX)
+    line_code = normalize_code(code)[:CODE_MAX] or FREE_LINE_CODE
     return await _add_line(session, actor, receipt, service_id=None, code=line_code,
                            name=clean, price=price, quantity=quantity)
 
@@ -203,8 +197,7 @@ async def delete_receipt(session: AsyncSession, actor: Staff, receipt_id: int) -
     """Delete an unpaid receipt with its lines (a closed ticket's: owner or manager only)."""
     require_active(actor)
     receipt, ticket, status = await lock_receipt(session, receipt_id)
-    if receipt.status != ReceiptStatus.UNPAID or receipt.kind != ReceiptKind.SALE:
-        raise ReceiptPaid(receipt.id)
+    require_unpaid_sale(receipt)
     if status is not None and status.kind.is_closed:
         require_manager(actor)
     await session.delete(receipt)  # lines go with it (loaded by the lock, delete-orphan)

@@ -118,14 +118,9 @@ async def mark_digest(session: AsyncSession, day: date, at: datetime) -> None:
     await _put(session, DIGEST_LAST, {"day": day.isoformat(), "at": at.isoformat()})
 
 
-def sees_totals(staff: Staff | None, settings: ReportSettings) -> bool:
-    if staff is None or not staff.active:
-        return False
-    return staff.role == Role.OWNER or (staff.role == Role.MANAGER and settings.managers)
-
-
 async def can_see_totals(session: AsyncSession, staff: Staff | None) -> bool:
-    if staff is None or not staff.active or staff.role == Role.MASTER:
+    """Active owners always; active managers when `reports.managers` is on; nobody else."""
+    if staff is None or not staff.active or staff.role not in (Role.OWNER, Role.MANAGER):
         return False
     if staff.role == Role.OWNER:
         return True

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.amounts import AMOUNT_MAX
 from db.audit import audit
 from db.base import utcnow
-from db.errors import InvalidValue, NotFound
+from db.errors import InvalidValue, NotFound, required_line
 from db.models import Staff
 from db.money_access import require_manager
 from db.money_errors import DuplicateService, InvalidAmount
@@ -36,15 +36,6 @@ def _code(code: str) -> str:
         raise InvalidValue("code", reason="required")
     if len(value) > CODE_MAX:
         raise InvalidValue("code", reason="too_long", limit=CODE_MAX)
-    return value
-
-
-def _name(name: str) -> str:
-    value = " ".join((name or "").split())
-    if not value:
-        raise InvalidValue("name", reason="required")
-    if len(value) > NAME_MAX:
-        raise InvalidValue("name", reason="too_long", limit=NAME_MAX)
     return value
 
 
@@ -71,7 +62,7 @@ async def add_service(
 ) -> Service:
     require_manager(actor)
     now = now or utcnow()
-    code, name = _code(code), _name(name)
+    code, name = _code(code), required_line(name, "name", NAME_MAX)
     check_price(price)
     await _ensure_code_free(session, code)
     service = Service(code=code, name=name, price=price, archived=False,
@@ -112,7 +103,7 @@ async def edit_service(
             changes["code"] = [service.code, new_code]
             service.code = new_code
     if name is not None:
-        new_name = _name(name)
+        new_name = required_line(name, "name", NAME_MAX)
         changes["name"] = [service.name, new_name]
         service.name, service.search_name = new_name, new_name.casefold()
     if price is not None:

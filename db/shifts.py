@@ -73,9 +73,15 @@ async def _lock_open_shift(session: AsyncSession) -> Shift | None:
     )
 
 
-async def _lock_counter(session: AsyncSession) -> None:
-    # Openers queue here; with no open shift this row is also the drawer's lock.
-    await session.execute(select(Counter).where(Counter.name == COUNTER).with_for_update())
+async def _lock_drawer(session: AsyncSession) -> Shift | None:
+    """The open shift locked; with none open, the shift counter row locked (openers queue
+    there, and it is the drawer's lock) and the open shift looked for again after the wait,
+    so whoever waited finds the winner's shift, not the unique index."""
+    shift = await _lock_open_shift(session)
+    if shift is None:
+        await session.execute(select(Counter).where(Counter.name == COUNTER).with_for_update())
+        shift = await _lock_open_shift(session)
+    return shift
 
 
 async def _create(session: AsyncSession, actor: Staff | None, now: datetime, *, auto: bool
@@ -94,14 +100,10 @@ async def _create(session: AsyncSession, actor: Staff | None, now: datetime, *, 
 async def open_shift(session: AsyncSession, actor: Staff, now: datetime | None = None) -> Shift:
     """Open a shift by hand (owner or manager); refused while one is open."""
     require_manager(actor)
-    existing = await current_shift(session)
-    if existing is None:
-        await _lock_counter(session)
-        # Whoever waited for the lock finds the winner's shift, not the unique index.
-        existing = await _lock_open_shift(session)
-        if existing is None:
-            return await _create(session, actor, now or utcnow(), auto=False)
-    raise ShiftAlreadyOpen(existing.id, existing.number)
+    existing = await _lock_drawer(session)
+    if existing is not None:
+        raise ShiftAlreadyOpen(existing.id, existing.number)
+    return await _create(session, actor, now or utcnow(), auto=False)
 
 
 async def shift_for_money(
@@ -115,10 +117,7 @@ async def shift_for_money(
     """
     require_active(actor)
     now = now or utcnow()
-    shift = await _lock_open_shift(session)
-    if shift is None:
-        await _lock_counter(session)
-        shift = await _lock_open_shift(session)
+    shift = await _lock_drawer(session)
     if shift is not None and shift_is_stale(shift, now):
         raise ShiftTooOld(shift.id, shift.number, shift.opened_at)
     if cash_out > 0:

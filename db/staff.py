@@ -17,9 +17,9 @@ from db.errors import (
     InviteInvalid,
     LastOwner,
     NotFound,
-    PermissionDenied,
 )
 from db.models import Invite, Role, Staff
+from db.money_access import require_owner
 
 INVITE_PREFIX = "inv_"
 
@@ -64,15 +64,10 @@ async def ensure_owners(
     return staff
 
 
-def _require_owner(actor: Staff) -> None:
-    if not (actor.active and actor.role == Role.OWNER):
-        raise PermissionDenied("owner only")
-
-
 async def create_invite(
     session: AsyncSession, actor: Staff, role: Role, ttl: timedelta, now: datetime | None = None
 ) -> Invite:
-    _require_owner(actor)
+    require_owner(actor)
     now = now or utcnow()
     # 16 random bytes → 22 url-safe chars; with the prefix well under the 64-char deep link cap.
     invite = Invite(token=secrets.token_urlsafe(16), role=role, created_by_id=actor.id,
@@ -121,7 +116,7 @@ async def accept_invite(
 
 
 async def revoke_invite(session: AsyncSession, actor: Staff, invite_id: int) -> None:
-    _require_owner(actor)
+    require_owner(actor)
     invite = await session.get(Invite, invite_id)
     if invite is None:
         raise NotFound("invite", invite_id=invite_id)
@@ -138,7 +133,7 @@ async def _active_owner_count(session: AsyncSession) -> int:
 
 
 async def change_role(session: AsyncSession, actor: Staff, staff_id: int, role: Role) -> Staff:
-    _require_owner(actor)
+    require_owner(actor)
     staff = await get_staff(session, staff_id)
     if staff.role == Role.OWNER and role != Role.OWNER and await _active_owner_count(session) <= 1:
         raise LastOwner("last owner")
@@ -163,7 +158,7 @@ def parse_percent(text: str) -> int:
 async def set_commission(
     session: AsyncSession, actor: Staff, staff_id: int, commission_bp: int
 ) -> Staff:
-    _require_owner(actor)
+    require_owner(actor)
     if not 0 <= commission_bp <= 10000:
         raise InvalidValue("percent", text=str(commission_bp))
     staff = await get_staff(session, staff_id)
@@ -174,7 +169,7 @@ async def set_commission(
 
 
 async def set_active(session: AsyncSession, actor: Staff, staff_id: int, active: bool) -> Staff:
-    _require_owner(actor)
+    require_owner(actor)
     staff = await get_staff(session, staff_id)
     if (not active and staff.role == Role.OWNER and staff.active
             and await _active_owner_count(session) <= 1):

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import audit
 from db.base import utcnow
 from db.errors import InvalidValue, NotFound
-from db.models import Staff
+from db.models import Staff, Ticket
 from db.notify_errors import TemplateInvalid, TemplateNameTaken
 from db.notify_models import MessageTemplate
 from db.tickets import get_ticket
@@ -167,7 +167,11 @@ async def ticket_context(
 ) -> dict[str, str]:
     """Placeholder values for a ticket. `amount_due` (kopecks) comes from the money side;
     None or 0 leaves {amount_due} empty (its line is then dropped)."""
-    ticket = await get_ticket(session, ticket_id)
+    return _context(await get_ticket(session, ticket_id), shop, amount_due, language)
+
+
+def _context(ticket: Ticket, shop: ShopInfo, amount_due: int | None, language: str
+             ) -> dict[str, str]:
     return {
         "name": ticket.client.name,
         "device": ticket.device.title if ticket.device.title != "—" else "",
@@ -202,8 +206,7 @@ async def compose_for_ticket(
         if found is None:
             raise NotFound("template", kind=kind, language=language)
         template = found
-    context = await ticket_context(session, ticket_id, shop=shop, amount_due=amount_due,
-                                   language=template.language)
+    context = _context(ticket, shop, amount_due, template.language)
     return ComposedText(render(template.text, context), template.language, template.id)
 
 
@@ -216,7 +219,8 @@ def _check_kind_language(kind: str, language: str) -> None:
         raise InvalidValue("language", allowed=list(LANGUAGES))
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """A template's name as stored (spaces collapsed), or InvalidValue("name", reason=...)."""
     value = " ".join((name or "").split())
     if not value:
         raise InvalidValue("name", reason="required")
@@ -287,7 +291,7 @@ async def create_template(
 ) -> MessageTemplate:
     """Add a template; the first one of its (kind, language) becomes the default."""
     _check_kind_language(kind, language)
-    name = _clean_name(name)
+    name = clean_name(name)
     text = validate_text(text)
     if await _name_taken(session, kind, language, name):
         raise TemplateNameTaken(name)
@@ -315,7 +319,7 @@ async def update_template(
     template = await get_template(session, template_id)
     changes: dict[str, object] = {}
     if name is not None:
-        cleaned = _clean_name(name)
+        cleaned = clean_name(name)
         if await _name_taken(session, template.kind, template.language, cleaned, template.id):
             raise TemplateNameTaken(cleaned)
         template.name = changes["name"] = cleaned

@@ -22,6 +22,7 @@ from db.errors import (
     TransitionNotAllowed,
 )
 from db.models import (
+    CLOSED_STATUS_KINDS,
     Attachment,
     AttachmentKind,
     Comment,
@@ -34,7 +35,6 @@ from db.models import (
     Ticket,
 )
 
-CLOSED_KINDS = (StatusKind.DONE, StatusKind.REFUSED)
 TEXT_MAX = 2000
 ESTIMATE_MAX = 100_000_000_00  # 100 million hryvnias in kopecks
 
@@ -51,21 +51,15 @@ async def next_number(session: AsyncSession, name: str = "ticket") -> int:
     return int(value)
 
 
-async def initial_status(session: AsyncSession) -> Status:
+async def first_active_status(session: AsyncSession, kind: StatusKind) -> Status:
+    """The first active status of `kind` on the board (intake: NEW; closing: DONE)."""
     status = await session.scalar(
-        select(Status).where(Status.kind == StatusKind.NEW, Status.active.is_(True))
-        .order_by(Status.position).limit(1)
+        select(Status).where(Status.kind == kind, Status.active.is_(True))
+        .order_by(Status.position, Status.id).limit(1)
     )
     if status is None:
-        raise NotFound("status", kind="new")
+        raise NotFound("status", kind=kind.value)
     return status
-
-
-async def list_statuses(session: AsyncSession, *, active_only: bool = True) -> list[Status]:
-    query = select(Status).order_by(Status.position, Status.id)
-    if active_only:
-        query = query.where(Status.active.is_(True))
-    return list(await session.scalars(query))
 
 
 async def get_status(session: AsyncSession, status_id: int) -> Status:
@@ -75,12 +69,45 @@ async def get_status(session: AsyncSession, status_id: int) -> Status:
     return status
 
 
+async def lock_ticket(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Status]:
+    """The ticket row locked for this transaction (re-read after the wait), with its status.
+    Lock order everywhere: ticket → receipt → counter → shift (db.shifts)."""
+    ticket = await session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if ticket is None:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    return ticket, await get_status(session, ticket.status_id)
+
+
+async def lock_open_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    """`lock_ticket`, refused with TicketClosed when the ticket is closed (reopen it first)."""
+    ticket, status = await lock_ticket(session, ticket_id)
+    if status.kind.is_closed:
+        raise TicketClosed("closed", number=ticket.number)
+    return ticket
+
+
 async def allowed_targets(session: AsyncSession, status_id: int) -> list[Status]:
     return list(await session.scalars(
         select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
         .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
         .order_by(Status.position)
     ))
+
+
+def _check_estimate(estimate: int | None) -> None:
+    if estimate is not None and not 0 <= estimate <= ESTIMATE_MAX:
+        raise InvalidValue("estimate")
+
+
+async def _check_master(session: AsyncSession, master_id: int | None) -> None:
+    """A ticket's master must be an active staff member."""
+    if master_id is not None:
+        master = await session.get(Staff, master_id)
+        if master is None or not master.active:
+            raise NotFound("staff", staff_id=master_id)
 
 
 def _text(value: str | None, field_name: str, *, required: bool = False) -> str:
@@ -137,12 +164,8 @@ async def open_ticket(
     """
     now = now or utcnow()
     defect = _text(draft.defect, "defect", required=True)
-    if draft.estimate is not None and not 0 <= draft.estimate <= ESTIMATE_MAX:
-        raise InvalidValue("estimate")
-    if draft.master_id is not None:
-        master = await session.get(Staff, draft.master_id)
-        if master is None or not master.active:
-            raise NotFound("staff", staff_id=draft.master_id)
+    _check_estimate(draft.estimate)
+    await _check_master(session, draft.master_id)
     previous: Ticket | None = None
     if device_id is not None:
         device = await get_device(session, device_id)
@@ -163,7 +186,7 @@ async def open_ticket(
         and previous.closed_at is not None
         and now - previous.closed_at <= timedelta(days=previous.warranty_days)
     )
-    status = await initial_status(session)
+    status = await first_active_status(session, StatusKind.NEW)
     ticket = Ticket(
         number=await next_number(session), device_id=device.id, client_id=device.client_id,
         master_id=draft.master_id, accepted_by_id=actor.id, status_id=status.id,
@@ -182,11 +205,12 @@ async def open_ticket(
     return ticket
 
 
+_TICKET_LOADS = (selectinload(Ticket.status), selectinload(Ticket.device),
+                 selectinload(Ticket.client), selectinload(Ticket.master))
+
+
 def _ticket_query() -> Select[tuple[Ticket]]:
-    return select(Ticket).options(
-        selectinload(Ticket.status), selectinload(Ticket.device), selectinload(Ticket.client),
-        selectinload(Ticket.master),
-    )
+    return select(Ticket).options(*_TICKET_LOADS)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
@@ -223,12 +247,7 @@ async def change_status(
     """
     now = now or utcnow()
     # Lock the ticket row: two taps on two phones must not both move it.
-    ticket = await session.scalar(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-    )
-    if ticket is None:
-        raise NotFound("ticket", ticket_id=ticket_id)
-    current = await get_status(session, ticket.status_id)
+    ticket, current = await lock_ticket(session, ticket_id)
     target = await session.get(Status, to_status_id)
     if target is None or not target.active:
         raise NotFound("status", status_id=to_status_id)
@@ -341,16 +360,14 @@ async def open_tickets(
 ) -> tuple[list[Ticket], int]:
     """Open tickets ordered by status board position then number, with the total count."""
     base = select(Ticket).join(Status, Status.id == Ticket.status_id).where(
-        Status.kind.not_in(CLOSED_KINDS)
+        Status.kind.not_in(CLOSED_STATUS_KINDS)
     )
     if status_id is not None:
         base = base.where(Ticket.status_id == status_id)
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = await session.scalars(
-        base.order_by(Status.position, Ticket.number).offset(offset).limit(limit).options(
-            selectinload(Ticket.status), selectinload(Ticket.device),
-            selectinload(Ticket.client), selectinload(Ticket.master),
-        )
+        base.order_by(Status.position, Ticket.number).offset(offset).limit(limit)
+        .options(*_TICKET_LOADS)
     )
     return list(rows), total
 
@@ -375,13 +392,10 @@ async def update_ticket(
         setattr(ticket, name, cleaned)
         changes[name] = cleaned
     if estimate is not None:
-        if not 0 <= estimate <= ESTIMATE_MAX:
-            raise InvalidValue("estimate")
+        _check_estimate(estimate)
         ticket.estimate = changes["estimate"] = estimate
     if master_id is not None:
-        master = await session.get(Staff, master_id)
-        if master is None or not master.active:
-            raise NotFound("staff", staff_id=master_id)
+        await _check_master(session, master_id)
         ticket.master_id = changes["master_id"] = master_id
     audit(session, actor, "ticket.update", "ticket", ticket.id, **changes)
     return ticket

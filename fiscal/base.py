@@ -67,6 +67,24 @@ class FiscalProvider(Protocol):
     ) -> None: ...
 
 
+class AsyncClosing:
+    """`async with provider:` closes it on the way out; subclasses override `aclose`."""
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
 def require_return(receipt: SellReceipt) -> uuid.UUID:
     """A return without the sale it refunds is a programming error, not a PRRO answer."""
     if receipt.related_receipt_id is None:

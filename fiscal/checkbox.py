@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from importlib import metadata
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from fiscal.base import require_return, require_service_value
+from fiscal.base import AsyncClosing, require_return, require_service_value
 from fiscal.checkbox_wire import (
     error_text,
     is_shift_not_open,
@@ -46,7 +46,7 @@ def _package_version() -> str:
         return "0.1.0"
 
 
-class CheckboxProvider:
+class CheckboxProvider(AsyncClosing):
     """`FISCAL_PROVIDER=checkbox`. One instance per cash register (licence key)."""
 
     def __init__(
@@ -99,17 +99,6 @@ class CheckboxProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     # --- shifts ----------------------------------------------------------------------
 
     async def current_shift(self) -> Shift | None:
@@ -131,34 +120,34 @@ class CheckboxProvider:
                 shift = await self.current_shift()
                 if shift is None:
                     raise
-        for _ in range(self._poll_attempts):
-            if shift.status == "OPENED":
-                return shift
-            if shift.status == "CLOSED":
-                reason = transaction_error(shift.raw, "initial_transaction") or "no reason given"
-                raise FiscalRejected(f"Checkbox could not open the shift: {reason}")
-            await asyncio.sleep(self._poll_interval)
-            shift = await self._get_shift(shift.id)
-        raise FiscalTransientError(f"shift {shift.id} still {shift.status} after polling")
+        return await self._poll_shift(shift, lambda s: s.status == "OPENED", failed="CLOSED",
+                                      transaction="initial_transaction", action="open")
 
     async def close_shift(self) -> Report:
         shift = parse_shift(await self._call_obj("POST", "/shifts/close", json={}))
-        for _ in range(self._poll_attempts):
-            z_report = shift.raw.get("z_report")
-            if shift.status == "CLOSED" and isinstance(z_report, dict):
-                return parse_report(z_report)
-            if shift.status == "OPENED":
-                reason = transaction_error(shift.raw, "closing_transaction") or "no reason given"
-                raise FiscalRejected(f"Checkbox could not close the shift: {reason}")
-            await asyncio.sleep(self._poll_interval)
-            shift = await self._get_shift(shift.id)
-        raise FiscalTransientError(f"shift {shift.id} still {shift.status} after polling")
+        shift = await self._poll_shift(
+            shift, lambda s: s.status == "CLOSED" and isinstance(s.raw.get("z_report"), dict),
+            failed="OPENED", transaction="closing_transaction", action="close")
+        return parse_report(shift.raw["z_report"])
 
     async def x_report(self) -> Report:
         return parse_report(await self._call_obj("POST", "/reports", json={}))
 
     async def _get_shift(self, shift_id: uuid.UUID) -> Shift:
         return parse_shift(await self._call_obj("GET", f"/shifts/{shift_id}"))
+
+    async def _poll_shift(self, shift: Shift, ready: Callable[[Shift], bool], *, failed: str,
+                          transaction: str, action: str) -> Shift:
+        """Re-read the shift until `ready`; FiscalRejected when it falls back to `failed`."""
+        for _ in range(self._poll_attempts):
+            if ready(shift):
+                return shift
+            if shift.status == failed:
+                reason = transaction_error(shift.raw, transaction) or "no reason given"
+                raise FiscalRejected(f"Checkbox could not {action} the shift: {reason}")
+            await asyncio.sleep(self._poll_interval)
+            shift = await self._get_shift(shift.id)
+        raise FiscalTransientError(f"shift {shift.id} still {shift.status} after polling")
 
     # --- receipts --------------------------------------------------------------------
 

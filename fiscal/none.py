@@ -10,10 +10,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
 
-from fiscal.base import require_return, require_service_value
+from fiscal.base import AsyncClosing, require_return, require_service_value
 from fiscal.errors import FiscalReceiptNotFound, FiscalShiftNotOpen
 from fiscal.models import PaymentTotals, ReceiptResult, Report, SellReceipt, Shift
 
@@ -32,7 +30,7 @@ class _Totals:
     service_out: int = 0
 
 
-class NoneProvider:
+class NoneProvider(AsyncClosing):
     """`FISCAL_PROVIDER=none`: results are DONE with no fiscal code."""
 
     def __init__(self, *, now: Callable[[], datetime] = _utcnow) -> None:
@@ -115,19 +113,6 @@ class NoneProvider:
                 f"receipt {receipt_id} is unknown", receipt_id=receipt_id
             ) from None
 
-    async def aclose(self) -> None:
-        return None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _register(self, receipt: SellReceipt, kind: str) -> ReceiptResult:
         # Same id twice is the same receipt, as with a real PRRO.

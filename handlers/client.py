@@ -31,25 +31,22 @@ from bot.config import Settings
 from bot.formatting import h
 from bot.middlewares import AfterCommit
 from bot.services import Services
-from db.client_links import link_by_contact, link_by_ticket_token, restore_chat
-from db.errors import DomainError
-from db.models import Client, Staff, Status, StatusChange, Ticket
-from db.notify_errors import ForeignContact, PhoneMismatch, TokenInvalid
+from db.client_links import (
+    answer_estimate,
+    link_by_contact,
+    link_by_ticket_token,
+    restore_chat,
+)
+from db.errors import DomainError, NotFound
+from db.models import Client, Staff, StatusChange, Ticket
+from db.notify_errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
 from db.outbox import enqueue
 from db.phones import format_phone
-from db.tickets import change_status, get_ticket, get_ticket_by_token
+from db.tickets import get_ticket, get_ticket_by_token
 from handlers.error_texts import EXTRA, error_text
 from handlers.filters import IsNotStaff
 from handlers.notify.events import STAFF_KIND, wake_after_commit
-from handlers.notify.public import (
-    APPROVAL,
-    APPROVE_TO,
-    DECLINE_TO,
-    client_lang,
-    entered_change_id,
-    my_tickets_view,
-    public_view,
-)
+from handlers.notify.public import client_lang, my_tickets_view, public_view
 from handlers.ui import callback_message, edit_markup, edit_or_send
 from keyboards.callbacks import TicketCb
 from keyboards.notify import STATUS_PREFIX, EstimateCb, MyTicketCb, contact_keyboard
@@ -308,34 +305,26 @@ def setup(settings: Settings) -> Router:
         after_commit: list[AfterCommit],
     ) -> None:
         client = await _linked(session, client, query.from_user.id)
-        # Lock the ticket first: a staff member moving it at the same moment waits for us
-        # (or we for them) and the "still in this approval" check below stays true.
-        locked = await session.scalar(
-            select(Ticket).where(Ticket.id == callback_data.id).with_for_update()
-            .execution_options(populate_existing=True))
-        if client is None or locked is None or locked.client_id != client.id:
-            await query.answer(_("Обращение не найдено."), show_alert=True)
-            return
-        ticket = await get_ticket(session, locked.id)
-        if (ticket.status.code != APPROVAL
-                or await entered_change_id(session, ticket) != callback_data.ev):
+        approved = callback_data.action == "ok"
+        try:
+            change = await answer_estimate(session, client.id if client else None,
+                                           callback_data.id, callback_data.ev, approve=approved)
+        except EstimateStale:
             if _carries(query, query.data):
                 await edit_markup(query, None)  # the stale buttons go away
+            ticket = await get_ticket(session, callback_data.id)
             await query.answer(_("Это уже неактуально: статус ремонта — «{status}».").format(
                 status=ticket.status.title(lang)), show_alert=True)
             return
-        approved = callback_data.action == "ok"
-        target = await session.scalar(select(Status).where(
-            Status.code == (APPROVE_TO if approved else DECLINE_TO), Status.active.is_(True)))
-        if target is None:
-            await query.answer(_("Не получилось — позвоните в сервис, пожалуйста."),
+        except NotFound as exc:
+            await query.answer(_("Обращение не найдено.") if "ticket_id" in exc.params
+                               else _("Не получилось — позвоните в сервис, пожалуйста."),
                                show_alert=True)
             return
-        try:
-            change = await change_status(session, None, ticket.id, target.id, by_client=True)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
+        ticket = await get_ticket(session, callback_data.id)
         if await _tell_staff(session, i18n, ticket, change, approved, callback_data.ev,
                              settings):
             wake_after_commit(after_commit, services)

@@ -12,10 +12,10 @@ from bot.formatting import h, local_date
 from db.clients import get_client_with_devices, get_device, list_device_types
 from db.models import Client, Device, Ticket
 from db.phones import format_phone
-from db.tickets import device_tickets
+from db.tickets import client_tickets, device_tickets
 from handlers.ticket_view import status_icon
 from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketCb
-from keyboards.common import button
+from keyboards.common import button, chunked, markup
 
 DEVICES_ON_CARD = 15
 TICKETS_PER_DEVICE = 3
@@ -50,12 +50,15 @@ async def render_client(
         lines.append(_("💬 Подключён к боту"))
     rows: list[list[InlineKeyboardButton]] = []
     devices = list(reversed(client.devices))[:DEVICES_ON_CARD]
+    by_device: dict[int, list[Ticket]] = {}  # newest first: one query for the whole card
+    for ticket in await client_tickets(session, client.id):
+        by_device.setdefault(ticket.device_id, []).append(ticket)
     if devices:
         lines.append("")
         lines.append(_("<b>Устройства:</b>"))
     for device in devices:
         lines.append(f"📱 {h(device.title)}" + (f" · {h(device.serial)}" if device.serial else ""))
-        tickets = list(reversed(await device_tickets(session, device.id)))
+        tickets = by_device.get(device.id, [])
         lines.extend("   " + ticket_line(t, lang, tz) for t in tickets[:TICKETS_PER_DEVICE])
         if len(tickets) > TICKETS_PER_DEVICE:
             more = len(tickets) - TICKETS_PER_DEVICE
@@ -70,7 +73,7 @@ async def render_client(
             button(t.title(lang), IntakeCb(action="type", arg=t.id, cid=client.id))
             for t in await list_device_types(session)
         ]
-        rows.extend(types[i : i + 3] for i in range(0, len(types), 3))
+        rows.extend(chunked(types, 3))
     else:
         rows.append([button(_("➕ Новое устройство"), ClientCb(action="new", id=client.id))])
     rows.append(
@@ -80,7 +83,7 @@ async def render_client(
             button(_("✏️ Комментарий"), ClientCb(action="edit", id=client.id, arg=3)),
         ]
     )
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    return "\n".join(lines), markup(rows)
 
 
 async def render_device(
@@ -109,8 +112,8 @@ async def render_device(
                 TicketCb(action="card", id=ticket.id),
             )
         )
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = chunked(buttons, 2)
     if not tickets or tickets[-1].status.kind.is_closed:
         rows.append([button(_("➕ Новое обращение"), DeviceCb(action="again", id=device.id))])
     rows.append([button(_("← Клиент"), ClientCb(action="card", id=device.client_id))])
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows), device
+    return "\n".join(lines), markup(rows), device

@@ -16,6 +16,7 @@ from db.base import utcnow
 from db.models import Status, Ticket
 from db.tickets import allowed_targets, count_comments, get_ticket
 from keyboards.callbacks import ClientCb, DeviceCb, ServiceCb, TicketCb
+from keyboards.common import button, markup, pager
 
 # Later features add rows to the card (money tabs, delivery state) without editing this file.
 CardRows = Callable[[AsyncSession, Ticket, str], Awaitable[list[list[InlineKeyboardButton]]]]
@@ -122,34 +123,10 @@ async def render_status_picker(
 
 
 def service_list_markup(tickets: list[Ticket], page: int, pages: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    rows = []
     for ticket in tickets:
         who = ticket.client.name or ticket.client.phone
         label = f"{status_icon(ticket.status)} [{ticket.number}] {ticket.device.title} · {who}"
-        kb.row(
-            InlineKeyboardButton(
-                text=label[:60],
-                callback_data=TicketCb(action="card", id=ticket.id).pack(),
-            )
-        )
-    if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text="◀️", callback_data=ServiceCb(action="page", page=page - 1).pack()
-                )
-            )
-        nav.append(
-            InlineKeyboardButton(
-                text=f"{page + 1}/{pages}", callback_data=ServiceCb(action="page", page=page).pack()
-            )
-        )
-        if page < pages - 1:
-            nav.append(
-                InlineKeyboardButton(
-                    text="▶️", callback_data=ServiceCb(action="page", page=page + 1).pack()
-                )
-            )
-        kb.row(*nav)
-    return kb.as_markup()
+        rows.append([button(label[:60], TicketCb(action="card", id=ticket.id))])
+    rows.append(pager(page, pages, lambda p: ServiceCb(action="page", page=p)))
+    return markup(rows)

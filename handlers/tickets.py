@@ -7,19 +7,20 @@ import re
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    InlineKeyboardMarkup,
     InputMediaDocument,
     InputMediaPhoto,
     Message,
 )
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,7 @@ from handlers.ticket_view import (
 )
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import FormCb, ServiceCb, TicketCb
+from keyboards.common import button, markup
 from keyboards.menu import SERVICE
 
 PAGE_SIZE = 10
@@ -90,11 +92,9 @@ async def send_ticket_card(
             await message.answer(text, reply_markup=markup)
 
 
-def _done_keyboard() -> object:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Готово"), callback_data=FormCb(action="done"))
-    kb.button(text=_("✖️ Отмена"), callback_data=FormCb(action="cancel"))
-    return kb.as_markup()
+def _done_keyboard() -> InlineKeyboardMarkup:
+    return markup([[button(_("✅ Готово"), FormCb(action="done")),
+                    button(_("✖️ Отмена"), FormCb(action="cancel"))]])
 
 
 def setup(settings: Settings) -> Router:
@@ -248,46 +248,30 @@ def setup(settings: Settings) -> Router:
                     reply_markup=_done_keyboard(),
                 )
                 return
-            except Exception:
+            except TelegramBadRequest:  # deleted or too old to edit: send a new one
                 pass
         sent = await message.answer(text, reply_markup=_done_keyboard())
         await state.update_data(progress_id=sent.message_id)
 
+    async def _add_file(message: Message, state: FSMContext, **file: object) -> None:
+        data = await state.get_data()
+        data["files"].append({**file, "caption": message.caption or ""})
+        await state.update_data(files=data["files"])
+        await _progress(message, state)
+
     @router.message(CommentForm.collecting, F.photo)
     async def comment_photo(message: Message, state: FSMContext) -> None:
         photo = message.photo[-1]
-        data = await state.get_data()
-        data["files"].append(
-            {
-                "kind": "photo",
-                "file_id": photo.file_id,
-                "file_unique_id": photo.file_unique_id,
-                "size": photo.file_size,
-                "mime_type": "image/jpeg",
-                "file_name": None,
-                "caption": message.caption or "",
-            }
-        )
-        await state.update_data(files=data["files"])
-        await _progress(message, state)
+        await _add_file(message, state, kind="photo", file_id=photo.file_id,
+                        file_unique_id=photo.file_unique_id, size=photo.file_size,
+                        mime_type="image/jpeg", file_name=None)
 
     @router.message(CommentForm.collecting, F.document)
     async def comment_document(message: Message, state: FSMContext) -> None:
         doc = message.document
-        data = await state.get_data()
-        data["files"].append(
-            {
-                "kind": "document",
-                "file_id": doc.file_id,
-                "file_unique_id": doc.file_unique_id,
-                "size": doc.file_size,
-                "mime_type": doc.mime_type,
-                "file_name": doc.file_name,
-                "caption": message.caption or "",
-            }
-        )
-        await state.update_data(files=data["files"])
-        await _progress(message, state)
+        await _add_file(message, state, kind="document", file_id=doc.file_id,
+                        file_unique_id=doc.file_unique_id, size=doc.file_size,
+                        mime_type=doc.mime_type, file_name=doc.file_name)
 
     @router.message(CommentForm.collecting, F.text)
     async def comment_text(message: Message, state: FSMContext) -> None:
@@ -432,9 +416,8 @@ def setup(settings: Settings) -> Router:
                 f"{h(people.get(entry.staff_id, '—'))}: "
                 f"{h(label.get(entry.action, entry.action))}"
             )
-        kb = InlineKeyboardBuilder()
-        kb.button(text=_("← К обращению"), callback_data=TicketCb(action="card", id=ticket.id))
-        await edit_or_send(query, clip("\n".join(lines)), kb.as_markup())
+        kb = markup([[button(_("← К обращению"), TicketCb(action="card", id=ticket.id))]])
+        await edit_or_send(query, "\n".join(lines), kb)
         await query.answer()
 
     # ---- label ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -18,3 +18,15 @@ def chunked(buttons: Sequence[InlineKeyboardButton], size: int) -> list[list[Inl
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+def pager(page: int, pages: int, to: Callable[[int], CallbackData]
+          ) -> list[InlineKeyboardButton]:
+    """◀️ 2/5 ▶️ under a paginated list (empty when it fits on one page)."""
+    if pages <= 1:
+        return []
+    row = [button("◀️", to(page - 1))] if page > 0 else []
+    row.append(button(f"{page + 1}/{pages}", to(page)))
+    if page < pages - 1:
+        row.append(button("▶️", to(page + 1)))
+    return row

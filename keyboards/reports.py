@@ -86,6 +86,12 @@ def list_cb(state: ReceiptsCb | ReceiptOpenCb, **changes: object) -> ReceiptsCb:
     return ReceiptsCb(**data)  # type: ignore[arg-type]
 
 
+def open_cb(state: ReceiptsCb | ReceiptOpenCb, receipt_id: int) -> ReceiptOpenCb:
+    """Open a receipt, keeping the list's state for "back"."""
+    return ReceiptOpenCb(id=receipt_id, a=state.a, b=state.b, pt=state.pt, m=state.m,
+                         r=state.r, p=state.p)
+
+
 def reports_menu(today: date, *, totals: bool) -> InlineKeyboardMarkup:
     """The section's buttons; managers without the owner's permission get the receipts only."""
     t = today.toordinal()
@@ -93,7 +99,7 @@ def reports_menu(today: date, *, totals: bool) -> InlineKeyboardMarkup:
     if totals:
         rows.append([button(_("📅 Сегодня"), ReportCb(action="day", a=t, b=t)),
                      button(_("⬅️ Вчера"), ReportCb(action="day", a=t - 1, b=t - 1))])
-        week = today.toordinal() - today.weekday()
+        week = t - today.weekday()
         month = today.replace(day=1).toordinal()
         last_month_end = month - 1
         last_month = date.fromordinal(last_month_end).replace(day=1).toordinal()
@@ -128,19 +134,25 @@ def day_keyboard(day: date, today: date) -> InlineKeyboardMarkup:
 def period_keyboard(period: Period, previous: Period, following: Period | None
                     ) -> InlineKeyboardMarkup:
     a, b = ordinals(period)
-    nav = [button("◀ " + _span(previous), ReportCb(action="per", a=previous.start.toordinal(),
-                                                    b=previous.end.toordinal()))]
-    if following is not None:
-        nav.append(button(_span(following) + " ▶", ReportCb(
-            action="per", a=following.start.toordinal(), b=following.end.toordinal())))
     return markup([
-        nav,
+        _nav("per", previous, following),
         [button(_("🧾 Чеки"), ReceiptsCb(a=a, b=b)),
          button(_("💰 Зарплата"), ReportCb(action="pay", a=a, b=b))],
         [button(_("📄 CSV"), ExportCb(what="l", fmt="c", a=a, b=b)),
          button(_("📊 XLSX"), ExportCb(what="l", fmt="x", a=a, b=b))],
         [button(_("← Отчеты"), ReportCb(action="menu"))],
     ])
+
+
+def _nav(action: str, previous: Period, following: Period | None
+         ) -> list[InlineKeyboardButton]:
+    """◀ the period before · the period after ▶ (none after the current one)."""
+    nav = [button("◀ " + _span(previous), ReportCb(action=action, a=previous.start.toordinal(),
+                                                    b=previous.end.toordinal()))]
+    if following is not None:
+        nav.append(button(_span(following) + " ▶", ReportCb(
+            action=action, a=following.start.toordinal(), b=following.end.toordinal())))
+    return nav
 
 
 def _span(period: Period) -> str:
@@ -165,13 +177,8 @@ def export_keyboard(period: Period) -> InlineKeyboardMarkup:
 def payroll_keyboard(period: Period, previous: Period, following: Period | None
                      ) -> InlineKeyboardMarkup:
     a, b = ordinals(period)
-    nav = [button("◀ " + _span(previous), ReportCb(action="pay", a=previous.start.toordinal(),
-                                                    b=previous.end.toordinal()))]
-    if following is not None:
-        nav.append(button(_span(following) + " ▶", ReportCb(
-            action="pay", a=following.start.toordinal(), b=following.end.toordinal())))
     return markup([
-        nav,
+        _nav("pay", previous, following),
         [button(_("📄 CSV"), ExportCb(what="p", fmt="c", a=a, b=b)),
          button(_("📊 XLSX"), ExportCb(what="p", fmt="x", a=a, b=b))],
         [button(_("📊 Отчёт за период"), ReportCb(action="per", a=a, b=b)),
@@ -184,9 +191,7 @@ def receipts_keyboard(
     filters: tuple[str, str, str],
 ) -> InlineKeyboardMarkup:
     """`items`: (button text, receipt id); `filters`: the three filter buttons' texts."""
-    rows = [[button(text, ReceiptOpenCb(id=receipt_id, a=state.a, b=state.b, pt=state.pt,
-                                        m=state.m, r=state.r, p=state.p))]
-            for text, receipt_id in items]
+    rows = [[button(text, open_cb(state, receipt_id))] for text, receipt_id in items]
     nav: list[InlineKeyboardButton] = []
     if state.p > 0:
         nav.append(button("◀", list_cb(state, p=state.p - 1)))
@@ -230,8 +235,7 @@ def receipt_keyboard(state: ReceiptOpenCb, receipt_id: int, *, refundable: bool,
     rows.append(first)
     if original_id is not None:
         rows.append([button(_("🧾 Исходный чек №{id}").format(id=original_id),
-                            ReceiptOpenCb(id=original_id, a=state.a, b=state.b, pt=state.pt,
-                                          m=state.m, r=state.r, p=state.p))])
+                            open_cb(state, original_id))])
     rows.append([button(_("← К списку"), list_cb(state))])
     return markup(rows)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -198,8 +197,3 @@ async def send_daily_digest(
     log.info("daily digest for %s sent to %d of %d owners", day, sent, len(recipients))
     return sent
 
-
-def schedule_hint() -> dict[str, Any]:
-    """How the composition root schedules the job (APScheduler 3 `add_job` keywords)."""
-    return {"trigger": "interval", "minutes": 5, "id": "daily_digest", "coalesce": True,
-            "max_instances": 1, "replace_existing": True}

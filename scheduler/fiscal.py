@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.fiscalization import CloseResult, FiscalRuntime, RunStats, runtime_for
+from bot.fiscalization import CloseResult, FiscalRuntime, runtime_for
 from bot.fiscalization.fiscalizer import Clock, FiscalPolicy
 from bot.services import Services
 
@@ -35,11 +35,6 @@ logger = logging.getLogger("scheduler.fiscal")
 CATCH_UP_EVERY = timedelta(hours=1)
 JOB_AUTOCLOSE = "fiscal.autoclose"
 JOB_CATCH_UP = "fiscal.catch_up"
-
-
-async def fiscal_retry(runtime: FiscalRuntime, now: datetime | None = None) -> RunStats:
-    """Send what is due in the fiscal queue once (the loop below calls this)."""
-    return await runtime.fiscalizer.run_once(now)
 
 
 async def autoclose_shift(runtime: FiscalRuntime, now: datetime | None = None

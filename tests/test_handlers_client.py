@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Client, Comment, Role, Staff, Status, StatusChange, Ticket
 from db.notify_models import OutboxMessage
+from db.receipts import add_free_line, create_receipt
 from db.tickets import change_status
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import Desk
@@ -205,6 +206,23 @@ async def test_status_lists_open_first_and_refuses_foreign_tickets(
         await desk.press(CLIENT_ID, forged)
         assert alerts(desk)[-1] == "Обращение не найдено."
         assert desk.bot.texts() == []
+
+
+async def test_status_shows_what_each_open_ticket_owes(
+    desk: Desk, session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    owing = await seed_ticket(session_factory, chat=CLIENT_ID, language="ru")  # №1
+    await seed_ticket(session_factory)  # №2: an empty receipt owes nothing
+    async with session_factory() as s, s.begin():
+        owner = await make_staff(s, Role.OWNER, name="Власник", tg_user_id=1)
+        receipt = await create_receipt(s, owner, owing.id)
+        await add_free_line(s, owner, receipt.id, "Работа", 50_000)
+        await add_free_line(s, owner, receipt.id, "Запчасть", 25_050)
+        await create_receipt(s, owner, owing.id + 1)
+    texts = await desk.send(CLIENT_ID, "/status")
+    lines = texts[-1].replace("\u00a0", " ").splitlines()
+    assert "№2" in lines[1] and "к оплате" not in lines[1]
+    assert "№1" in lines[2] and "к оплате 750,50 ₴" in lines[2]
 
 
 async def test_status_asks_an_unlinked_visitor_for_the_contact(desk: Desk) -> None:

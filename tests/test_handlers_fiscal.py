@@ -121,6 +121,22 @@ async def test_x_then_z_with_confirmation_internal_receipts(
     assert desk.bot.texts()[-1] == "Эта смена уже закрыта."
 
 
+async def test_an_old_z_confirmation_never_closes_a_newer_shift(
+    desk: Desk, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await staff(desk, session_factory)
+    first = await pay(session_factory)
+    await desk.send(OWNER_ID, "/shift")
+    await desk.tap(OWNER_ID, "Закрыть смену (Z)")
+    await desk.tap(OWNER_ID, "Да, закрыть")
+    second = await pay(session_factory)  # the next payment opens shift №2
+    assert second.shift_id != first.shift_id
+    await desk.press(OWNER_ID, ShiftCb(action="zok", id=first.shift_id).pack())
+    assert desk.bot.texts()[-1] == "Эта смена уже закрыта."
+    async with session_factory() as session:
+        assert (await session.get(Shift, second.shift_id)).status == ShiftStatus.OPEN
+
+
 async def test_a_24_hour_old_shift_says_so_and_how_to_close_it(
     desk: Desk, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

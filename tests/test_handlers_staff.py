@@ -73,3 +73,40 @@ async def test_stranger_is_refused(desk: Desk, session_factory) -> None:  # type
     async with session_factory() as s:
         assert await s.scalar(select(Staff).where(Staff.tg_user_id == STRANGER_ID)) is None
         assert await s.scalar(select(Client)) is None
+
+
+async def test_client_card_lists_each_devices_tickets(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """The card shows, under each device, that device's latest tickets (newest first) and how
+    many more there are."""
+    from db.base import utcnow
+    from db.clients import create_client
+    from db.models import Status, StatusKind
+    from db.tickets import NewDevice, TicketDraft, open_ticket
+
+    await desk.send(OWNER_ID, "/start")
+    async with session_factory() as s, s.begin():
+        owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
+        done = await s.scalar(select(Status).where(Status.kind == StatusKind.DONE))
+        assert owner is not None and done is not None
+        client = await create_client(s, owner, phone="067 123 45 67", name="Олена")
+        phone = await open_ticket(s, owner, TicketDraft(defect="екран"), client_id=client.id,
+                                  new_device=NewDevice(kind="Телефон", brand="Apple",
+                                                       model="iPhone 12"))
+        for _visit in range(4):  # tickets 2..5 on the same phone, each after the last closed
+            last = await s.scalar(select(Ticket).order_by(Ticket.number.desc()).limit(1))
+            assert last is not None
+            last.status_id, last.closed_at = done.id, utcnow()
+            await s.flush()
+            await open_ticket(s, owner, TicketDraft(defect="знову"),
+                              device_id=phone.device_id)
+        await open_ticket(s, owner, TicketDraft(defect="клавіатура"), client_id=client.id,
+                          new_device=NewDevice(kind="Ноутбук", brand="Lenovo", model="T14"))
+    texts = await desk.send(OWNER_ID, "/client 0671234567")
+    card = texts[-1].splitlines()
+    laptop = next(i for i, line in enumerate(card) if "Lenovo" in line)
+    iphone = next(i for i, line in enumerate(card) if "iPhone 12" in line)
+    assert laptop < iphone, card  # the newest device first
+    assert "[6]" in card[laptop + 1] and iphone == laptop + 2, card
+    numbers = [line.split("[")[1].split("]")[0] for line in card[iphone + 1:iphone + 4]]
+    assert numbers == ["5", "4", "3"], card
+    assert "2" in card[iphone + 4] and "[" not in card[iphone + 4], card  # "… and 2 more"

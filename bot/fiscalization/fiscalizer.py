@@ -19,7 +19,6 @@ case makes the PRRO receipt for it, exactly once:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.waiting import wait_any
 from db import fiscal_queue as queue
 from db.base import utcnow
 from db.fiscal_queue import FiscalJob, FiscalKind
@@ -231,7 +231,7 @@ class Fiscalizer:
                         delay = min(delay, max(self.policy.min_wait, ahead))
             except Exception:
                 logger.exception("fiscal run failed; retrying in %ss", delay)
-            await _wait_any(stop, wakeup, delay)
+            await wait_any(stop, wakeup, timeout=delay)
 
     # -- one item -------------------------------------------------------------------------
 
@@ -381,14 +381,3 @@ class Fiscalizer:
         except Exception:
             logger.exception("could not tell owners that the PRRO refused access")
 
-
-async def _wait_any(stop: asyncio.Event, wakeup: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        for waiter in waiters:
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter

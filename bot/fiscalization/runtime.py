@@ -31,10 +31,6 @@ class FiscalRuntime:
     closer: ShiftCloser
     notifier: TelegramFiscalNotifier | None = None
 
-    @property
-    def is_fiscal(self) -> bool:
-        return self.services.fiscal.is_fiscal
-
     def attach_bot(self, bot: Bot, i18n: I18n | None = None) -> None:
         """Give the runtime a way to talk to people (first caller with a bot wins)."""
         if self.notifier is not None:

@@ -38,6 +38,7 @@ from bot.notifications.ratelimit import RateLimiter
 from bot.notifications.sms_text import SMS_MAX_CHARS, sms_text
 from bot.notifications.telegram import TgOutcome, TgResult, send_telegram
 from bot.sms.base import SmsProvider, SmsResult
+from bot.waiting import wait_any
 from db.base import utcnow
 from db.client_links import mark_chat_unreachable
 from db.notify_models import Channel, OutboxState
@@ -178,12 +179,7 @@ class OutboxWorker:
             except Exception:  # DB down, etc.: keep the loop alive
                 logger.exception("outbox worker %s: cycle failed", self.worker_id)
                 wait = self.policy.poll_interval
-            waiters = [asyncio.ensure_future(stop_event.wait()),
-                       asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=max(0.05, wait),
-                               return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            await wait_any(stop_event, self._wake, timeout=max(0.05, wait))
         logger.info("outbox worker %s stopped", self.worker_id)
 
     async def drain(self, timeout: float = 60.0) -> DrainStats:  # noqa: ASYNC109

@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LANGUAGES, Settings
+from bot.config import Settings
 from bot.fiscalization import close_due_at, runtime_for
 from bot.fiscalization import texts as ft
 from bot.formatting import clip, local_dt
@@ -32,6 +32,7 @@ from db.fiscal_queue import FiscalKind
 from db.models import Staff
 from db.money_errors import NoOpenShift, ShiftAlreadyOpen
 from db.shifts import current_shift, open_shift, shift_is_stale, x_report
+from db.templates import client_language
 from fiscal import FiscalError, FiscalShiftNotOpen
 from handlers.filters import IsStaff
 from handlers.ui import callback_message, edit_or_send
@@ -285,9 +286,8 @@ def setup(settings: Settings) -> Router:
             await query.answer(_("Клиент не подключён к боту: чек можно показать с экрана."),
                                show_alert=True)
             return
-        client = bundle.client
-        client_lang = (client.language if client is not None and client.language in LANGUAGES
-                       else settings.client_language)
+        client_lang = client_language(bundle.client.language if bundle.client else None,
+                                      settings.client_language)
         with i18n.use_locale(client_lang):
             text = render_receipt(bundle, settings, client_lang, for_client=True)
             caption = _("QR-код для проверки чека на сайте налоговой")

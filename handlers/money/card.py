@@ -59,19 +59,19 @@ async def card_lines(session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneI
 
 async def card_rows(session: AsyncSession, ticket: Ticket, lang: str
                     ) -> list[list[InlineKeyboardButton]]:
-    due = (await ticket_money(session, ticket.id))[3]
     rows = [[button(_("💳 Оплата"), ReceiptCb(action="tab", id=ticket.id)),
              button(_("🧾 Расходы"), ExpenseCb(action="tab", id=ticket.id))]]
-    if due:
-        unpaid = list(await session.scalars(
-            select(Receipt.id).where(Receipt.ticket_id == ticket.id,
-                                     Receipt.kind == ReceiptKind.SALE,
-                                     Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
-            .limit(2)))
-        # The desk's most common act — the client pays the quote — one tap from the card.
-        if len(unpaid) == 1:
-            rows.insert(0, [button(_("💳 Оплатить {amount}").format(amount=money(due, lang)),
-                                   PayCb(action="start", id=unpaid[0]))])
+    unpaid = (await session.execute(
+        select(Receipt.id, Receipt.total).where(Receipt.ticket_id == ticket.id,
+                                                Receipt.kind == ReceiptKind.SALE,
+                                                Receipt.status == ReceiptStatus.UNPAID,
+                                                Receipt.total > 0)
+        .limit(2))).all()
+    # The desk's most common act — the client pays the quote — one tap from the card.
+    if len(unpaid) == 1:
+        rid, due = unpaid[0]
+        rows.insert(0, [button(_("💳 Оплатить {amount}").format(amount=money(due, lang)),
+                               PayCb(action="start", id=rid))])
     if not ticket.status.kind.is_closed:
         rows.append([button(_("🏁 Закрыть обращение"), CloseCb(action="start", id=ticket.id))])
     return rows

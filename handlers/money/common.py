@@ -10,9 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.numbers import format_decimal
@@ -24,7 +23,6 @@ from db.errors import DomainError, InvalidValue, PermissionDenied
 from db.models import Role, Staff
 from handlers.error_texts import error_text
 from handlers.ui import callback_message
-from keyboards.common import button
 
 PAGE = 10  # rows of a paginated list
 # "стекло *2", "SCR1 ×1,5", "плёнка x3 шт": a quantity at the end, after * × x or Cyrillic х.
@@ -56,18 +54,6 @@ def split_quantity(text: str) -> tuple[str, int | None]:
     if match is None or not match.group("rest").strip():
         return text.strip(), None
     return match.group("rest").strip(), parse_quantity(match.group("qty"))
-
-
-def pager(page: int, pages: int, to: Callable[[int], CallbackData]
-          ) -> list[InlineKeyboardButton]:
-    """◀️ 2/5 ▶️ under a paginated list (empty when it fits on one page)."""
-    if pages <= 1:
-        return []
-    row = [button("◀️", to(page - 1))] if page > 0 else []
-    row.append(button(f"{page + 1}/{pages}", to(page)))
-    if page < pages - 1:
-        row.append(button("▶️", to(page + 1)))
-    return row
 
 
 def short(text: str, limit: int = 80) -> str:

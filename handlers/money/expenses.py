@@ -30,16 +30,15 @@ from handlers.money.common import (
     is_manager,
     leave_form,
     money_error,
-    pager,
     remember_ui,
     short,
     stale,
 )
-from handlers.money.views import kind_icon, payment_types_by_id, staff_names
+from handlers.money.views import kind_icon, payment_types_by_id, staff_names, type_buttons
 from handlers.ticket_view import ticket_title
 from handlers.ui import edit_or_send
 from keyboards.callbacks import TicketCb
-from keyboards.common import button, chunked, markup
+from keyboards.common import button, chunked, markup, pager
 from keyboards.money import CashCb, ExpenseCb
 
 
@@ -147,13 +146,12 @@ def setup(settings: Settings) -> Router:
         await state.update_data(exp_amount=amount)
         await state.set_state(None)
         ticket_id = data.get("exp_ticket", 0)
-        buttons = [button(f"{kind_icon(t.kind)} {t.title(lang)}",
-                          ExpenseCb(action="type", id=ticket_id, arg=t.id))
-                   for t in await list_payment_types(session)]
         await flow_reply(message, state, _(
             "«{what}» — {amount}. Чем платили? Наличные выйдут из кассы.").format(
             what=h(data.get("exp_what", "")), amount=money(amount, lang)),
-            markup([*chunked(buttons, 2), *back(ticket_id).inline_keyboard]))
+            markup([*type_buttons(await list_payment_types(session), lang,
+                                  lambda t: ExpenseCb(action="type", id=ticket_id, arg=t.id)),
+                    *back(ticket_id).inline_keyboard]))
 
     @router.message(ExpenseForm.what, NotCommand())
     async def wrong_what(message: Message) -> None:

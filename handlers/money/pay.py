@@ -11,7 +11,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,18 +21,32 @@ from bot.services import Services
 from db.amounts import parse_amount
 from db.errors import DomainError
 from db.models import Staff
-from db.money_errors import ReceiptPaid, ReceivedTooLittle
+from db.money_errors import ReceivedTooLittle
 from db.money_models import PaymentKind, PaymentType, Receipt
 from db.payment_types import get_payment_type, list_payment_types
 from db.payments import pay_receipt
 from db.receipts import get_receipt
 from db.tickets import get_ticket
 from handlers.filters import IsStaff, NotCommand
-from handlers.money.common import alert, flow_reply, money_error, remember_ui, stale, wake_fiscal
-from handlers.money.views import kind_icon, payment_types_by_id, payments_block, render_receipt
+from handlers.money.common import (
+    alert,
+    flow_reply,
+    money_error,
+    paid_error,
+    remember_ui,
+    stale,
+    wake_fiscal,
+)
+from handlers.money.views import (
+    kind_icon,
+    payment_types_by_id,
+    payments_block,
+    render_receipt,
+    type_buttons,
+)
 from handlers.ui import edit_or_send
 from keyboards.callbacks import ReceiptPrintCb, TicketCb
-from keyboards.common import button, chunked, markup
+from keyboards.common import button, markup
 from keyboards.money import CashCb, CloseCb, PayCb, ReceiptCb
 
 BANKNOTES = (10000, 20000, 50000, 100000)  # 100, 200, 500, 1000 ₴: what clients hand over
@@ -67,9 +81,18 @@ def setup(settings: Settings) -> Router:
         if receipt.is_paid:
             text, kb = await render_receipt(session, receipt.id, staff, lang, tz)
             await edit_or_send(query, text, kb)
-            await alert(query, money_error(ReceiptPaid(receipt.id)))
+            await alert(query, paid_error(receipt.id))
             return None
         return receipt
+
+    async def show(target: CallbackQuery | Message, state: FSMContext, text: str,
+                   kb: InlineKeyboardMarkup) -> None:
+        """A step reached by a button edits its message; one reached by typing is sent anew."""
+        if isinstance(target, CallbackQuery):
+            await edit_or_send(target, text, kb)
+            await target.answer()
+        else:
+            await flow_reply(target, state, text, kb)
 
     async def set_parts(state: FSMContext, rid: int, parts: list[list[Any]]) -> None:
         await state.update_data(pay={"rid": rid, "parts": parts})
@@ -94,10 +117,8 @@ def setup(settings: Settings) -> Router:
             return
         await state.set_state(None)
         await set_parts(state, receipt.id, [])
-        types = await list_payment_types(session)
-        buttons = [button(f"{kind_icon(t.kind)} {t.title(lang)}",
-                          PayCb(action="type", id=receipt.id, arg=t.id)) for t in types]
-        rows = [*chunked(buttons, 2),
+        rows = [*type_buttons(await list_payment_types(session), lang,
+                              lambda t: PayCb(action="type", id=receipt.id, arg=t.id)),
                 [button(_("➗ Частями (наличные + карта)"), PayCb(action="split", id=receipt.id))],
                 [button(_("← Чек"), ReceiptCb(action="view", id=receipt.id))]]
         await edit_or_send(query, _("💳 Оплата чека №{id}: <b>{total}</b>\nКак платит клиент?"
@@ -212,18 +233,12 @@ def setup(settings: Settings) -> Router:
         lines.extend(parts_lines(parts, types, lang))
         lines.append(_("Осталось: <b>{left}</b>. Чем платят следующую часть?").format(
             left=money(left, lang)))
-        buttons = [button(f"{kind_icon(t.kind)} {t.title(lang)}",
-                          PayCb(action="part", id=receipt.id, arg=t.id))
-                   for t in await list_payment_types(session)]
-        rows = [*chunked(buttons, 2)]
+        rows = type_buttons(await list_payment_types(session), lang,
+                            lambda t: PayCb(action="part", id=receipt.id, arg=t.id))
         if parts:
             rows.append([button(_("↺ Сначала"), PayCb(action="reset", id=receipt.id))])
         rows.append([button(_("← Назад"), PayCb(action="start", id=receipt.id))])
-        if isinstance(target, CallbackQuery):
-            await edit_or_send(target, "\n".join(lines), markup(rows))
-            await target.answer()
-        else:
-            await flow_reply(target, state, "\n".join(lines), markup(rows))
+        await show(target, state, "\n".join(lines), markup(rows))
 
     @router.callback_query(PayCb.filter(F.action.in_({"split", "reset"})))
     async def split(query: CallbackQuery, callback_data: PayCb, session: AsyncSession,
@@ -338,11 +353,7 @@ def setup(settings: Settings) -> Router:
             rows.append([button(_("💵 Дали больше — посчитать сдачу"),
                                 PayCb(action="recv", id=receipt.id))])
         rows.append([button(_("← Изменить"), PayCb(action="start", id=receipt.id))])
-        if isinstance(target, CallbackQuery):
-            await edit_or_send(target, "\n".join(lines), markup(rows))
-            await target.answer()
-        else:
-            await flow_reply(target, state, "\n".join(lines), markup(rows))
+        await show(target, state, "\n".join(lines), markup(rows))
 
     @router.callback_query(PayCb.filter(F.action == "conf"))
     async def back_to_confirm(query: CallbackQuery, callback_data: PayCb, session: AsyncSession,

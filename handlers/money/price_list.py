@@ -40,12 +40,11 @@ from handlers.money.common import (
     is_manager,
     leave_form,
     money_error,
-    pager,
     remember_ui,
     short,
 )
 from handlers.ui import edit_or_send
-from keyboards.common import button, markup
+from keyboards.common import button, markup, pager
 from keyboards.money import PriceCb
 
 FIELDS = {1: "code", 2: "name", 3: "price"}

@@ -36,7 +36,6 @@ from handlers.money.common import (
     flow_reply,
     leave_form,
     money_error,
-    pager,
     paid_error,
     remember_ui,
     split_quantity,
@@ -44,7 +43,7 @@ from handlers.money.common import (
 )
 from handlers.money.views import line_text, render_receipt, render_tab
 from handlers.ui import edit_or_send
-from keyboards.common import button, markup
+from keyboards.common import button, markup, pager
 from keyboards.money import CashCb, ReceiptCb
 
 SEARCH_SHOWN = 8

@@ -29,15 +29,14 @@ from handlers.money.common import (
     alert,
     is_manager,
     money_error,
-    pager,
     qty,
     stale,
     wake_fiscal,
 )
-from handlers.money.views import kind_icon
+from handlers.money.views import kind_icon, type_buttons
 from handlers.ui import edit_or_send
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketCb
-from keyboards.common import button, chunked, markup
+from keyboards.common import button, markup, pager
 from keyboards.money import CashCb, ReceiptCb
 
 LINES_PAGE = 8
@@ -161,13 +160,11 @@ def setup(settings: Settings) -> Router:
         types: list[PaymentType] = sorted(
             await list_payment_types(session),
             key=lambda t: (t.id not in paid_with, t.position, t.id))
-        buttons = [button(f"{kind_icon(t.kind)} {t.title(lang)}",
-                          RefundCb(action="type", id=rid, arg=t.id)) for t in types]
+        rows = [*type_buttons(types, lang, lambda t: RefundCb(action="type", id=rid, arg=t.id)),
+                [button(_("← Назад"), RefundCb(action="page", id=rid))]]
         await edit_or_send(query, _("Вернуть <b>{amount}</b> по чеку №{id}. Чем отдаём деньги? "
                                     "Наличные выйдут из кассы.").format(
-            amount=money(total, lang), id=rid),
-            markup([*chunked(buttons, 2),
-                    [button(_("← Назад"), RefundCb(action="page", id=rid))]]))
+            amount=money(total, lang), id=rid), markup(rows))
         await query.answer()
 
     @router.callback_query(RefundCb.filter(F.action.in_({"next", "all"})))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
@@ -17,10 +18,10 @@ from db.money_models import PaymentKind, PaymentType, Receipt, ReceiptKind, Rece
 from db.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
 from db.refunds import refundable_lines, refunds_of
 from db.tickets import get_ticket
-from handlers.money.common import PAGE, is_manager, pager, qty, short
+from handlers.money.common import PAGE, is_manager, qty, short
 from handlers.ticket_view import ticket_title
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketCb
-from keyboards.common import button, chunked, markup
+from keyboards.common import button, chunked, markup, pager
 from keyboards.money import CashCb, PayCb, ReceiptCb
 
 LINES_SHOWN = 25  # a receipt's lines on screen; the rest are counted (4096-char messages)
@@ -64,6 +65,12 @@ async def staff_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[
 
 def kind_icon(kind: PaymentKind) -> str:
     return "💵" if kind == PaymentKind.CASH else "💳"
+
+
+def type_buttons(types: Iterable[PaymentType], lang: str,
+                 to: Callable[[PaymentType], CallbackData]) -> list[list[InlineKeyboardButton]]:
+    """The "how is it paid" buttons, two a row (payments, split parts, refunds, expenses)."""
+    return chunked([button(f"{kind_icon(t.kind)} {t.title(lang)}", to(t)) for t in types], 2)
 
 
 def payments_block(receipt: Receipt, types: dict[int, PaymentType], lang: str) -> list[str]:

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.labels import qr_png
 from bot.middlewares import AfterCommit
 from bot.services import Services
+from db.client_links import entered_change_id
 from db.errors import DomainError, NotFound
 from db.models import Staff, Status, StatusKind, Ticket
 from db.notify_models import MessageKind, MessageTemplate, OutboxMessage
@@ -21,13 +22,7 @@ from db.tickets import change_status, get_ticket
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.notify.events import view_button, wake_after_commit
-from handlers.notify.public import (
-    amount_due,
-    entered_change_id,
-    in_locale,
-    shop_info,
-    status_link,
-)
+from handlers.notify.public import amount_due, in_locale, shop_info, status_link
 from handlers.tickets import AFTER_STATUS, send_ticket_card
 from handlers.ui import callback_message
 from keyboards.notify import NotifyCb

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.formatting import BABEL_LOCALES, h, money
 from bot.services import Services
+from db.client_links import APPROVAL, entered_change_id
 from db.errors import DomainError
 from db.models import Staff, Status, StatusKind, Ticket
 from db.notify_models import MessageKind, MessageTemplate, OutboxMessage, OutboxState
@@ -38,10 +39,8 @@ from db.templates import list_templates
 from db.tickets import allowed_targets, get_ticket
 from handlers.intake import AFTER_INTAKE
 from handlers.notify.public import (
-    APPROVAL,
     amount_due,
     client_lang,
-    entered_change_id,
     estimate_buttons,
     estimate_text,
     in_locale,

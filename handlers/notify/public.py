@@ -13,22 +13,19 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import h, local_date, money
+from db.client_links import APPROVAL, entered_change_id, unpaid_by_ticket
 from db.closing import closing_summary
-from db.models import Client, Status, StatusChange, Ticket
+from db.models import Client, Status, Ticket
 from db.templates import ShopInfo, client_language, format_amount
 from db.tickets import client_tickets
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
 from keyboards.notify import STATUS_PREFIX, EstimateCb, MyTicketCb
 
-APPROVAL = "approval"  # status code: waiting for the client's answer to the estimate
-APPROVE_TO = "in_work"  # where "Согласовать" moves the ticket
-DECLINE_TO = "refused"  # where "Отказаться" moves it
 CLOSED_SHOWN = 5  # closed tickets listed in /status after the open ones
 
 
@@ -59,15 +56,6 @@ async def status_link(bot: Bot, ticket: Ticket) -> str:
 async def amount_due(session: AsyncSession, ticket_id: int) -> int:
     """Unpaid receipts of the ticket, kopecks (what {amount_due} says)."""
     return (await closing_summary(session, ticket_id)).unpaid_total
-
-
-async def entered_change_id(session: AsyncSession, ticket: Ticket) -> int | None:
-    """The status change that put the ticket into its current status."""
-    return await session.scalar(
-        select(StatusChange.id).where(StatusChange.ticket_id == ticket.id,
-                                      StatusChange.to_status_id == ticket.status_id)
-        .order_by(StatusChange.id.desc()).limit(1)
-    )
 
 
 def device_name(ticket: Ticket) -> str:
@@ -146,6 +134,7 @@ async def my_tickets_view(
                  "статус будет здесь."), None
     lines = [_("🧰 <b>Ваши ремонты</b>")]
     rows = []
+    dues = await unpaid_by_ticket(session, [t.id for t in shown])
     for ticket in shown:
         line = (f"{status_icon(ticket.status)} №{ticket.number} · {h(device_name(ticket))} — "
                 f"<b>{h(ticket.status.title(lang))}</b>")
@@ -154,8 +143,7 @@ async def my_tickets_view(
                 line += f" · {local_date(ticket.closed_at, tz, lang)}"
         else:
             line += " · " + _("{days} дн.").format(days=days_open(ticket, tz))
-        due = await amount_due(session, ticket.id)
-        if due:
+        if due := dues.get(ticket.id):
             line += " · " + _("к оплате {amount}").format(amount=money(due, lang))
         lines.append(line)
         rows.append([button(f"{status_icon(ticket.status)} №{ticket.number} · "

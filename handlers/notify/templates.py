@@ -25,6 +25,7 @@ from db.templates import (
     LANGUAGES,
     NAME_MAX,
     PLACEHOLDERS,
+    clean_name,
     create_template,
     delete_template,
     get_template,
@@ -228,17 +229,14 @@ def setup(settings: Settings) -> Router:
     async def got_name(message: Message, session: AsyncSession, state: FSMContext,
                        staff: Staff) -> None:
         data = await state.get_data()
-        name = " ".join((message.text or "").split())
-        if not name or len(name) > NAME_MAX:
-            await message.answer(name_error(InvalidValue(
-                "name", reason="too_long" if name else "required")))
+        try:
+            name = clean_name(message.text or "")
+        except InvalidValue as exc:
+            await message.answer(name_error(exc))
             return
         if data.get("mode") == "edit":
             try:
                 template = await update_template(session, staff, data["id"], name=name)
-            except InvalidValue as exc:
-                await message.answer(name_error(exc))
-                return
             except DomainError as exc:
                 await message.answer(error_text(exc))
                 return

@@ -152,6 +152,10 @@ if _settings_button not in SETTINGS_ITEMS:
     SETTINGS_ITEMS.append(_settings_button)
 
 
+def digest_time_hint() -> str:
+    return _("Время — ЧЧ:ММ, например 21:30. Отмена — /cancel.")
+
+
 def no_totals_text() -> str:
     return _("⛔ Итоги и отчёты видит владелец. Он может открыть их менеджерам: "
              "⚙️ Настройки → 📊 Отчёты и сводка.")
@@ -243,7 +247,8 @@ def setup(settings: Settings) -> Router:
             return
         await show_period(message, session, period, lang)
 
-    def _period(data: ReportCb | ExportCb) -> Period | None:
+    def _period(data: ReportCb | ExportCb | ReceiptsCb) -> Period | None:
+        """The period a button carries; None when forged or too long."""
         period = period_of(data.a, data.b)
         if period is None or period.days > MAX_DAYS:
             return None
@@ -395,8 +400,8 @@ def setup(settings: Settings) -> Router:
 
     async def show_receipts(query: CallbackQuery, session: AsyncSession, state: ReceiptsCb,
                             staff: Staff, lang: str) -> None:
-        period = period_of(state.a, state.b)
-        if period is None or period.days > MAX_DAYS or state.p < 0:
+        period = _period(state)
+        if period is None or state.p < 0:
             await query.answer(_("Кнопка устарела."), show_alert=True)
             return
         lo, hi = period_range(period, tz)
@@ -510,14 +515,14 @@ def setup(settings: Settings) -> Router:
         try:
             await set_digest(session, staff, message.text.replace(".", ":").strip())
         except InvalidValue:
-            await message.answer(_("Время — ЧЧ:ММ, например 21:30. Отмена — /cancel."))
+            await message.answer(digest_time_hint())
             return
         await state.clear()
         await show_settings(message, session)
 
     @desk.message(ReportForm.digest_time, NotCommand())
     async def digest_time_wrong(message: Message) -> None:
-        await message.answer(_("Время — ЧЧ:ММ, например 21:30. Отмена — /cancel."))
+        await message.answer(digest_time_hint())
 
     @desk.callback_query(ReportSettingsCb.filter())
     async def settings_refused(query: CallbackQuery) -> None:
