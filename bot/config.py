@@ -15,6 +15,8 @@ import phonenumbers
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from db.templates import ShopInfo
+
 DATA_DIR = Path("data")
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'bot.sqlite3'}"
 # Telegram tokens are "<bot id>:<35 chars>"; the emulators in tests use the same shape.
@@ -108,6 +110,11 @@ class Settings(BaseSettings):
                 if not getattr(self, name):
                     raise ValueError(f"{name.upper()} is required when FISCAL_PROVIDER=checkbox")
         return self
+
+    @property
+    def shop(self) -> ShopInfo:
+        """The shop as clients see it (message templates, receipts)."""
+        return ShopInfo(self.shop_name, self.shop_address, self.shop_phone)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -22,7 +22,6 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +33,6 @@ from db.base import utcnow
 from db.clients import create_client
 from db.errors import DuplicateClient, NotFound
 from db.models import Client, Status, StatusChange, Ticket
-from db.money_models import Receipt, ReceiptKind, ReceiptStatus
 from db.notify_errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
 from db.notify_models import UnreachableChat
 from db.phones import parse_phone
@@ -208,20 +206,6 @@ async def restore_chat(session: AsyncSession, chat_id: int) -> Client | None:
     await session.flush()
     return client
 
-
-async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, int]:
-    """What each ticket still owes, kopecks (its unpaid sale receipts, as
-    db.closing.closing_summary's `unpaid_total` counts them), in one grouped query for a
-    client's ticket list; tickets owing nothing are absent."""
-    if not ticket_ids:
-        return {}
-    rows = await session.execute(
-        select(Receipt.ticket_id, func.sum(Receipt.total))
-        .where(Receipt.ticket_id.in_(list(ticket_ids)), Receipt.kind == ReceiptKind.SALE,
-               Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
-        .group_by(Receipt.ticket_id)
-    )
-    return {ticket_id: int(total) for ticket_id, total in rows}
 
 
 async def entered_change_id(session: AsyncSession, ticket: Ticket) -> int | None:

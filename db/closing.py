@@ -27,6 +27,7 @@ Closing
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -142,3 +143,23 @@ async def close_ticket(
           master_id=summary.master_id, commission_bp=summary.commission_bp,
           commission_base=summary.commission_base, commission=summary.commission)
     return summary
+
+
+async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, int]:
+    """What each ticket still owes, kopecks (its unpaid sale receipts with a total, as
+    `closing_summary.unpaid_total` counts them), in one grouped query; tickets owing nothing
+    are absent."""
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(
+        select(Receipt.ticket_id, func.sum(Receipt.total))
+        .where(Receipt.ticket_id.in_(list(ticket_ids)), Receipt.kind == ReceiptKind.SALE,
+               Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
+        .group_by(Receipt.ticket_id)
+    )
+    return {ticket_id: int(total) for ticket_id, total in rows}
+
+
+async def amount_due(session: AsyncSession, ticket_id: int) -> int:
+    """What the client still has to pay on one ticket, kopecks ({amount_due} in messages)."""
+    return (await unpaid_by_ticket(session, [ticket_id])).get(ticket_id, 0)

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.closing import closing_summary
-from db.templates import ShopInfo
+from db.closing import amount_due
 from scheduler.digest import send_daily_digest
 from scheduler.fiscal import add_fiscal_jobs
 from scheduler.notifications import enqueue_ready_reminders
@@ -24,17 +22,6 @@ log = logging.getLogger("scheduler")
 REMINDER_HOUR = 11  # shop time: reminders arrive at a decent hour, never at night
 
 
-async def amount_due(session: AsyncSession, ticket_id: int) -> int | None:
-    """What the client still has to pay on a ticket (its unpaid receipts), None when nothing."""
-    total = (await closing_summary(session, ticket_id)).unpaid_total
-    return total or None
-
-
-def shop_info(app: Application) -> ShopInfo:
-    s = app.settings
-    return ShopInfo(s.shop_name, s.shop_address, s.shop_phone)
-
-
 def build_scheduler(app: Application) -> AsyncIOScheduler:
     settings = app.settings
     assert app.session_factory is not None and app.services is not None
@@ -43,7 +30,7 @@ def build_scheduler(app: Application) -> AsyncIOScheduler:
 
     async def reminders() -> None:
         count = await enqueue_ready_reminders(
-            session_factory, shop=shop_info(app), amount_due=amount_due,
+            session_factory, shop=settings.shop, amount_due=amount_due,
             default_language=settings.client_language)
         if count:
             log.info("%d pickup reminders queued", count)

@@ -13,6 +13,7 @@ from bot.labels import qr_png
 from bot.middlewares import AfterCommit
 from bot.services import Services
 from db.client_links import entered_change_id
+from db.closing import amount_due
 from db.errors import DomainError, NotFound
 from db.models import Staff, Status, StatusKind, Ticket
 from db.notify_models import MessageKind, MessageTemplate, OutboxMessage
@@ -22,7 +23,7 @@ from db.tickets import change_status, get_ticket
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.notify.events import view_button, wake_after_commit
-from handlers.notify.public import amount_due, in_locale, shop_info, status_link
+from handlers.notify.public import in_locale, status_link
 from handlers.tickets import AFTER_STATUS, send_ticket_card
 from handlers.ui import callback_message
 from keyboards.notify import NotifyCb
@@ -86,7 +87,7 @@ def setup(settings: Settings) -> Router:
             await query.answer(_("Клиенту уже отправлено."))
             return
         composed = await compose_for_ticket(
-            session, ticket.id, kind=MessageKind.READY, shop=shop_info(settings),
+            session, ticket.id, kind=MessageKind.READY, shop=settings.shop,
             amount_due=await amount_due(session, ticket.id), template_id=template.id,
             default_language=settings.client_language)
         with in_locale(composed.language):

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.formatting import BABEL_LOCALES, h, money
 from bot.services import Services
 from db.client_links import APPROVAL, entered_change_id
+from db.closing import amount_due
 from db.errors import DomainError
 from db.models import Staff, Status, StatusKind, Ticket
 from db.notify_models import MessageKind, MessageTemplate, OutboxMessage, OutboxState
@@ -39,7 +40,6 @@ from db.templates import list_templates
 from db.tickets import allowed_targets, get_ticket
 from handlers.intake import AFTER_INTAKE
 from handlers.notify.public import (
-    amount_due,
     client_lang,
     estimate_buttons,
     estimate_text,

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import h, local_date, money
-from db.client_links import APPROVAL, entered_change_id, unpaid_by_ticket
-from db.closing import closing_summary
+from db.client_links import APPROVAL, entered_change_id
+from db.closing import closing_summary, unpaid_by_ticket
 from db.models import Client, Status, Ticket
-from db.templates import ShopInfo, client_language, format_amount
+from db.templates import client_language, format_amount
 from db.tickets import client_tickets
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
@@ -31,10 +31,6 @@ CLOSED_SHOWN = 5  # closed tickets listed in /status after the open ones
 
 def client_lang(client: Client | None, settings: Settings) -> str:
     return client_language(client.language if client else None, settings.client_language)
-
-
-def shop_info(settings: Settings) -> ShopInfo:
-    return ShopInfo(settings.shop_name, settings.shop_address, settings.shop_phone)
 
 
 @contextmanager
@@ -51,11 +47,6 @@ def in_locale(lang: str) -> Iterator[None]:
 async def status_link(bot: Bot, ticket: Ticket) -> str:
     """t.me/<bot>?start=st_<token>: opens the ticket's public status in one tap."""
     return await create_start_link(bot, STATUS_PREFIX + ticket.public_token)
-
-
-async def amount_due(session: AsyncSession, ticket_id: int) -> int:
-    """Unpaid receipts of the ticket, kopecks (what {amount_due} says)."""
-    return (await closing_summary(session, ticket_id)).unpaid_total
 
 
 def device_name(ticket: Ticket) -> str:

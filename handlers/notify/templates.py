@@ -36,7 +36,6 @@ from db.templates import (
 )
 from handlers.error_texts import EXTRA, error_text
 from handlers.filters import IsStaff, NotCommand
-from handlers.notify.public import shop_info
 from handlers.ui import edit_or_send
 from keyboards.common import button, markup
 from keyboards.notify import TemplateCb
@@ -107,7 +106,7 @@ def setup(settings: Settings) -> Router:
     router = Router(name="notify_templates")
     router.message.filter(IsStaff(*EDITORS))
     router.callback_query.filter(IsStaff(*EDITORS))
-    shop = shop_info(settings)
+    shop = settings.shop
 
     async def list_view(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup]:
         templates = await list_templates(session)
