@@ -20,10 +20,10 @@ def require_active(actor: Staff) -> None:
 def require_manager(actor: Staff) -> None:
     require_active(actor)
     if not actor.is_manager_or_owner:
-        raise PermissionDenied("owner or manager only", role=actor.role.value)
+        raise PermissionDenied("owner or manager only", role=actor.role.value, needs="manager")
 
 
 def require_owner(actor: Staff) -> None:
     require_active(actor)
     if actor.role != Role.OWNER:
-        raise PermissionDenied("owner only", role=actor.role.value)
+        raise PermissionDenied("owner only", role=actor.role.value, needs="owner")

@@ -99,6 +99,15 @@ class NoOpenShift(DomainError):
     code = "no_open_shift"
 
 
+class LastPaymentType(DomainError):
+    """Switching off the only active payment type would leave nothing to pay with."""
+
+    code = "last_payment_type"
+
+    def __init__(self, payment_type_id: int) -> None:
+        super().__init__("the last active payment type", payment_type_id=payment_type_id)
+
+
 class DrawerShort(DomainError):
     """Cash out of the drawer (service out, cash refund, cash expense) beyond what it holds."""
 

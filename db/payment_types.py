@@ -11,6 +11,7 @@ from db.audit import audit
 from db.errors import InvalidValue, NotFound, required_line
 from db.models import Staff
 from db.money_access import require_owner
+from db.money_errors import LastPaymentType
 from db.money_models import PaymentKind, PaymentType
 
 NAME_MAX = 64
@@ -93,6 +94,8 @@ async def edit_payment_type(
     if position is not None:
         payment_type.position = changes["position"] = position
     if active is not None:
+        if not active and payment_type.active and len(await list_payment_types(session)) <= 1:
+            raise LastPaymentType(payment_type.id)
         payment_type.active = changes["active"] = active
     audit(session, actor, "payment_type.edit", "payment_type", payment_type.id, **changes)
     return payment_type

@@ -261,7 +261,7 @@ async def change_status(
         raise TransitionNotAllowed("not allowed", from_status=current.code, to_status=target.code)
     if current.kind.is_closed and not target.kind.is_closed:
         if actor is None or not actor.is_manager_or_owner:
-            raise PermissionDenied("reopen needs a manager or the owner")
+            raise PermissionDenied("reopen needs a manager or the owner", needs="manager")
     if actor is None and not by_client:
         raise PermissionDenied("anonymous status change")
     ticket.status_id = target.id

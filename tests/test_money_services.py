@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import InvalidValue, NotFound, PermissionDenied
 from db.models import AuditEntry, Role
-from db.money_errors import DuplicateService, InvalidAmount
+from db.money_errors import DuplicateService, InvalidAmount, LastPaymentType
 from db.money_models import PaymentKind
 from db.payment_types import (
     add_payment_type,
@@ -120,3 +120,15 @@ async def test_payment_types_are_the_owners(session: AsyncSession) -> None:
     assert len(await list_payment_types(session, active_only=False)) == 3
     with pytest.raises(NotFound):
         await get_payment_type(session, transfer.id)  # inactive types take no money
+
+
+async def test_the_last_active_payment_type_stays_on(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    cash, card = await list_payment_types(session)
+    await edit_payment_type(session, owner, card.id, active=False)
+    with pytest.raises(LastPaymentType):
+        await edit_payment_type(session, owner, cash.id, active=False)
+    assert cash.active
+    await edit_payment_type(session, owner, card.id, active=True)
+    await edit_payment_type(session, owner, cash.id, active=False)
+    assert [t.id for t in await list_payment_types(session)] == [card.id]

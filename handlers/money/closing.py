@@ -11,16 +11,15 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import h, money
 from bot.services import Services
 from db.closing import ClosingSummary, close_ticket, closing_summary
-from db.errors import DomainError
+from db.errors import DomainError, NotFound
 from db.models import Staff, Status, StatusKind, Ticket
-from db.tickets import allowed_targets, get_ticket
+from db.tickets import allowed_targets, first_active_status, get_ticket
 from handlers.filters import IsStaff
 from handlers.money.common import alert, leave_form, money_error
 from handlers.ticket_view import ticket_title
@@ -34,10 +33,11 @@ UNPAID_SHOWN = 5
 
 
 async def done_status(session: AsyncSession) -> Status | None:
-    """The status closing moves to (as db.closing picks it)."""
-    return await session.scalar(
-        select(Status).where(Status.kind == StatusKind.DONE, Status.active.is_(True))
-        .order_by(Status.position, Status.id).limit(1))
+    """The status closing moves to (the one db.closing picks), None when the list has none."""
+    try:
+        return await first_active_status(session, StatusKind.DONE)
+    except NotFound:
+        return None
 
 
 def commission_line(summary: ClosingSummary, ticket: Ticket, lang: str) -> str:

@@ -202,6 +202,7 @@ def _expense_locked(exc: DomainError) -> str:
 
 
 MONEY_ERRORS: dict[str, Callable[[DomainError], str]] = {
+    "last_payment_type": lambda exc: _("Должен остаться хотя бы один способ оплаты."),
     "invalid_amount": _amount,
     "invalid_quantity": _quantity,
     "duplicate_service": lambda exc: _(
@@ -270,9 +271,10 @@ def money_error(exc: DomainError) -> str:
         if text:
             return text
     if isinstance(exc, PermissionDenied):
-        if "owner only" in str(exc):
+        needs = exc.params.get("needs")
+        if needs == "owner":
             return _("Это может сделать только владелец.")
-        if "manager" in str(exc):
+        if needs == "manager":
             return _("Это может сделать только владелец или менеджер.")
     return error_text(exc)
 

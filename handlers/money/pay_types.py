@@ -105,12 +105,8 @@ def setup(settings: Settings) -> Router:
     async def change(query: CallbackQuery, callback_data: PayTypeCb, session: AsyncSession,
                      staff: Staff) -> None:
         t = await get_payment_type(session, callback_data.id, active=False)
-        active = await list_payment_types(session)
         try:
             if callback_data.action == "toggle":
-                if t.active and len(active) <= 1:
-                    await alert(query, _("Должен остаться хотя бы один способ оплаты."))
-                    return
                 await edit_payment_type(session, staff, t.id, active=not t.active)
             else:
                 await move_up(session, staff, t)
