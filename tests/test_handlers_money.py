@@ -26,7 +26,7 @@ from db.money_models import (
     ReceiptStatus,
     Service,
 )
-from db.payment_types import default_payment_type
+from db.payment_types import default_payment_type, list_payment_types
 from db.payments import pay_receipt
 from db.receipts import add_free_line, create_receipt
 from db.services import add_service
@@ -411,6 +411,20 @@ async def test_payment_types_settings(desk: Desk, shop: Shop, session_factory) -
     assert not [b for b in desk.buttons(MASTER_ID) if "Перевод" in b]
     await desk.send(MASTER_ID, "/settings")
     assert "Эта команда" in desk.last_text()
+
+
+async def test_the_last_payment_type_cannot_be_switched_off(desk: Desk, shop: Shop,
+                                                             session_factory) -> None:  # type: ignore[no-untyped-def]
+    for name in ("Карта", "Наличные"):
+        await desk.send(OWNER_ID, "/settings")
+        await desk.tap(OWNER_ID, "Способы оплаты")
+        await desk.tap(OWNER_ID, name)
+        await desk.tap(OWNER_ID, "Отключить")
+    answer = desk.bot.session.requests[-1]
+    assert "хотя бы один способ оплаты" in (getattr(answer, "text", "") or ""), answer
+    async with session_factory() as s:
+        active = await list_payment_types(s)
+    assert [t.name_ru for t in active] == ["Наличные"]
 
 
 async def test_intake_with_services_makes_the_quote(desk: Desk, shop: Shop,
