@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db.audit import audit
 from db.base import utcnow
-from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound
+from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, required_line
 from db.models import Client, Device, DeviceType, Staff, Ticket
+from db.money_access import require_owner
 from db.phones import TAIL_MIN, digits, parse_phone, reversed_digits
 
 NAME_MAX = 128
@@ -202,6 +204,35 @@ async def list_device_types(session: AsyncSession, *, active_only: bool = True) 
     if active_only:
         query = query.where(DeviceType.active.is_(True))
     return list(await session.scalars(query))
+
+
+DEVICE_TYPE_MAX = 40
+
+
+async def add_device_type(session: AsyncSession, actor: Staff, name: str) -> DeviceType:
+    """A new intake button (owner): the same name in both languages, last on the board."""
+    require_owner(actor)
+    name = required_line(name, "device_type", DEVICE_TYPE_MAX)
+    position = (await session.scalar(select(func.max(DeviceType.position))) or 0) + 10
+    device_type = DeviceType(code=f"c_{secrets.token_hex(6)}", name_ru=name, name_uk=name,
+                             position=position, active=True)
+    session.add(device_type)
+    await session.flush()
+    audit(session, actor, "device_type.add", "device_type", device_type.id, name=name)
+    return device_type
+
+
+async def set_device_type_active(
+    session: AsyncSession, actor: Staff, device_type_id: int, active: bool
+) -> DeviceType:
+    """Hide a type from intake or bring it back (owner); devices keep their kind text."""
+    require_owner(actor)
+    device_type = await session.get(DeviceType, device_type_id)
+    if device_type is None:
+        raise NotFound("device_type", device_type_id=device_type_id)
+    device_type.active = active
+    audit(session, actor, "device_type.active", "device_type", device_type.id, active=active)
+    return device_type
 
 
 async def add_device(

@@ -3,7 +3,6 @@ and /settings: the editable list of device types."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
@@ -14,15 +13,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_staff_commands
 from bot.config import Settings
 from bot.formatting import h, local_dt
-from db.clients import list_device_types
-from db.errors import DomainError
-from db.models import DeviceType, Role, Staff
+from db.clients import add_device_type, list_device_types, set_device_type_active
+from db.errors import DomainError, InvalidValue
+from db.models import Role, Staff
 from db.staff import (
     change_role,
     create_invite,
@@ -220,12 +218,9 @@ def setup(settings: Settings) -> Router:
 
     @router.callback_query(SettingsCb.filter(F.action.in_({"type_off", "type_on"})))
     async def type_toggle(query: CallbackQuery, callback_data: SettingsCb, session: AsyncSession,
-                          lang: str) -> None:
-        device_type = await session.get(DeviceType, callback_data.id)
-        if device_type is None:
-            await query.answer(_("Не найдено."), show_alert=True)
-            return
-        device_type.active = callback_data.action == "type_on"
+                          staff: Staff, lang: str) -> None:
+        await set_device_type_active(session, staff, callback_data.id,
+                                     callback_data.action == "type_on")
         text, kb = await types_view(session, lang)
         await edit_or_send(query, text, kb)
         await query.answer()
@@ -239,15 +234,12 @@ def setup(settings: Settings) -> Router:
 
     @router.message(SettingsForm.device_type, F.text, NotCommand())
     async def type_name(message: Message, session: AsyncSession, state: FSMContext,
-                        lang: str) -> None:
-        name = " ".join(message.text.split())
-        if not 1 <= len(name) <= 40:
+                        staff: Staff, lang: str) -> None:
+        try:
+            await add_device_type(session, staff, message.text)
+        except InvalidValue:
             await message.answer(_("Название — от 1 до 40 символов."))
             return
-        position = (await session.scalar(select(func.max(DeviceType.position))) or 0) + 10
-        session.add(DeviceType(code=f"c_{secrets.token_hex(6)}", name_ru=name, name_uk=name,
-                               position=position, active=True))
-        await session.flush()
         await state.clear()
         text, kb = await types_view(session, lang)
         await message.answer(text, reply_markup=kb)

@@ -7,12 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.clients import (
     add_device,
+    add_device_type,
     create_client,
     find_client_by_phone,
+    list_device_types,
     search_clients,
+    set_device_type_active,
     update_client,
 )
-from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound
+from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, PermissionDenied
 from db.models import Role
 from tests.factories import make_client, make_staff, make_ticket
 
@@ -100,3 +103,20 @@ async def test_update_client_and_device(session: AsyncSession) -> None:
         await add_device(session, staff, 999999, kind="Телефон")
     with pytest.raises(InvalidValue):
         await add_device(session, staff, client.id, kind="")
+
+
+async def test_device_types_are_the_owners_list(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    master = await make_staff(session, Role.MASTER)
+    with pytest.raises(PermissionDenied):
+        await add_device_type(session, master, "Наушники")
+    for bad in ("   ", "x" * 41):
+        with pytest.raises(InvalidValue):
+            await add_device_type(session, owner, bad)
+    headphones = await add_device_type(session, owner, "  Наушники  ")
+    titles = [t.title("uk") for t in await list_device_types(session)]
+    assert titles[-1] == "Наушники" and headphones.name_ru == "Наушники"
+    await set_device_type_active(session, owner, headphones.id, False)
+    assert "Наушники" not in [t.title("ru") for t in await list_device_types(session)]
+    with pytest.raises(NotFound):
+        await set_device_type_active(session, owner, 987654, True)

@@ -7,7 +7,7 @@ from aiogram.methods import SendPhoto, SetMyCommands
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Client, Comment, Staff, Ticket
+from db.models import Client, Comment, DeviceType, Staff, Ticket
 from tests.handler_kit import OWNER_ID, Desk
 
 MASTER_ID = 2
@@ -110,3 +110,20 @@ async def test_client_card_lists_each_devices_tickets(desk: Desk, session_factor
     numbers = [line.split("[")[1].split("]")[0] for line in card[iphone + 1:iphone + 4]]
     assert numbers == ["5", "4", "3"], card
     assert "2" in card[iphone + 4] and "[" not in card[iphone + 4], card  # "… and 2 more"
+
+
+async def test_owner_edits_device_types(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "/settings")
+    await desk.tap(OWNER_ID, "Типы устройств")
+    await desk.tap(OWNER_ID, "Добавить тип")
+    texts = await desk.send(OWNER_ID, "x" * 41)
+    assert "от 1 до 40" in texts[-1]
+    texts = await desk.send(OWNER_ID, "Наушники")
+    assert "Наушники" in desk.buttons(OWNER_ID)
+    await desk.tap(OWNER_ID, "Наушники")
+    assert "⛔ Наушники" in desk.buttons(OWNER_ID)
+    async with session_factory() as s:
+        hidden = await s.scalar(select(DeviceType).where(DeviceType.name_ru == "Наушники"))
+        assert hidden is not None and not hidden.active
+    texts = await desk.send(MASTER_ID, "/settings")  # not staff yet → no access, learns nothing
+    assert "Наушники" not in " ".join(texts)
