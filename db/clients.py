@@ -264,6 +264,16 @@ async def add_device(
     return device
 
 
+async def fill_serial(session: AsyncSession, actor: Staff, device_id: int, serial: str) -> Device:
+    """Record a serial/IMEI learned on a later visit; a known one is never overwritten."""
+    device = await get_device(session, device_id)
+    value = _clean(serial, "serial", 64)
+    if value and not device.serial:
+        device.serial, device.serial_norm = value, normalize_serial(value)
+        audit(session, actor, "device.serial", "device", device.id, serial=value)
+    return device
+
+
 async def get_device(session: AsyncSession, device_id: int) -> Device:
     device = await session.get(Device, device_id)
     if device is None:

@@ -23,7 +23,7 @@ from bot.formatting import h, money
 from bot.middlewares import AfterCommit
 from bot.services import Services
 from db.amounts import parse_amount
-from db.clients import get_client, get_device, list_device_types
+from db.clients import fill_serial, get_client, get_device, list_device_types
 from db.errors import DomainError
 from db.models import AttachmentKind, DeviceType, Staff, Ticket
 from db.receipts import quote_from_services
@@ -446,9 +446,7 @@ async def _save_intake(session: AsyncSession, staff: Staff, draft: TicketDraft,
     if quote:  # the ticket's first unpaid receipt: the quote shown to the client
         await quote_from_services(session, staff, ticket.id, quote)
     if data.get("device_id") and data.get("serial"):
-        device = await get_device(session, data["device_id"])
-        if not device.serial:
-            device.serial = data["serial"]
+        await fill_serial(session, staff, data["device_id"], data["serial"])
     return ticket
 
 

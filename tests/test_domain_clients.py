@@ -9,6 +9,7 @@ from db.clients import (
     add_device,
     add_device_type,
     create_client,
+    fill_serial,
     find_client_by_phone,
     list_device_types,
     search_clients,
@@ -120,3 +121,14 @@ async def test_device_types_are_the_owners_list(session: AsyncSession) -> None:
     assert "Наушники" not in [t.title("ru") for t in await list_device_types(session)]
     with pytest.raises(NotFound):
         await set_device_type_active(session, owner, 987654, True)
+
+
+async def test_fill_serial_only_when_unknown(session: AsyncSession) -> None:
+    staff = await make_staff(session, Role.MASTER)
+    client = await make_client(session)
+    device = await add_device(session, staff, client.id, kind="Телефон", brand="Xiaomi")
+    await fill_serial(session, staff, device.id, " 35-2099 001761481 ")
+    assert device.serial == "35-2099 001761481" and device.serial_norm == "352099001761481"
+    await fill_serial(session, staff, device.id, "OTHER123")
+    assert device.serial_norm == "352099001761481"
+    assert [h.client.id for h in await search_clients(session, "001761481")] == [client.id]
