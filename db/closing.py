@@ -163,3 +163,23 @@ async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -
 async def amount_due(session: AsyncSession, ticket_id: int) -> int:
     """What the client still has to pay on one ticket, kopecks ({amount_due} in messages)."""
     return (await unpaid_by_ticket(session, [ticket_id])).get(ticket_id, 0)
+
+
+async def ticket_money(session: AsyncSession, ticket_id: int
+                       ) -> tuple[int, int, int, int, int]:
+    """(receipts, paid sales, refunds, unpaid total, expenses) for the ticket card: one
+    aggregate over its receipts plus the expenses sum."""
+    sale = Receipt.kind == ReceiptKind.SALE
+    count, paid, refunded, due = (await session.execute(
+        select(
+            func.count(Receipt.id),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
+                                         Receipt.total), else_=0)), 0),
+            func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
+                                        else_=0)), 0),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
+                                         Receipt.total), else_=0)), 0),
+        ).where(Receipt.ticket_id == ticket_id)
+    )).one()
+    expenses = await expenses_total(session, ticket_id)
+    return int(count), int(paid), int(refunded), int(due), expenses

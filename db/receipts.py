@@ -233,6 +233,14 @@ async def get_receipt(session: AsyncSession, receipt_id: int) -> Receipt:
     return receipt
 
 
+async def unpaid_quick_sales(session: AsyncSession, limit: int) -> list[Receipt]:
+    """Sales without a ticket still waiting for payment, newest first (the drawer screen)."""
+    return list(await session.scalars(
+        select(Receipt).where(Receipt.ticket_id.is_(None), Receipt.kind == ReceiptKind.SALE,
+                              Receipt.status == ReceiptStatus.UNPAID)
+        .order_by(Receipt.id.desc()).limit(limit)))
+
+
 async def ticket_receipts(session: AsyncSession, ticket_id: int) -> list[Receipt]:
     """All receipts of a ticket (sales and refunds), oldest first, with lines and payments."""
     return list(await session.scalars(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aiogram.utils.i18n import gettext as _
 
 from db.errors import DomainError, InvalidPhone, InvalidValue, InviteInvalid
+from db.tickets import TEXT_MAX
 
 
 def phone_error(exc: InvalidPhone) -> str:
@@ -30,7 +31,7 @@ def value_error(exc: InvalidValue) -> str:
         return EXTRA[f"invalid_value.{field}"](exc)
     if reason == "too_long" or "limit" in exc.params:
         return _("Слишком длинный текст: не больше {limit} символов.").format(
-            limit=exc.params.get("limit", 2000)
+            limit=exc.params.get("limit", TEXT_MAX)
         )
     if field == "defect":
         return _("Опишите неисправность — это обязательное поле.")

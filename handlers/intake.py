@@ -28,7 +28,15 @@ from db.errors import DomainError
 from db.models import AttachmentKind, DeviceType, Staff, Ticket
 from db.receipts import quote_from_services
 from db.staff import list_staff
-from db.tickets import AttachmentIn, CommentIn, NewDevice, TicketDraft, add_comment, open_ticket
+from db.tickets import (
+    TEXT_MAX,
+    AttachmentIn,
+    CommentIn,
+    NewDevice,
+    TicketDraft,
+    add_comment,
+    open_ticket,
+)
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.money import intake_services
@@ -196,9 +204,9 @@ def setup(settings: Settings) -> Router:
     async def typed_defect(message: Message, session: AsyncSession, state: FSMContext,
                            lang: str) -> None:
         defect = message.text.strip()
-        if len(defect) > 2000:
+        if len(defect) > TEXT_MAX:
             await message.answer(_("Слишком длинный текст: не больше {limit} символов.").format(
-                limit=2000))
+                limit=TEXT_MAX))
             return
         await state.update_data(defect=defect)
         await show_review(message, session, state, lang, edit=False)

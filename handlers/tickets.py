@@ -32,6 +32,7 @@ from bot.services import Services
 from db.errors import DomainError, NotFound
 from db.models import AttachmentKind, AuditEntry, Staff, Status
 from db.tickets import (
+    TEXT_MAX,
     AttachmentIn,
     CommentIn,
     add_comment,
@@ -276,9 +277,9 @@ def setup(settings: Settings) -> Router:
     @router.message(CommentForm.collecting, F.text)
     async def comment_text(message: Message, state: FSMContext) -> None:
         data = await state.get_data()
-        if sum(len(t) for t in data["texts"]) + len(message.text) > 2000:
+        if sum(len(t) for t in data["texts"]) + len(message.text) > TEXT_MAX:
             await message.answer(
-                _("Слишком длинный текст: не больше {limit} символов.").format(limit=2000)
+                _("Слишком длинный текст: не больше {limit} символов.").format(limit=TEXT_MAX)
             )
             return
         data["texts"].append(message.text)

@@ -7,35 +7,16 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import money
-from db.expenses import expenses_total
+from db.closing import ticket_money
 from db.models import Ticket
 from db.money_models import Receipt, ReceiptKind, ReceiptStatus
 from handlers.ticket_view import CARD_LINES, CARD_ROWS
 from keyboards.common import button
 from keyboards.money import CloseCb, ExpenseCb, PayCb, ReceiptCb
-
-
-async def ticket_money(session: AsyncSession, ticket_id: int
-                       ) -> tuple[int, int, int, int, int]:
-    """(receipts, paid sales, refunds, unpaid total, expenses): one small query + one sum."""
-    sale = Receipt.kind == ReceiptKind.SALE
-    count, paid, refunded, due = (await session.execute(
-        select(
-            func.count(Receipt.id),
-            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
-                                         Receipt.total), else_=0)), 0),
-            func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
-                                        else_=0)), 0),
-            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
-                                         Receipt.total), else_=0)), 0),
-        ).where(Receipt.ticket_id == ticket_id)
-    )).one()
-    expenses = await expenses_total(session, ticket_id)
-    return int(count), int(paid), int(refunded), int(due), expenses
 
 
 async def card_lines(session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneInfo) -> list[str]:

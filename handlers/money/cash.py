@@ -14,7 +14,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -26,7 +25,7 @@ from db.cash import REASON_MAX, service_cash
 from db.drawer import DrawerMovement, drawer_balance, drawer_movements
 from db.errors import DomainError
 from db.models import Role, Staff
-from db.money_models import Receipt, ReceiptKind, ReceiptStatus
+from db.receipts import unpaid_quick_sales
 from db.shifts import current_shift, shift_is_stale
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.money.common import (
@@ -114,11 +113,7 @@ async def render_cash(session: AsyncSession, staff: Staff, lang: str, tz: ZoneIn
     if is_manager(staff):
         rows.append([button(_("➕ Внесение"), CashCb(action="in")),
                      button(_("➖ Изъятие"), CashCb(action="out"))])
-    unpaid = await session.scalars(
-        select(Receipt).where(Receipt.ticket_id.is_(None), Receipt.kind == ReceiptKind.SALE,
-                              Receipt.status == ReceiptStatus.UNPAID)
-        .order_by(Receipt.id.desc()).limit(UNPAID_SALES_SHOWN))
-    for receipt in unpaid:
+    for receipt in await unpaid_quick_sales(session, UNPAID_SALES_SHOWN):
         rows.append([button(_("🟡 Продажа №{id} · {amount}").format(
             id=receipt.id, amount=money(receipt.total, lang)),
             ReceiptCb(action="view", id=receipt.id))])
