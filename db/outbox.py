@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.base import utcnow
-from db.models import Client, Ticket
+from db.models import Client, Status, StatusChange, StatusKind, Ticket
 from db.notify_errors import InvalidMessage, NoRecipient
 from db.notify_models import (
     Channel,
@@ -172,6 +172,46 @@ async def enqueue(
                    else by_dedup_key(session, dedup_key))
     assert found is not None
     return found
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    ticket_id: int
+    client_id: int
+    dedup_key: str
+
+
+async def due_ready_reminders(
+    session: AsyncSession, now: datetime, days: int, max_count: int
+) -> list[DueReminder]:
+    """Tickets waiting in a ready status for a full `days` period that have not had this
+    period's reminder yet: one per period, at most `max_count` per stay in the ready status.
+    The dedup key is (ticket, the status change that made it ready, period number), so a second
+    run enqueues nothing new and going back to work and to ready again starts a new series."""
+    period = timedelta(days=days)
+    entered = (
+        select(func.max(StatusChange.id))
+        .where(StatusChange.ticket_id == Ticket.id, StatusChange.to_status_id == Ticket.status_id)
+        .correlate(Ticket).scalar_subquery()
+    )
+    rows = (await session.execute(
+        select(Ticket.id, Ticket.client_id, StatusChange.id, StatusChange.created_at)
+        .join(Status, Status.id == Ticket.status_id)
+        .join(StatusChange, StatusChange.id == entered)
+        .where(Status.kind == StatusKind.READY, StatusChange.created_at <= now - period)
+        .order_by(Ticket.id)
+    )).all()
+    candidates = []
+    for ticket_id, client_id, change_id, ready_since in rows:
+        number = int((now - ready_since) / period)
+        if number <= max_count:
+            key = ticket_dedup_key(MessageKind.REMINDER, ticket_id, f"{change_id}.{number}")
+            candidates.append(DueReminder(ticket_id, client_id, key))
+    if not candidates:
+        return []
+    sent = set(await session.scalars(select(OutboxMessage.dedup_key).where(
+        OutboxMessage.dedup_key.in_([c.dedup_key for c in candidates]))))
+    return [c for c in candidates if c.dedup_key not in sent]
 
 
 async def by_dedup_key(session: AsyncSession, key: str) -> OutboxMessage | None:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.errors import NotFound
-from db.models import Status, StatusChange, StatusKind, Ticket
 from db.notify_models import MessageKind
 from db.notify_settings import get_notify_settings
-from db.outbox import by_dedup_key, enqueue, ticket_dedup_key
+from db.outbox import due_ready_reminders, enqueue
 from db.templates import ShopInfo, compose_for_ticket
 
 logger = logging.getLogger("scheduler.notifications")
@@ -38,40 +36,19 @@ async def enqueue_ready_reminders(
     max_count: int | None = None,
 ) -> int:
     """Remind clients whose device has waited in a ready status for `days` (setting
-    `notify.reminder_days` when None): one reminder per full `days` period, at most
-    `max_count` (`notify.reminder_max`) per stay in the ready status. Idempotent: the dedup key
-    is (ticket, the status change that made it ready, period number), so running the job
-    twice, or on two machines, enqueues nothing new; going back to work and to ready again
-    starts a new series. Off when `notify.reminder` is off. Returns how many were enqueued."""
+    `notify.reminder_days` when None), at most `max_count` (`notify.reminder_max`) times per
+    stay; which tickets are due is `db.outbox.due_ready_reminders`. Idempotent (dedup keys).
+    Off when `notify.reminder` is off. Returns how many were enqueued."""
     now = now or utcnow()
     async with session_factory() as session, session.begin():
         settings = await get_notify_settings(session)
         if not settings.reminder:
             return 0
-        days = days or settings.reminder_days
-        max_count = max_count or settings.reminder_max
-        period = timedelta(days=days)
-        entered = (
-            select(func.max(StatusChange.id))
-            .where(StatusChange.ticket_id == Ticket.id,
-                   StatusChange.to_status_id == Ticket.status_id)
-            .correlate(Ticket).scalar_subquery()
-        )
-        rows = (await session.execute(
-            select(Ticket.id, Ticket.client_id, StatusChange.id, StatusChange.created_at)
-            .join(Status, Status.id == Ticket.status_id)
-            .join(StatusChange, StatusChange.id == entered)
-            .where(Status.kind == StatusKind.READY, StatusChange.created_at <= now - period)
-            .order_by(Ticket.id)
-        )).all()
+        due_list = await due_ready_reminders(session, now, days or settings.reminder_days,
+                                             max_count or settings.reminder_max)
         added = 0
-        for ticket_id, client_id, change_id, ready_since in rows:
-            number = int((now - ready_since) / period)
-            if number > max_count:
-                continue
-            key = ticket_dedup_key(MessageKind.REMINDER, ticket_id, f"{change_id}.{number}")
-            if await by_dedup_key(session, key) is not None:
-                continue
+        for reminder in due_list:
+            ticket_id = reminder.ticket_id
             due = await amount_due(session, ticket_id) if amount_due else None
             try:
                 composed = await compose_for_ticket(
@@ -82,6 +59,7 @@ async def enqueue_ready_reminders(
                 logger.warning("no reminder template; ticket %s not reminded", ticket_id)
                 continue
             await enqueue(session, kind=MessageKind.REMINDER, text=composed.text,
-                          client_id=client_id, ticket_id=ticket_id, dedup_key=key, now=now)
+                          client_id=reminder.client_id, ticket_id=ticket_id,
+                          dedup_key=reminder.dedup_key, now=now)
             added += 1
         return added
