@@ -3,6 +3,7 @@ and /settings: the editable list of device types."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
@@ -125,10 +126,10 @@ def setup(settings: Settings) -> Router:
                  link=link), markup([[button(_("← Все сотрудники"), StaffCb(action="list"))]]))
         await query.answer()
 
-    async def _apply(query: CallbackQuery, session: AsyncSession, staff_id: int, action: object,
-                     bot: Bot, i18n: I18n) -> None:
+    async def _apply(query: CallbackQuery, session: AsyncSession, staff_id: int,
+                     action: Awaitable[Staff], bot: Bot, i18n: I18n) -> None:
         try:
-            person = await action  # type: ignore[misc]
+            person = await action
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
