@@ -27,13 +27,13 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 
 from bot.notifications import DeliveryPolicy, OutboxWorker
-from bot.sms import LogSmsProvider, SmsResult
+from db.desk.models import Client
+from db.desk.phones import reversed_digits
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.models import Client
-from db.notify_models import Channel, OutboxMessage, OutboxState
-from db.outbox import enqueue
-from db.phones import reversed_digits
+from db.notify.models import Channel, OutboxMessage, OutboxState
+from db.notify.outbox import enqueue
+from sms import LogSmsProvider, SmsResult
 from tests.emulators.telegram import DEFAULT_TOKEN, run_telegram_emulator
 
 

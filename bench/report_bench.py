@@ -43,10 +43,10 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.desk.models import Client, Device, Role, Staff, Status, StatusChange, Ticket
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.models import Client, Device, Role, Staff, Status, StatusChange, Ticket
-from db.money_models import (
+from db.money.models import (
     CashMove,
     Expense,
     Payment,
@@ -59,8 +59,8 @@ from db.money_models import (
     Shift,
     ShiftStatus,
 )
-from db.report_periods import Period, day_range, period_range
-from db.reports import (
+from db.reports.periods import Period, day_range, period_range
+from db.reports.queries import (
     ReceiptFilter,
     day_report,
     list_receipts,
@@ -298,8 +298,8 @@ async def run(url: str, days: int, per_day: int, repeat: int, explain: bool) -> 
         ms, result = await _time(factory, repeat, job)
         print(f"  {name:<44} {ms:9.1f} ms   ({describe(result)})")
     if explain and engine.dialect.name == "postgresql":
-        from db.report_periods import day_buckets
-        from db.reports import _buckets_cte, _in
+        from db.reports.periods import day_buckets
+        from db.reports.queries import _buckets_cte, _in
 
         b = _buckets_cte(day_buckets(year, TZ))
         query = (select(b.c.i, Payment.payment_type_id, func.sum(Payment.amount)).select_from(b)

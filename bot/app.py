@@ -23,9 +23,9 @@ from bot.config import Settings
 from bot.i18n import make_i18n
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.services import Services, make_services
+from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.staff import list_staff
 from handlers import setup_routers
 from handlers.errors import on_error
 from scheduler.fiscal import start_fiscal_worker

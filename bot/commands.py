@@ -10,7 +10,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import N_
-from db.models import Role, Staff
+from db.desk.models import Role, Staff
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from db.models import Client
-from db.staff import ensure_owners
-from db.templates import client_language
+from db.desk.models import Client
+from db.desk.staff import ensure_owners
+from db.notify.templates import client_language
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

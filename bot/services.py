@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.sms import SmsProvider, make_sms_provider
 from fiscal import FiscalProvider, make_provider
+from sms import SmsProvider, make_sms_provider
 
 
 @dataclass

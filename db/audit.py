@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import AuditEntry, Staff
+from db.desk.models import AuditEntry, Staff
 
 
 def audit(

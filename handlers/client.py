@@ -28,21 +28,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h
 from bot.middlewares import AfterCommit
 from bot.services import Services
-from db.client_links import (
+from bot.views.formatting import h
+from db.desk.models import Client, Staff, StatusChange, Ticket
+from db.desk.phones import format_phone
+from db.desk.tickets import get_ticket, get_ticket_by_token
+from db.errors import DomainError, NotFound
+from db.notify.client_links import (
     answer_estimate,
     link_by_contact,
     link_by_ticket_token,
     restore_chat,
 )
-from db.errors import DomainError, NotFound
-from db.models import Client, Staff, StatusChange, Ticket
-from db.notify_errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
-from db.outbox import enqueue
-from db.phones import format_phone
-from db.tickets import get_ticket, get_ticket_by_token
+from db.notify.errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
+from db.notify.outbox import enqueue
 from handlers.error_texts import EXTRA, error_text
 from handlers.filters import IsNotStaff
 from handlers.notify.events import STAFF_KIND, wake_after_commit

@@ -8,11 +8,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import h, local_date
-from db.clients import get_client_with_devices, get_device, list_device_types
-from db.models import Client, Device, Ticket
-from db.phones import format_phone
-from db.tickets import client_tickets, device_tickets
+from bot.views.formatting import h, local_date
+from db.desk.clients import get_client_with_devices, get_device, list_device_types
+from db.desk.models import Client, Device, Ticket
+from db.desk.phones import format_phone
+from db.desk.tickets import client_tickets, device_tickets
 from handlers.ticket_view import status_icon
 from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketCb
 from keyboards.common import button, chunked, markup

@@ -11,11 +11,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h
-from db.clients import create_client, get_client, search_clients, update_client
+from bot.views.formatting import h
+from db.desk.clients import create_client, get_client, search_clients, update_client
+from db.desk.models import Staff
+from db.desk.phones import format_phone, looks_like_phone, parse_phone
 from db.errors import DomainError, DuplicateClient, InvalidPhone
-from db.models import Staff
-from db.phones import format_phone, looks_like_phone, parse_phone
 from handlers.client_view import client_name, render_client, render_device
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand, TextIs

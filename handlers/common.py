@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_staff_commands
 from bot.config import Settings
-from bot.formatting import h
+from bot.views.formatting import h
+from db.desk.models import Role, Staff
+from db.desk.staff import accept_invite
+from db.desk.tickets import get_ticket_by_number, get_ticket_by_token
 from db.errors import DomainError, NotFound
-from db.models import Role, Staff
-from db.staff import accept_invite
-from db.tickets import get_ticket_by_number, get_ticket_by_token
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.tickets import LABEL_PREFIX, send_ticket_card

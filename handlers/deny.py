@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.commands import STAFF_COMMANDS
 from bot.config import Settings
-from db.models import Staff
+from db.desk.models import Staff
 
 CLIENT_ONLY = {"start", "help", "status", "cancel"}
 

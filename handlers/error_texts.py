@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from aiogram.utils.i18n import gettext as _
 
+from db.desk.tickets import TEXT_MAX
 from db.errors import DomainError, InvalidPhone, InvalidValue, InviteInvalid
-from db.tickets import TEXT_MAX
 
 
 def phone_error(exc: InvalidPhone) -> str:

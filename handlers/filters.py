@@ -7,7 +7,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
-from db.models import Role, Staff
+from db.desk.models import Role, Staff
 
 
 class IsStaff(Filter):

@@ -19,16 +19,13 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, money
 from bot.middlewares import AfterCommit
 from bot.services import Services
-from db.amounts import parse_amount
-from db.clients import fill_serial, get_client, get_device, list_device_types
-from db.errors import DomainError
-from db.models import AttachmentKind, DeviceType, Staff, Ticket
-from db.receipts import quote_from_services
-from db.staff import list_staff
-from db.tickets import (
+from bot.views.formatting import h, money
+from db.desk.clients import fill_serial, get_client, get_device, list_device_types
+from db.desk.models import AttachmentKind, DeviceType, Staff, Ticket
+from db.desk.staff import list_staff
+from db.desk.tickets import (
     TEXT_MAX,
     AttachmentIn,
     CommentIn,
@@ -37,6 +34,9 @@ from db.tickets import (
     add_comment,
     open_ticket,
 )
+from db.errors import DomainError
+from db.money.amounts import parse_amount
+from db.money.receipts import quote_from_services
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.money import intake_services

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_staff_commands
 from bot.config import Settings
-from bot.formatting import h, local_dt
-from db.clients import add_device_type, list_device_types, set_device_type_active
-from db.errors import DomainError, InvalidValue
-from db.models import Role, Staff
-from db.staff import (
+from bot.views.formatting import h, local_dt
+from db.desk.clients import add_device_type, list_device_types, set_device_type_active
+from db.desk.models import Role, Staff
+from db.desk.staff import (
     change_role,
     create_invite,
     get_staff,
@@ -31,6 +30,7 @@ from db.staff import (
     set_active,
     set_commission,
 )
+from db.errors import DomainError, InvalidValue
 from handlers.common import INVITE_PREFIX, role_title
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand, TextIs

@@ -11,10 +11,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import h, local_dt, money
+from bot.views.formatting import h, local_dt, money
 from db.base import utcnow
-from db.models import Status, Ticket
-from db.tickets import allowed_targets, count_comments, get_ticket
+from db.desk.models import Status, Ticket
+from db.desk.tickets import allowed_targets, count_comments, get_ticket
 from keyboards.callbacks import ClientCb, DeviceCb, ServiceCb, TicketCb
 from keyboards.common import button, markup, pager
 

@@ -25,13 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import clip, h, local_dt
-from bot.labels import label_png
 from bot.middlewares import AfterCommit
 from bot.services import Services
-from db.errors import DomainError, NotFound
-from db.models import AttachmentKind, AuditEntry, Staff, Status
-from db.tickets import (
+from bot.views.formatting import clip, h, local_dt
+from bot.views.labels import label_png
+from db.desk.models import AttachmentKind, AuditEntry, Staff, Status
+from db.desk.tickets import (
     TEXT_MAX,
     AttachmentIn,
     CommentIn,
@@ -43,6 +42,7 @@ from db.tickets import (
     open_tickets,
     status_history,
 )
+from db.errors import DomainError, NotFound
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.ticket_view import (

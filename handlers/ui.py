@@ -7,7 +7,7 @@ import contextlib
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
-from bot.formatting import clip
+from bot.views.formatting import clip
 
 
 async def edit_or_send(

@@ -6,7 +6,7 @@ from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from db.models import Role, Staff
+from db.desk.models import Role, Staff
 
 # Lazy so that routers can match the button text in the user's language.
 CLIENTS = __("👥 Клиенты")

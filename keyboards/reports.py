@@ -14,8 +14,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from db.models import Role
-from db.report_periods import Period
+from db.desk.models import Role
+from db.reports.periods import Period
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, SettingsCb
 from keyboards.common import button, chunked, markup
 from keyboards.menu import EXTRA_SECTIONS

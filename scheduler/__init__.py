@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from db.closing import amount_due
+from db.money.closing import amount_due
 from scheduler.digest import send_daily_digest
 from scheduler.fiscal import add_fiscal_jobs
 from scheduler.notifications import enqueue_ready_reminders

@@ -2,7 +2,7 @@
 
 `send_daily_digest` is a plain async job meant to run every few minutes (e.g. every 5); each
 run decides by itself whether a digest is due, from the owner's setting `reports.digest`
-(db.report_settings):
+(db.reports.settings):
 
 - "shift" (default): after a cash shift closes (by hand or by the auto-close job). The digest
   covers the local day the shift was opened (a shift closed the next morning still recaps its
@@ -34,14 +34,15 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.charts import ChartDay, ChartLabels, revenue_chart
 from bot.config import Settings
-from bot.formatting import BABEL_LOCALES, h, money
+from bot.views.charts import ChartDay, ChartLabels, revenue_chart
+from bot.views.formatting import BABEL_LOCALES, h, money
 from db.base import utcnow
-from db.models import Role, Staff
-from db.money_models import Shift, ShiftStatus
-from db.report_periods import Period
-from db.report_settings import (
+from db.desk.models import Role, Staff
+from db.money.models import Shift, ShiftStatus
+from db.reports.periods import Period
+from db.reports.queries import Line, Report, daily_series, day_report
+from db.reports.settings import (
     DIGEST_OFF,
     DIGEST_SHIFT,
     ReportSettings,
@@ -49,7 +50,6 @@ from db.report_settings import (
     lock_digest_marker,
     mark_digest,
 )
-from db.reports import Line, Report, daily_series, day_report
 
 log = logging.getLogger("scheduler.digest")
 

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.errors import NotFound
-from db.notify_models import MessageKind
-from db.notify_settings import get_notify_settings
-from db.outbox import due_ready_reminders, enqueue
-from db.templates import ShopInfo, compose_for_ticket
+from db.notify.models import MessageKind
+from db.notify.outbox import due_ready_reminders, enqueue
+from db.notify.settings import get_notify_settings
+from db.notify.templates import ShopInfo, compose_for_ticket
 
 logger = logging.getLogger("scheduler.notifications")
 
@@ -37,7 +37,7 @@ async def enqueue_ready_reminders(
 ) -> int:
     """Remind clients whose device has waited in a ready status for `days` (setting
     `notify.reminder_days` when None), at most `max_count` (`notify.reminder_max`) times per
-    stay; which tickets are due is `db.outbox.due_ready_reminders`. Idempotent (dedup keys).
+    stay; which tickets are due is `db.notify.outbox.due_ready_reminders`. Idempotent (dedup keys).
     Off when `notify.reminder` is off. Returns how many were enqueued."""
     now = now or utcnow()
     async with session_factory() as session, session.begin():

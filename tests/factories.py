@@ -7,9 +7,9 @@ import itertools
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.clients import create_client
-from db.models import Client, Role, Staff, Ticket
-from db.tickets import NewDevice, TicketDraft, open_ticket
+from db.desk.clients import create_client
+from db.desk.models import Client, Role, Staff, Ticket
+from db.desk.tickets import NewDevice, TicketDraft, open_ticket
 
 _ids = itertools.count(1000)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.clients import (
+from db.desk.clients import (
     add_device,
     add_device_type,
     create_client,
@@ -16,8 +16,8 @@ from db.clients import (
     set_device_type_active,
     update_client,
 )
+from db.desk.models import Role
 from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, PermissionDenied
-from db.models import Role
 from tests.factories import make_client, make_staff, make_ticket
 
 from .test_phones import SAME_NUMBER

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.errors import AlreadyStaff, InvalidValue, InviteInvalid, LastOwner, PermissionDenied
-from db.models import AuditEntry, Role
-from db.staff import (
+from db.desk.models import AuditEntry, Role
+from db.desk.staff import (
     accept_invite,
     change_role,
     create_invite,
@@ -22,6 +21,7 @@ from db.staff import (
     set_active,
     set_commission,
 )
+from db.errors import AlreadyStaff, InvalidValue, InviteInvalid, LastOwner, PermissionDenied
 from tests.factories import make_staff
 
 

@@ -10,16 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.errors import (
-    DeviceHasOpenTicket,
-    InvalidValue,
-    NotFound,
-    PermissionDenied,
-    TicketClosed,
-    TransitionNotAllowed,
-)
-from db.models import AttachmentKind, Role, Status, StatusTransition, Ticket
-from db.tickets import (
+from db.desk.models import AttachmentKind, Role, Status, StatusTransition, Ticket
+from db.desk.tickets import (
     AttachmentIn,
     CommentIn,
     TicketDraft,
@@ -32,6 +24,14 @@ from db.tickets import (
     open_tickets,
     status_history,
     update_ticket,
+)
+from db.errors import (
+    DeviceHasOpenTicket,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    TicketClosed,
+    TransitionNotAllowed,
 )
 from tests.factories import make_client, make_staff, make_ticket
 

@@ -23,12 +23,12 @@ from bot.config import Settings
 from bot.fiscalization import FiscalPolicy, FiscalRuntime, close_due_at, runtime_for
 from bot.i18n import make_i18n
 from bot.services import make_services
-from db.cash import service_cash
-from db.models import Role
-from db.money_models import FiscalState, Receipt, Shift, ShiftStatus
-from db.payments import PayPart, pay_receipt
-from db.shifts import current_shift
-from db.staff import get_staff_by_tg
+from db.desk.models import Role
+from db.desk.staff import get_staff_by_tg
+from db.money.cash import service_cash
+from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
+from db.money.payments import PayPart, pay_receipt
+from db.money.shifts import current_shift
 from fiscal import NoneProvider
 from scheduler.fiscal import (
     JOB_AUTOCLOSE,

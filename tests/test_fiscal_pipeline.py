@@ -20,14 +20,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fiscalization import Fiscalizer, FiscalPolicy, RunStats, build_sell_receipt
-from db import fiscal_queue as queue
-from db.amounts import line_amount
-from db.cash import service_cash
-from db.drawer import drawer_balance
-from db.fiscal_queue import FiscalJob, FiscalKind, JobLine, JobPayment
-from db.models import Role, Staff
-from db.money_errors import NotRefundable
-from db.money_models import (
+from db.desk.models import Role, Staff
+from db.fiscal import queue
+from db.fiscal.queue import FiscalJob, FiscalKind, JobLine, JobPayment
+from db.money.amounts import line_amount
+from db.money.cash import service_cash
+from db.money.drawer import drawer_balance
+from db.money.errors import NotRefundable
+from db.money.models import (
     CashMove,
     FiscalState,
     Payment,
@@ -37,9 +37,9 @@ from db.money_models import (
     ReceiptLine,
     ReceiptStatus,
 )
-from db.payments import PayPart, pay_receipt
-from db.refunds import refund
-from db.shifts import current_shift
+from db.money.payments import PayPart, pay_receipt
+from db.money.refunds import refund
+from db.money.shifts import current_shift
 from fiscal import CheckboxProvider, NoneProvider
 from tests.emulators.checkbox import CheckboxEmulator, _Fault
 from tests.factories import make_staff
@@ -596,7 +596,7 @@ async def _make_payments(session_factory: async_sessionmaker[AsyncSession],
     """~85 % sales (cash with change, card, split), ~10 % refunds, ~5 % service cash.
 
     Refunds, service cash and every 10th sale go through the domain operations; the other
-    sales are written directly in the exact state db.payments.pay_receipt leaves them in
+    sales are written directly in the exact state db.money.payments.pay_receipt leaves them in
     (paid, `pending`, a fresh UUID, payment rows with received/change) — only to keep the
     test fast: what is tested here is what happens after the commit."""
     sales: list[int] = []

@@ -10,10 +10,10 @@ from aiogram.types import ReplyKeyboardMarkup, ReplyKeyboardRemove
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Client, Comment, Role, Staff, Status, StatusChange, Ticket
-from db.notify_models import OutboxMessage
-from db.receipts import add_free_line, create_receipt
-from db.tickets import change_status
+from db.desk.models import Client, Comment, Role, Staff, Status, StatusChange, Ticket
+from db.desk.tickets import change_status
+from db.money.receipts import add_free_line, create_receipt
+from db.notify.models import OutboxMessage
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import Desk
 from tests.mocked_bot import make_contact_update

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import Services
-from db.models import Client, Role, Staff
-from db.money_models import FiscalState, Receipt, Shift, ShiftStatus
-from db.payments import PayPart, pay_receipt
-from db.refunds import refund
-from db.staff import get_staff_by_tg
+from db.desk.models import Client, Role, Staff
+from db.desk.staff import get_staff_by_tg
+from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
+from db.money.payments import PayPart, pay_receipt
+from db.money.refunds import refund
 from keyboards.callbacks import ReceiptPrintCb
 from keyboards.fiscal import FiscalRetryCb, ShiftCb
 from tests.emulators.checkbox import CheckboxEmulator

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.drawer import drawer_balance
-from db.expenses import add_expense
-from db.models import Role, Staff, Ticket
-from db.money_models import (
+from db.desk.models import Role, Staff, Ticket
+from db.money.drawer import drawer_balance
+from db.money.expenses import add_expense
+from db.money.models import (
     Expense,
     Payment,
     PaymentKind,
@@ -26,11 +26,11 @@ from db.money_models import (
     ReceiptStatus,
     Service,
 )
-from db.payment_types import default_payment_type, list_payment_types
-from db.payments import pay_receipt
-from db.receipts import add_free_line, create_receipt
-from db.services import add_service
-from db.shifts import shift_for_money
+from db.money.payment_types import default_payment_type, list_payment_types
+from db.money.payments import pay_receipt
+from db.money.price_list import add_service
+from db.money.receipts import add_free_line, create_receipt
+from db.money.shifts import shift_for_money
 from tests.factories import make_staff
 from tests.handler_kit import OWNER_ID, Desk
 from tests.mocked_bot import make_callback_update

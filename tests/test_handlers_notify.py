@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications import DeliveryPolicy, OutboxWorker
-from bot.sms import SmsProvider, SmsResult
-from db.models import Role, Staff, Status, Ticket
-from db.notify_models import MessageTemplate, OutboxMessage, OutboxState
-from db.notify_settings import get_notify_settings, set_switch
-from db.tickets import change_status
+from db.desk.models import Role, Staff, Status, Ticket
+from db.desk.tickets import change_status
+from db.notify.models import MessageTemplate, OutboxMessage, OutboxState
+from db.notify.settings import get_notify_settings, set_switch
+from sms import SmsProvider, SmsResult
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.models import Role
+from db.desk.models import Role
 from tests.factories import make_staff
 from tests.handler_kit import OWNER_ID, Desk
 from tests.test_reports import _busy_day

@@ -7,7 +7,7 @@ from aiogram.methods import SendPhoto, SetMyCommands
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Client, Comment, DeviceType, Staff, Ticket
+from db.desk.models import Client, Comment, DeviceType, Staff, Ticket
 from tests.handler_kit import OWNER_ID, Desk
 
 MASTER_ID = 2
@@ -79,9 +79,9 @@ async def test_client_card_lists_each_devices_tickets(desk: Desk, session_factor
     """The card shows, under each device, that device's latest tickets (newest first) and how
     many more there are."""
     from db.base import utcnow
-    from db.clients import create_client
-    from db.models import Status, StatusKind
-    from db.tickets import NewDevice, TicketDraft, open_ticket
+    from db.desk.clients import create_client
+    from db.desk.models import Status, StatusKind
+    from db.desk.tickets import NewDevice, TicketDraft, open_ticket
 
     await desk.send(OWNER_ID, "/start")
     async with session_factory() as s, s.begin():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
+from db.desk.models import Status
 from db.engine import create_engine
 from db.migrate import alembic_config, downgrade, upgrade
-from db.models import Status
 
 
 def _revisions() -> list[str]:
@@ -67,8 +67,8 @@ async def test_models_match_migrations(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    import db.money_models
-    import db.notify_models  # noqa: F401  (every table registered)
+    import db.money.models
+    import db.notify.models  # noqa: F401  (every table registered)
     from db.base import Base
 
     engine = create_engine(db_url)

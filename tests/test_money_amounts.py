@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from db.amounts import (
+from db.money.amounts import (
     AMOUNT_MAX,
     check_amount,
     line_amount,
@@ -12,7 +12,7 @@ from db.amounts import (
     parse_quantity,
     percent_of,
 )
-from db.money_errors import InvalidAmount, InvalidQuantity
+from db.money.errors import InvalidAmount, InvalidQuantity
 
 
 @pytest.mark.parametrize(

@@ -8,19 +8,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.closing import close_ticket, closing_summary, commission_for
-from db.drawer import drawer_balance
+from db.desk.models import AuditEntry, Role, Status, StatusKind
+from db.desk.staff import set_commission
+from db.desk.tickets import change_status, get_ticket
 from db.errors import TicketClosed, TransitionNotAllowed
-from db.expenses import add_expense
-from db.models import AuditEntry, Role, Status, StatusKind
-from db.money_errors import UnpaidReceipts
-from db.payments import pay_receipt
-from db.receipts import create_receipt, get_receipt, quote_from_services
-from db.refunds import refund
-from db.services import add_service
-from db.shifts import close_shift
-from db.staff import set_commission
-from db.tickets import change_status, get_ticket
+from db.money.closing import close_ticket, closing_summary, commission_for
+from db.money.drawer import drawer_balance
+from db.money.errors import UnpaidReceipts
+from db.money.expenses import add_expense
+from db.money.payments import pay_receipt
+from db.money.price_list import add_service
+from db.money.receipts import create_receipt, get_receipt, quote_from_services
+from db.money.refunds import refund
+from db.money.shifts import close_shift
 from tests.factories import make_staff
 from tests.test_money_support import T0, card_type, cash_type, receipt_for, ticket_at
 

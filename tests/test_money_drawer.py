@@ -8,19 +8,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.cash import service_cash
-from db.closing import close_ticket
-from db.drawer import drawer_balance, drawer_movements, drawer_totals
+from db.desk.models import AuditEntry, Role
 from db.errors import InvalidValue, PermissionDenied, TicketClosed
-from db.expenses import add_expense, delete_expense, expenses_total, ticket_expenses
-from db.models import AuditEntry, Role
-from db.money_errors import DrawerShort, ExpenseLocked, InvalidAmount
-from db.money_models import FiscalState, PaymentKind
-from db.payments import pay_receipt
-from db.receipts import quote_from_services
-from db.refunds import refund
-from db.services import add_service
-from db.shifts import close_shift, current_shift
+from db.money.cash import service_cash
+from db.money.closing import close_ticket
+from db.money.drawer import drawer_balance, drawer_movements, drawer_totals
+from db.money.errors import DrawerShort, ExpenseLocked, InvalidAmount
+from db.money.expenses import add_expense, delete_expense, expenses_total, ticket_expenses
+from db.money.models import FiscalState, PaymentKind
+from db.money.payments import pay_receipt
+from db.money.price_list import add_service
+from db.money.receipts import quote_from_services
+from db.money.refunds import refund
+from db.money.shifts import close_shift, current_shift
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for, ticket_at
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.desk.models import AuditEntry, Role, Staff
 from db.errors import InvalidValue, NotFound
-from db.models import AuditEntry, Role, Staff
-from db.money_errors import InvalidAmount, PaymentMismatch, ReceiptPaid, ReceivedTooLittle
-from db.money_models import FiscalState, Payment, PaymentKind, Receipt, ReceiptStatus, Shift
-from db.payment_types import edit_payment_type
-from db.payments import PayPart, pay_receipt
-from db.receipts import get_receipt
+from db.money.errors import InvalidAmount, PaymentMismatch, ReceiptPaid, ReceivedTooLittle
+from db.money.models import FiscalState, Payment, PaymentKind, Receipt, ReceiptStatus, Shift
+from db.money.payment_types import edit_payment_type
+from db.money.payments import PayPart, pay_receipt
+from db.money.receipts import get_receipt
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for
 

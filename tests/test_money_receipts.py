@@ -6,13 +6,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.closing import close_ticket
+from db.desk.models import Role
 from db.errors import InvalidValue, NotFound, PermissionDenied, TicketClosed
-from db.models import Role
-from db.money_errors import InvalidQuantity, ReceiptEmpty, ReceiptPaid
-from db.money_models import FiscalState, Receipt, ReceiptKind, ReceiptLine, ReceiptStatus
-from db.payments import pay_receipt
-from db.receipts import (
+from db.money.closing import close_ticket
+from db.money.errors import InvalidQuantity, ReceiptEmpty, ReceiptPaid
+from db.money.models import FiscalState, Receipt, ReceiptKind, ReceiptLine, ReceiptStatus
+from db.money.payments import pay_receipt
+from db.money.price_list import add_service, archive_service
+from db.money.receipts import (
     FREE_LINE_CODE,
     add_free_line,
     add_service_line,
@@ -23,8 +24,7 @@ from db.receipts import (
     remove_line,
     ticket_receipts,
 )
-from db.refunds import refund
-from db.services import add_service, archive_service
+from db.money.refunds import refund
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, cash_type, receipt_for, ticket_at
 

@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.drawer import drawer_balance
+from db.desk.models import Role, Staff
 from db.errors import NotFound, PermissionDenied
-from db.models import Role, Staff
-from db.money_errors import DrawerShort, NotRefundable, RefundTooLarge
-from db.money_models import FiscalState, Receipt, ReceiptKind, ReceiptStatus
-from db.payments import pay_receipt
-from db.receipts import add_free_line, get_receipt
-from db.refunds import refund, refundable_lines, refunds_of
+from db.money.drawer import drawer_balance
+from db.money.errors import DrawerShort, NotRefundable, RefundTooLarge
+from db.money.models import FiscalState, Receipt, ReceiptKind, ReceiptStatus
+from db.money.payments import pay_receipt
+from db.money.receipts import add_free_line, get_receipt
+from db.money.refunds import refund, refundable_lines, refunds_of
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for
 

@@ -6,17 +6,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.models import AuditEntry, Role
 from db.errors import InvalidValue, NotFound, PermissionDenied
-from db.models import AuditEntry, Role
-from db.money_errors import DuplicateService, InvalidAmount, LastPaymentType
-from db.money_models import PaymentKind
-from db.payment_types import (
+from db.money.errors import DuplicateService, InvalidAmount, LastPaymentType
+from db.money.models import PaymentKind
+from db.money.payment_types import (
     add_payment_type,
     edit_payment_type,
     get_payment_type,
     list_payment_types,
 )
-from db.services import (
+from db.money.price_list import (
     add_service,
     archive_service,
     edit_service,

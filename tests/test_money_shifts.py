@@ -11,17 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.cash import service_cash
-from db.drawer import drawer_balance
+from db.desk.models import AuditEntry, Role, Staff
 from db.errors import PermissionDenied
-from db.expenses import add_expense
-from db.models import AuditEntry, Role, Staff
-from db.money_errors import NoOpenShift, ShiftAlreadyOpen, ShiftTooOld
-from db.money_models import Payment, Shift, ShiftStatus
-from db.payments import pay_receipt
-from db.receipts import get_receipt
-from db.refunds import refund
-from db.shifts import (
+from db.money.cash import service_cash
+from db.money.drawer import drawer_balance
+from db.money.errors import NoOpenShift, ShiftAlreadyOpen, ShiftTooOld
+from db.money.expenses import add_expense
+from db.money.models import Payment, Shift, ShiftStatus
+from db.money.payments import pay_receipt
+from db.money.receipts import get_receipt
+from db.money.refunds import refund
+from db.money.shifts import (
     close_shift,
     current_shift,
     get_shift,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Role, Staff, Status, Ticket
-from db.money_models import PaymentKind, PaymentType, Receipt
-from db.payment_types import default_payment_type, list_payment_types
-from db.receipts import add_free_line, create_receipt
-from db.tickets import change_status
+from db.desk.models import Role, Staff, Status, Ticket
+from db.desk.tickets import change_status
+from db.money.models import PaymentKind, PaymentType, Receipt
+from db.money.payment_types import default_payment_type, list_payment_types
+from db.money.receipts import add_free_line, create_receipt
 from tests.factories import make_staff, make_ticket
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday morning, Kyiv 10:00

@@ -7,16 +7,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.client_links import (
+from db.desk.models import AuditEntry, Client
+from db.errors import InvalidPhone
+from db.notify.client_links import (
     client_for_chat,
     link_by_contact,
     link_by_ticket_token,
     mark_chat_unreachable,
     restore_chat,
 )
-from db.errors import InvalidPhone
-from db.models import AuditEntry, Client
-from db.notify_errors import ForeignContact, PhoneMismatch, TokenInvalid
+from db.notify.errors import ForeignContact, PhoneMismatch, TokenInvalid
 from tests.factories import make_client, make_staff, make_ticket
 
 USER = 4242

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.models import Status
-from db.notify_errors import InvalidMessage, NoRecipient
-from db.notify_models import (
+from db.desk.models import Status
+from db.desk.tickets import change_status
+from db.notify.errors import InvalidMessage, NoRecipient
+from db.notify.models import (
     Channel,
     DeliveryAttempt,
     MediaKind,
@@ -20,8 +21,7 @@ from db.notify_models import (
     OutboxMessage,
     OutboxState,
 )
-from db.notify_settings import set_switch
-from db.outbox import (
+from db.notify.outbox import (
     INTERRUPTED,
     claim_due,
     delivery_state,
@@ -33,7 +33,7 @@ from db.outbox import (
     settle,
     ticket_dedup_key,
 )
-from db.tickets import change_status
+from db.notify.settings import set_switch
 from tests.conftest import backend_name
 from tests.factories import make_client, make_staff, make_ticket
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.models import Staff, Status
-from db.notify_models import OutboxMessage
-from db.notify_settings import set_reminder, set_switch
-from db.templates import ShopInfo
-from db.tickets import change_status
+from db.desk.models import Staff, Status
+from db.desk.tickets import change_status
+from db.notify.models import OutboxMessage
+from db.notify.settings import set_reminder, set_switch
+from db.notify.templates import ShopInfo
 from scheduler.notifications import enqueue_ready_reminders
 from tests.factories import make_client, make_staff, make_ticket
 

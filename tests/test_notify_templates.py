@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.models import Setting
 from db.errors import InvalidValue, NotFound
-from db.models import Setting
-from db.notify_errors import TemplateInvalid, TemplateNameTaken
-from db.notify_settings import (
+from db.notify.errors import TemplateInvalid, TemplateNameTaken
+from db.notify.settings import (
     NotifySettings,
     get_notify_settings,
     notification_enabled,
     set_reminder,
     set_switch,
 )
-from db.templates import (
+from db.notify.templates import (
     PLACEHOLDERS,
     ShopInfo,
     compose_for_ticket,

@@ -23,19 +23,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications import DeliveryPolicy, OutboxWorker
-from bot.notifications.sms_text import sms_text
-from bot.sms import LogSmsProvider, SmsProvider, SmsResult, TurboSmsProvider
+from bot.views.sms_text import sms_text
 from db.base import utcnow
+from db.desk.models import Client
 from db.engine import create_engine, create_session_factory
-from db.models import Client
-from db.notify_models import (
+from db.notify.models import (
     Channel,
     DeliveryAttempt,
     MediaKind,
     OutboxMessage,
     OutboxState,
 )
-from db.outbox import OutboxItem, attempts_of, claim_due, delivery_state, enqueue
+from db.notify.outbox import OutboxItem, attempts_of, claim_due, delivery_state, enqueue
+from sms import LogSmsProvider, SmsProvider, SmsResult, TurboSmsProvider
 from tests.emulators.sms import TurboSmsEmulator
 from tests.emulators.telegram import DEFAULT_TOKEN, TelegramEmulator, run_telegram_emulator
 from tests.factories import make_client, make_staff, make_ticket

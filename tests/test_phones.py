@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from db.desk.phones import format_phone, parse_phone, reversed_digits
 from db.errors import InvalidPhone
-from db.phones import format_phone, parse_phone, reversed_digits
 
 SAME_NUMBER = [
     "+38 (067) 123-45-67",

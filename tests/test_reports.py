@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.models import Role
 from db.errors import PermissionDenied
-from db.models import Role
-from db.money_models import ReceiptKind
-from db.report_periods import Period, day_range, period_range
-from db.reports import (
+from db.money.models import ReceiptKind
+from db.reports.periods import Period, day_range, period_range
+from db.reports.queries import (
     ReceiptFilter,
     Totals,
     day_report,
@@ -94,7 +94,7 @@ async def test_day_totals_reconcile(session: AsyncSession) -> None:
     assert (t.service_in, t.service_out, t.service_count) == (100000, 30000, 2)
     assert (t.tickets_accepted, t.tickets_ready, t.tickets_done, t.tickets_refused) == (
         2, 1, 1, 1)
-    # commission as db.closing stamped it: (1 800,33 − 100,11 − 200,00) × 30 %
+    # commission as db.money.closing stamped it: (1 800,33 − 100,11 − 200,00) × 30 %
     t1 = made["t1"]
     await session.refresh(t1)
     assert (t1.commission_base, t1.commission) == (150022, 45007)  # type: ignore[attr-defined]
@@ -310,7 +310,7 @@ async def test_payroll_per_master(session: AsyncSession) -> None:
         await shop.close(ticket, kyiv(2026, 3, 2 + i, 12))  # closed on 2, 3, 4, 5 March
         tickets.append(ticket)
     # Petya's percent changes; a reopened and re-closed ticket keeps only its last closing
-    from db.staff import set_commission
+    from db.desk.staff import set_commission
 
     await set_commission(session, shop.owner, shop.master.id, 2000)
     await shop.status(tickets[1], "in_work", kyiv(2026, 3, 6, 9))
@@ -349,7 +349,7 @@ async def test_period_range_is_the_days(session: AsyncSession) -> None:
 
 async def test_settings_switches(session: AsyncSession) -> None:
     from db.errors import InvalidValue
-    from db.report_settings import (
+    from db.reports.settings import (
         can_see_totals,
         get_report_settings,
         set_digest,

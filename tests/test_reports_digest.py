@@ -9,9 +9,9 @@ from aiogram.methods import SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Role
-from db.report_settings import get_report_settings, set_digest
-from db.shifts import close_shift
+from db.desk.models import Role
+from db.money.shifts import close_shift
+from db.reports.settings import get_report_settings, set_digest
 from scheduler.digest import send_daily_digest
 from tests import handler_kit
 from tests.factories import make_staff

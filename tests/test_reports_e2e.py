@@ -11,7 +11,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from db.engine import create_engine, create_session_factory
-from db.shifts import close_shift
+from db.money.shifts import close_shift
 from scheduler.digest import send_daily_digest
 from tests.e2e_kit import live_bot
 from tests.emulators.telegram import BotMessage

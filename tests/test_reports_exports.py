@@ -13,11 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.charts import ChartDay, ChartLabels, revenue_chart
-from bot.exports import lines_csv, lines_xlsx, payroll_csv, payroll_xlsx
 from bot.i18n import make_i18n
-from db.report_periods import Period, day_range
-from db.reports import payroll, period_report, receipt_lines
+from bot.views.charts import ChartDay, ChartLabels, revenue_chart
+from bot.views.exports import lines_csv, lines_xlsx, payroll_csv, payroll_xlsx
+from db.reports.periods import Period, day_range
+from db.reports.queries import payroll, period_report, receipt_lines
 from tests.test_reports import NOW, D, _busy_day
 from tests.test_reports_support import KYIV, Shop
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.report_periods import (
+from db.reports.periods import (
     MAX_DAYS,
     BadPeriod,
     Period,

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.cash import service_cash
-from db.closing import close_ticket
-from db.expenses import add_expense
-from db.models import Role, Staff, Status, Ticket
-from db.money_models import CashMove, Expense, PaymentType, Receipt
-from db.payments import pay_receipt
-from db.receipts import add_free_line, create_receipt, get_receipt
-from db.refunds import refund
-from db.shifts import close_shift, current_shift
-from db.tickets import NewDevice, TicketDraft, change_status, open_ticket
+from db.desk.models import Role, Staff, Status, Ticket
+from db.desk.tickets import NewDevice, TicketDraft, change_status, open_ticket
+from db.money.cash import service_cash
+from db.money.closing import close_ticket
+from db.money.expenses import add_expense
+from db.money.models import CashMove, Expense, PaymentType, Receipt
+from db.money.payments import pay_receipt
+from db.money.receipts import add_free_line, create_receipt, get_receipt
+from db.money.refunds import refund
+from db.money.shifts import close_shift, current_shift
 from tests.factories import make_client, make_staff
 from tests.test_money_support import card_type, cash_type
 

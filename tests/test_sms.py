@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sms import (
+from sms import (
     LogSmsProvider,
     NoneSmsProvider,
     SmsFlyProvider,
@@ -421,12 +421,12 @@ async def test_strict_emulator_fails_the_test_on_exit() -> None:
 
 
 async def test_log_provider_logs_phone_and_text(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.sms")
+    caplog.set_level(logging.INFO, logger="sms")
     result = await LogSmsProvider().send(PHONE, TEXT)
 
     assert result.ok and result.provider == "log" and not result.permanent
     assert result.message_id and result.message_id.startswith("log-")
-    [record] = [r for r in caplog.records if r.name == "bot.sms"]
+    [record] = [r for r in caplog.records if r.name == "sms"]
     assert record.levelno == logging.INFO
     assert PHONE in record.getMessage() and TEXT in record.getMessage()
 
@@ -523,7 +523,7 @@ async def test_factory_passes_transport_and_defaults_the_url() -> None:
 
 def test_sms_package_stays_free_of_aiogram_and_sqlalchemy() -> None:
     code = (
-        "import sys, bot.sms; bad = {'aiogram', 'sqlalchemy'} & set(sys.modules); "
+        "import sys, sms; bad = {'aiogram', 'sqlalchemy'} & set(sys.modules); "
         "assert not bad, bad"
     )
     root = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 1. The fiscal queue is flushed (every pending receipt is tried once more, backoff ignored).
 2. The PRRO shift is closed and its Z-report taken (when fiscal and a PRRO shift is open).
-3. The internal Z-report is made (db.shifts.close_shift) and the PRRO's is kept with it.
+3. The internal Z-report is made (db.money.shifts.close_shift) and the PRRO's is kept with it.
 4. Owners get the summary in chat.
 A failure at 2 or 3 leaves the internal shift open, is reported (owners are told when it was
 automatic) and is simply retried by the next run: every step is safe to repeat.
@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fiscalization.fiscalizer import Clock, Fiscalizer, RunStats
-from bot.fiscalization.texts import fiscal_z_json
-from db import fiscal_queue as queue
+from bot.views.fiscal_texts import fiscal_z_json
 from db.base import utcnow
-from db.fiscal_queue import Backlog
-from db.models import Staff
-from db.money_errors import NoOpenShift
-from db.shifts import STALE_AFTER, ShiftReport, close_shift, current_shift
+from db.desk.models import Staff
+from db.fiscal import queue
+from db.fiscal.queue import Backlog
+from db.money.errors import NoOpenShift
+from db.money.shifts import STALE_AFTER, ShiftReport, close_shift, current_shift
 from fiscal import FiscalError, FiscalProvider, FiscalShiftNotOpen, Report
 
 logger = logging.getLogger("bot.fiscalization")

@@ -4,7 +4,7 @@ The payment is already committed (`pending`, with its client-generated `fiscal_i
 case makes the PRRO receipt for it, exactly once:
 
 * Each item is claimed in a short transaction, sent with no transaction open, and its outcome
-  is stored in another short transaction (db.fiscal_queue).
+  is stored in another short transaction (db.fiscal.queue).
 * First try: POST under the stored id. Any later try first READS the receipt by that id and
   POSTs again only when the PRRO answers "no such receipt" — so a lost answer, a timeout or a
   crash after the sale was made never produces a second fiscal receipt.
@@ -29,11 +29,11 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.waiting import wait_any
-from db import fiscal_queue as queue
 from db.base import utcnow
-from db.fiscal_queue import FiscalJob, FiscalKind
-from db.money_models import PaymentKind, ReceiptKind
-from db.receipts import FREE_LINE_CODE
+from db.fiscal import queue
+from db.fiscal.queue import FiscalJob, FiscalKind
+from db.money.models import PaymentKind, ReceiptKind
+from db.money.receipts import FREE_LINE_CODE
 from fiscal import (
     Discount,
     FiscalAuthError,

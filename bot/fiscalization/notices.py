@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.fiscalization import texts
 from bot.fiscalization.closing import CloseResult
-from bot.formatting import clip
+from bot.views import fiscal_texts as texts
+from bot.views.formatting import clip
 from db.base import utcnow
-from db.fiscal_queue import FiscalJob
-from db.models import Role, Staff
+from db.desk.models import Role, Staff
+from db.fiscal.queue import FiscalJob
 from keyboards.fiscal import retry_markup
 
 logger = logging.getLogger("bot.fiscalization")

@@ -2,7 +2,7 @@
 
     worker = OutboxWorker(session_factory, bot, make_sms_provider(...))
     task = asyncio.create_task(worker.run_forever(stop_event))
-    ...  # after a transaction that called db.outbox.enqueue() commits:
+    ...  # after a transaction that called db.notify.outbox.enqueue() commits:
     worker.wake()
 """
 

@@ -19,8 +19,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
-from db.notify_models import MediaKind
-from db.outbox import Buttons, OutboxItem
+from db.notify.models import MediaKind
+from db.notify.outbox import Buttons, OutboxItem
 
 logger = logging.getLogger("bot.notifications")
 

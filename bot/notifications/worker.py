@@ -35,14 +35,13 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications.ratelimit import RateLimiter
-from bot.notifications.sms_text import SMS_MAX_CHARS, sms_text
 from bot.notifications.telegram import TgOutcome, TgResult, send_telegram
-from bot.sms.base import SmsProvider, SmsResult
+from bot.views.sms_text import SMS_MAX_CHARS, sms_text
 from bot.waiting import wait_any
 from db.base import utcnow
-from db.client_links import mark_chat_unreachable
-from db.notify_models import Channel, OutboxState
-from db.outbox import (
+from db.notify.client_links import mark_chat_unreachable
+from db.notify.models import Channel, OutboxState
+from db.notify.outbox import (
     OutboxItem,
     claim_due,
     count_unfinished,
@@ -50,6 +49,7 @@ from db.outbox import (
     record_attempt,
     settle,
 )
+from sms.base import SmsProvider, SmsResult
 
 logger = logging.getLogger("bot.notifications")
 

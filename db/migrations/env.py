@@ -7,9 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import db.models
-import db.money_models
-import db.notify_models  # noqa: F401
+import db.desk.models
+import db.money.models
+import db.notify.models  # noqa: F401
 from db.base import Base
 from db.engine import create_engine
 

@@ -21,18 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.fiscalization import close_due_at, runtime_for
-from bot.fiscalization import texts as ft
-from bot.formatting import clip, local_dt
-from bot.receipt_view import load_receipt, receipt_qr, render_receipt
 from bot.services import Services
-from db import fiscal_queue as queue
+from bot.views import fiscal_texts as ft
+from bot.views.formatting import clip, local_dt
+from bot.views.receipts import load_receipt, receipt_qr, render_receipt
 from db.base import utcnow
+from db.desk.models import Staff
 from db.errors import NotFound
-from db.fiscal_queue import FiscalKind
-from db.models import Staff
-from db.money_errors import NoOpenShift, ShiftAlreadyOpen
-from db.shifts import current_shift, open_shift, shift_is_stale, x_report
-from db.templates import client_language
+from db.fiscal import queue
+from db.fiscal.queue import FiscalKind
+from db.money.errors import NoOpenShift, ShiftAlreadyOpen
+from db.money.shifts import current_shift, open_shift, shift_is_stale, x_report
+from db.notify.templates import client_language
 from fiscal import FiscalError, FiscalShiftNotOpen
 from handlers.filters import IsStaff
 from handlers.ui import callback_message, edit_or_send

@@ -10,10 +10,10 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import money
-from db.closing import ticket_money
-from db.models import Ticket
-from db.money_models import Receipt, ReceiptKind, ReceiptStatus
+from bot.views.formatting import money
+from db.desk.models import Ticket
+from db.money.closing import ticket_money
+from db.money.models import Receipt, ReceiptKind, ReceiptStatus
 from handlers.ticket_view import CARD_LINES, CARD_ROWS
 from keyboards.common import button
 from keyboards.money import CloseCb, ExpenseCb, PayCb, ReceiptCb

@@ -17,16 +17,16 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import clip, h, local_date, local_dt, money
 from bot.services import Services
-from db.amounts import parse_amount
+from bot.views.formatting import clip, h, local_date, local_dt, money
 from db.base import utcnow
-from db.cash import REASON_MAX, service_cash
-from db.drawer import DrawerMovement, drawer_balance, drawer_movements
+from db.desk.models import Role, Staff
 from db.errors import DomainError
-from db.models import Role, Staff
-from db.receipts import unpaid_quick_sales
-from db.shifts import current_shift, shift_is_stale
+from db.money.amounts import parse_amount
+from db.money.cash import REASON_MAX, service_cash
+from db.money.drawer import DrawerMovement, drawer_balance, drawer_movements
+from db.money.receipts import unpaid_quick_sales
+from db.money.shifts import current_shift, shift_is_stale
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.money.common import (
     CASH_SECTION,

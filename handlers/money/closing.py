@@ -14,12 +14,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, money
 from bot.services import Services
-from db.closing import ClosingSummary, close_ticket, closing_summary
+from bot.views.formatting import h, money
+from db.desk.models import Staff, Status, StatusKind, Ticket
+from db.desk.tickets import allowed_targets, first_active_status, get_ticket
 from db.errors import DomainError, NotFound
-from db.models import Staff, Status, StatusKind, Ticket
-from db.tickets import allowed_targets, first_active_status, get_ticket
+from db.money.closing import ClosingSummary, close_ticket, closing_summary
 from handlers.filters import IsStaff
 from handlers.money.common import alert, leave_form, money_error
 from handlers.ticket_view import ticket_title
@@ -33,7 +33,7 @@ UNPAID_SHOWN = 5
 
 
 async def done_status(session: AsyncSession) -> Status | None:
-    """The status closing moves to (the one db.closing picks), None when the list has none."""
+    """The status closing moves to (the one db.money.closing picks), None when the list has none."""
     try:
         return await first_active_status(session, StatusKind.DONE)
     except NotFound:

@@ -16,11 +16,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.numbers import format_decimal
 
-from bot.formatting import BABEL_LOCALES, clip, money
 from bot.services import Services
-from db.amounts import parse_quantity
+from bot.views.formatting import BABEL_LOCALES, clip, money
+from db.desk.models import Role, Staff
 from db.errors import DomainError, InvalidValue, PermissionDenied
-from db.models import Role, Staff
+from db.money.amounts import parse_quantity
 from handlers.error_texts import error_text
 from handlers.ui import callback_message
 
@@ -125,7 +125,7 @@ async def alert(query: CallbackQuery, text: str) -> None:
 
 
 def paid_error(receipt_id: int) -> str:
-    from db.money_errors import ReceiptPaid
+    from db.money.errors import ReceiptPaid
 
     return money_error(ReceiptPaid(receipt_id))
 

@@ -13,14 +13,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, local_dt, money
-from db.amounts import parse_amount
+from bot.views.formatting import h, local_dt, money
+from db.desk.models import Staff
+from db.desk.tickets import get_ticket
 from db.errors import DomainError, NotFound
-from db.expenses import DESCRIPTION_MAX, add_expense, delete_expense, ticket_expenses
-from db.models import Staff
-from db.money_models import Expense
-from db.payment_types import list_payment_types
-from db.tickets import get_ticket
+from db.money.amounts import parse_amount
+from db.money.expenses import DESCRIPTION_MAX, add_expense, delete_expense, ticket_expenses
+from db.money.models import Expense
+from db.money.payment_types import list_payment_types
 from handlers.filters import IsStaff, NotCommand
 from handlers.money.cash import render_cash
 from handlers.money.common import (

@@ -11,9 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import h, money
-from db.money_models import Service
-from db.services import find_services, get_service_by_code
+from bot.views.formatting import h, money
+from db.money.models import Service
+from db.money.price_list import find_services, get_service_by_code
 from keyboards.callbacks import IntakeCb
 from keyboards.common import button, markup
 

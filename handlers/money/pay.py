@@ -16,17 +16,17 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, local_dt, money
 from bot.services import Services
-from db.amounts import parse_amount
+from bot.views.formatting import h, local_dt, money
+from db.desk.models import Staff
+from db.desk.tickets import get_ticket
 from db.errors import DomainError
-from db.models import Staff
-from db.money_errors import ReceivedTooLittle
-from db.money_models import PaymentKind, PaymentType, Receipt
-from db.payment_types import get_payment_type, list_payment_types
-from db.payments import pay_receipt
-from db.receipts import get_receipt
-from db.tickets import get_ticket
+from db.money.amounts import parse_amount
+from db.money.errors import ReceivedTooLittle
+from db.money.models import PaymentKind, PaymentType, Receipt
+from db.money.payment_types import get_payment_type, list_payment_types
+from db.money.payments import pay_receipt
+from db.money.receipts import get_receipt
 from handlers.filters import IsStaff, NotCommand
 from handlers.money.common import (
     alert,

@@ -11,11 +11,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h
+from bot.views.formatting import h
+from db.desk.models import Role, Staff
 from db.errors import DomainError
-from db.models import Role, Staff
-from db.money_models import PaymentKind, PaymentType
-from db.payment_types import (
+from db.money.models import PaymentKind, PaymentType
+from db.money.payment_types import (
     NAME_MAX,
     add_payment_type,
     edit_payment_type,

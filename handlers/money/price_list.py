@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import clip, h, money
-from db.amounts import parse_amount
+from bot.views.formatting import clip, h, money
+from db.desk.models import Staff
 from db.errors import DomainError
-from db.models import Staff
-from db.money_errors import InvalidAmount
-from db.money_models import Service
-from db.services import (
+from db.money.amounts import parse_amount
+from db.money.errors import InvalidAmount
+from db.money.models import Service
+from db.money.price_list import (
     CODE_MAX,
     NAME_MAX,
     add_service,

@@ -13,12 +13,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, money
-from db.amounts import parse_amount
+from bot.views.formatting import h, money
+from db.desk.models import Staff
+from db.desk.tickets import get_ticket
 from db.errors import DomainError, NotFound, TicketClosed
-from db.models import Staff
-from db.money_models import ReceiptKind, ReceiptLine
-from db.receipts import (
+from db.money.amounts import parse_amount
+from db.money.models import ReceiptKind, ReceiptLine
+from db.money.price_list import NAME_MAX, find_services, get_service_by_code
+from db.money.receipts import (
     add_free_line,
     add_service_line,
     create_receipt,
@@ -27,8 +29,6 @@ from db.receipts import (
     remove_line,
     ticket_receipts,
 )
-from db.services import NAME_MAX, find_services, get_service_by_code
-from db.tickets import get_ticket
 from handlers.filters import IsStaff, NotCommand
 from handlers.money.common import (
     PAGE,

@@ -1,6 +1,6 @@
 """Refunds (`RefundCb`, shared with the reports' receipt list): a full or partial return against a
 paid receipt — pick lines and quantities, a payment type, confirm. Owners and managers only;
-the bounds (never more than sold, the drawer for cash) are the domain's (db.refunds)."""
+the bounds (never more than sold, the drawer for cash) are the domain's (db.money.refunds)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, local_dt, money
 from bot.services import Services
-from db.amounts import line_amount
+from bot.views.formatting import h, local_dt, money
+from db.desk.models import Staff
+from db.desk.tickets import get_ticket
 from db.errors import DomainError
-from db.models import Staff
-from db.money_models import PaymentType, ReceiptKind
-from db.payment_types import get_payment_type, list_payment_types
-from db.receipts import get_receipt
-from db.refunds import RefundableLine, refund, refundable_lines
-from db.tickets import get_ticket
+from db.money.amounts import line_amount
+from db.money.models import PaymentType, ReceiptKind
+from db.money.payment_types import get_payment_type, list_payment_types
+from db.money.receipts import get_receipt
+from db.money.refunds import RefundableLine, refund, refundable_lines
 from handlers.filters import IsStaff
 from handlers.money.common import (
     alert,
@@ -43,7 +43,7 @@ LINES_PAGE = 8
 
 
 def refund_amount(item: RefundableLine, quantity: int) -> int:
-    """What the domain will give back for `quantity` of this line (see db.refunds)."""
+    """What the domain will give back for `quantity` of this line (see db.money.refunds)."""
     if quantity == item.available_quantity:
         return item.available_amount
     return min(line_amount(item.line.price, quantity), item.available_amount)

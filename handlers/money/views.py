@@ -12,12 +12,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import h, local_dt, money
-from db.models import Staff
-from db.money_models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
-from db.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
-from db.refunds import refundable_lines, refunds_of
-from db.tickets import get_ticket
+from bot.views.formatting import h, local_dt, money
+from db.desk.models import Staff
+from db.desk.tickets import get_ticket
+from db.money.models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
+from db.money.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
+from db.money.refunds import refundable_lines, refunds_of
 from handlers.money.common import PAGE, is_manager, qty, short
 from handlers.ticket_view import ticket_title
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketCb

@@ -9,17 +9,17 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.labels import qr_png
 from bot.middlewares import AfterCommit
 from bot.services import Services
-from db.client_links import entered_change_id
-from db.closing import amount_due
+from bot.views.labels import qr_png
+from db.desk.models import Staff, Status, StatusKind, Ticket
+from db.desk.tickets import change_status, get_ticket
 from db.errors import DomainError, NotFound
-from db.models import Staff, Status, StatusKind, Ticket
-from db.notify_models import MessageKind, MessageTemplate, OutboxMessage
-from db.outbox import by_dedup_key, enqueue_for_ticket, retry_failed, ticket_dedup_key
-from db.templates import compose_for_ticket
-from db.tickets import change_status, get_ticket
+from db.money.closing import amount_due
+from db.notify.client_links import entered_change_id
+from db.notify.models import MessageKind, MessageTemplate, OutboxMessage
+from db.notify.outbox import by_dedup_key, enqueue_for_ticket, retry_failed, ticket_dedup_key
+from db.notify.templates import compose_for_ticket
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.notify.events import view_button, wake_after_commit

@@ -26,18 +26,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import BABEL_LOCALES, h, money
 from bot.services import Services
-from db.client_links import APPROVAL, entered_change_id
-from db.closing import amount_due
+from bot.views.formatting import BABEL_LOCALES, h, money
+from db.desk.models import Staff, Status, StatusKind, Ticket
+from db.desk.phones import format_phone
+from db.desk.tickets import allowed_targets, get_ticket
 from db.errors import DomainError
-from db.models import Staff, Status, StatusKind, Ticket
-from db.notify_models import MessageKind, MessageTemplate, OutboxMessage, OutboxState
-from db.notify_settings import notification_enabled
-from db.outbox import DeliveryStatus, delivery_state, enqueue_for_ticket
-from db.phones import format_phone
-from db.templates import list_templates
-from db.tickets import allowed_targets, get_ticket
+from db.money.closing import amount_due
+from db.notify.client_links import APPROVAL, entered_change_id
+from db.notify.models import MessageKind, MessageTemplate, OutboxMessage, OutboxState
+from db.notify.outbox import DeliveryStatus, delivery_state, enqueue_for_ticket
+from db.notify.settings import notification_enabled
+from db.notify.templates import list_templates
 from handlers.intake import AFTER_INTAKE
 from handlers.notify.public import (
     client_lang,

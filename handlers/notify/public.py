@@ -16,12 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h, local_date, money
-from db.client_links import APPROVAL, entered_change_id
-from db.closing import closing_summary, unpaid_by_ticket
-from db.models import Client, Status, Ticket
-from db.templates import client_language, format_amount
-from db.tickets import client_tickets
+from bot.views.formatting import h, local_date, money
+from db.desk.models import Client, Status, Ticket
+from db.desk.tickets import client_tickets
+from db.money.closing import closing_summary, unpaid_by_ticket
+from db.notify.client_links import APPROVAL, entered_change_id
+from db.notify.templates import client_language, format_amount
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
 from keyboards.notify import STATUS_PREFIX, EstimateCb, MyTicketCb

@@ -9,9 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from db.desk.models import Role, Staff
 from db.errors import InvalidValue
-from db.models import Role, Staff
-from db.notify_settings import (
+from db.notify.settings import (
     REMINDER_DAYS_MAX,
     REMINDER_MAX_MAX,
     SWITCHES,

@@ -16,12 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import h
+from bot.views.formatting import h
+from db.desk.models import Role, Staff
 from db.errors import DomainError, InvalidValue, NotFound
-from db.models import Role, Staff
-from db.notify_errors import TemplateInvalid
-from db.notify_models import MessageKind, MessageTemplate
-from db.templates import (
+from db.notify.errors import TemplateInvalid
+from db.notify.models import MessageKind, MessageTemplate
+from db.notify.templates import (
     LANGUAGES,
     NAME_MAX,
     PLACEHOLDERS,

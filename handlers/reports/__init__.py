@@ -26,13 +26,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.exports import filename, lines_csv, lines_xlsx, payroll_csv, payroll_xlsx
-from bot.formatting import h, money
+from bot.views.exports import filename, lines_csv, lines_xlsx, payroll_csv, payroll_xlsx
+from bot.views.formatting import h, money
 from db.base import utcnow
+from db.desk.models import Role, Staff
+from db.desk.staff import get_staff, list_staff
 from db.errors import DomainError, InvalidValue
-from db.models import Role, Staff
-from db.payment_types import list_payment_types
-from db.report_periods import (
+from db.money.payment_types import list_payment_types
+from db.reports.periods import (
     MAX_DAYS,
     BadPeriod,
     Period,
@@ -41,15 +42,7 @@ from db.report_periods import (
     parse_period,
     period_range,
 )
-from db.report_settings import (
-    DIGEST_OFF,
-    DIGEST_SHIFT,
-    can_see_totals,
-    get_report_settings,
-    set_digest,
-    set_managers_see_totals,
-)
-from db.reports import (
+from db.reports.queries import (
     ReceiptFilter,
     day_report,
     list_receipts,
@@ -59,7 +52,14 @@ from db.reports import (
     receipt_lines,
     today_in,
 )
-from db.staff import get_staff, list_staff
+from db.reports.settings import (
+    DIGEST_OFF,
+    DIGEST_SHIFT,
+    can_see_totals,
+    get_report_settings,
+    set_digest,
+    set_managers_see_totals,
+)
 from handlers.error_texts import EXTRA
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.reports.render import (

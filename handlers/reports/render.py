@@ -9,10 +9,10 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.formatting import BABEL_LOCALES, h, local_dt, money
-from db.money_models import PaymentType, ReceiptKind
-from db.report_periods import Period
-from db.reports import MasterTotal, Payroll, ReceiptDetail, ReceiptRow, Report, Totals
+from bot.views.formatting import BABEL_LOCALES, h, local_dt, money
+from db.money.models import PaymentType, ReceiptKind
+from db.reports.periods import Period
+from db.reports.queries import MasterTotal, Payroll, ReceiptDetail, ReceiptRow, Report, Totals
 
 
 def day_title(day: date, lang: str) -> str:

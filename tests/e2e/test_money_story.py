@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from db.desk.models import Staff, Ticket
 from db.engine import create_engine, create_session_factory
-from db.models import Staff, Ticket
-from db.money_models import Payment, Receipt, ReceiptKind
-from db.shifts import close_shift
+from db.money.models import Payment, Receipt, ReceiptKind
+from db.money.shifts import close_shift
 from tests.e2e_kit import live_bot
 from tests.emulators.telegram import BotMessage, SimUser
 from tests.handler_kit import OWNER_ID

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Application
 from bot.notifications import DeliveryPolicy, OutboxWorker
-from db.models import Client, Role, Staff, Status, StatusChange, Ticket
-from db.notify_models import Channel, OutboxMessage
-from db.outbox import attempts_of, count_unfinished
-from db.tickets import change_status
+from db.desk.models import Client, Role, Staff, Status, StatusChange, Ticket
+from db.desk.tickets import change_status
+from db.notify.models import Channel, OutboxMessage
+from db.notify.outbox import attempts_of, count_unfinished
 from tests.e2e_kit import live_bot
 from tests.emulators.sms import TurboSmsEmulator
 from tests.emulators.telegram import BotMessage, SimUser

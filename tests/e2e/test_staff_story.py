@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiogram.types import BotCommandScopeChat, BotCommandScopeDefault
 from sqlalchemy import select
 
+from db.desk.models import Attachment, Ticket
 from db.engine import create_engine, create_session_factory
-from db.models import Attachment, Ticket
 from tests.e2e_kit import live_bot
 from tests.handler_kit import OWNER_ID
 

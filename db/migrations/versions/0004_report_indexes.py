@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28
 
-Indexes the owner's reports (db/reports.py) range over, beyond those 0001/0002 made
+Indexes the owner's reports (db/reports/queries.py) range over, beyond those 0001/0002 made
 (payments/expenses/cash_moves/tickets created_at, receipts.paid_at, tickets.closed_at):
 
 - status_history(created_at): "tickets that became ready" of a day or period.

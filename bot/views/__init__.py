@@ -1,0 +1,1 @@
+"""Presentation: money, quantities and dates for people, receipts, exports, charts, labels."""

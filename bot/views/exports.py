@@ -1,0 +1,240 @@
+"""Report exports as files: CSV (the csv module) and XLSX (openpyxl), as bytes to send.
+
+CSV: RFC 4180, comma-separated, UTF-8 with a BOM (Excel and Google Sheets both read Cyrillic
+then), numbers with a dot and no grouping ("1200.50"), date-times in the shop's zone as
+"YYYY-MM-DD HH:MM:SS". It is meant for machines and spreadsheets; people get XLSX, where
+money is a real number formatted "# ##0.00", quantities keep three decimals and date-times
+are real dates.
+
+Receipt lines: one row per line of every paid receipt in the period; a refund's lines have a
+negative quantity and sum, so the sum column adds up to the period's revenue and splits into
+sales and refunds by the kind column. Texts are translated with the current locale (call
+inside the update's i18n context, or `i18n.use_locale`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from db.money.models import ReceiptKind
+from db.reports.queries import ExportLine, Payroll, Report, Totals
+
+MONEY_FORMAT = "#,##0.00"
+QTY_FORMAT = "#,##0.###"
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+DATE_FORMAT = "DD.MM.YYYY"
+
+
+def hryvnias(kopecks: int) -> Decimal:
+    """Exact decimal hryvnias (never a float)."""
+    return Decimal(kopecks) / 100
+
+
+def items(thousandths: int) -> Decimal:
+    return (Decimal(thousandths) / 1000).normalize() + 0  # "+ 0" drops "-0" and exponents
+
+
+def _num(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _kind(kind: ReceiptKind) -> str:
+    return _("продажа") if kind == ReceiptKind.SALE else _("возврат")
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def line_headers() -> list[str]:
+    return [_("Дата и время"), _("Чек №"), _("Вид"), _("К чеку №"), _("Обращение"),
+            _("Мастер"), _("Кассир"), _("Наименование"), _("Код"), _("Кол-во"), _("Цена"),
+            _("Сумма"), _("Оплата"), _("Фискальный номер")]
+
+
+def _line_values(line: ExportLine, tz: ZoneInfo) -> list[object]:
+    return [_local(line.paid_at, tz), line.receipt_id, _kind(line.kind),
+            line.related_receipt_id or "", line.ticket_number or "", line.master, line.cashier,
+            line.name, line.code, items(line.quantity), hryvnias(line.price),
+            hryvnias(line.amount), line.payment_types, line.fiscal_code]
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([
+            v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime)
+            else _num(v) if isinstance(v, Decimal) else v
+            for v in row
+        ])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def lines_csv(lines: Sequence[ExportLine], tz: ZoneInfo) -> bytes:
+    return _csv([line_headers(), *(_line_values(line, tz) for line in lines)])
+
+
+def _header(ws: WriteOnlyWorksheet, titles: Sequence[str]) -> None:
+    row = []
+    for title in titles:
+        cell = WriteOnlyCell(ws, value=title)
+        cell.font = Font(bold=True)
+        row.append(cell)
+    ws.append(row)
+
+
+def _cell(ws: WriteOnlyWorksheet, value: object, number_format: str | None = None
+          ) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def _bold(ws: WriteOnlyWorksheet, value: object, number_format: str | None = None
+          ) -> WriteOnlyCell:
+    cell = _cell(ws, value, number_format)
+    cell.font = Font(bold=True)
+    return cell
+
+
+def _save(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _totals_rows(ws: WriteOnlyWorksheet, totals: Totals, lang: str) -> None:
+    money_rows = [
+        (_("Продажи"), totals.sales), (_("Возвраты"), -totals.refunds),
+        (_("Выручка"), totals.revenue),
+    ]
+    for t in totals.payment_types:
+        money_rows.append((_("  {type}: продажи").format(type=t.title(lang)), t.sales))
+        money_rows.append((_("  {type}: возвраты").format(type=t.title(lang)), -t.refunds))
+    money_rows += [
+        (_("Средний чек"), totals.average), (_("Сдача выдана"), totals.change_given),
+        (_("Расходы наличными"), -totals.expenses_cash),
+        (_("Расходы безналичные"), -totals.expenses_cashless),
+        (_("Служебное внесение"), totals.service_in), (_("Служебное изъятие"), -totals.service_out),
+        (_("Комиссия мастеров"), totals.commission),
+    ]
+    for title, value in money_rows:
+        ws.append([title, _cell(ws, hryvnias(value), MONEY_FORMAT)])
+    for title, count in [(_("Чеков продажи"), totals.sales_count),
+                         (_("Чеков возврата"), totals.refunds_count),
+                         (_("Обращений принято"), totals.tickets_accepted),
+                         (_("Обращений готово"), totals.tickets_ready),
+                         (_("Обращений выдано"), totals.tickets_done),
+                         (_("Обращений с отказом"), totals.tickets_refused)]:
+        ws.append([title, count])
+
+
+def lines_xlsx(lines: Sequence[ExportLine], report: Report, tz: ZoneInfo, lang: str) -> bytes:
+    """Sheets: every receipt line; the period's totals; a line per day (or month)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Чеки"))
+    ws.freeze_panes = "A2"
+    _header(ws, line_headers())
+    formats = {0: DATETIME_FORMAT, 9: QTY_FORMAT, 10: MONEY_FORMAT, 11: MONEY_FORMAT}
+    for line in lines:
+        ws.append([_cell(ws, v, formats.get(i)) for i, v in enumerate(_line_values(line, tz))])
+
+    summary = wb.create_sheet(_("Итоги"))
+    summary.append([_bold(summary, _("Период")),
+                    _cell(summary, report.period.start, DATE_FORMAT),
+                    _cell(summary, report.period.end, DATE_FORMAT)])
+    _totals_rows(summary, report.total, lang)
+
+    if report.lines:
+        days = wb.create_sheet(_("По дням") if report.unit == "day" else _("По месяцам"))
+        _header(days, [_("С"), _("По"), _("Выручка"), _("Продажи"), _("Чеков"), _("Возвраты"),
+                       _("Расходы"), _("Внесено"), _("Изъято"), _("Принято"), _("Выдано"),
+                       _("Отказ"), _("Комиссия")])
+        for line in report.lines:
+            t = line.totals
+            days.append([
+                _cell(days, line.bucket.start, DATE_FORMAT),
+                _cell(days, line.bucket.end, DATE_FORMAT),
+                _cell(days, hryvnias(t.revenue), MONEY_FORMAT),
+                _cell(days, hryvnias(t.sales), MONEY_FORMAT), t.sales_count,
+                _cell(days, hryvnias(t.refunds), MONEY_FORMAT),
+                _cell(days, hryvnias(t.expenses), MONEY_FORMAT),
+                _cell(days, hryvnias(t.service_in), MONEY_FORMAT),
+                _cell(days, hryvnias(t.service_out), MONEY_FORMAT),
+                t.tickets_accepted, t.tickets_done, t.tickets_refused,
+                _cell(days, hryvnias(t.commission), MONEY_FORMAT),
+            ])
+    return _save(wb)
+
+
+# ---- payroll -----------------------------------------------------------------------------
+
+def percent(bp: int) -> Decimal:
+    return (Decimal(bp) / 100).normalize() + 0
+
+
+def _percent_span(bp_min: int, bp_max: int) -> str:
+    low, high = _num(percent(bp_min)), _num(percent(bp_max))
+    return low if low == high else f"{low}-{high}"
+
+
+def _master(name: str, master_id: int | None) -> str:
+    return name if master_id is not None else _("Без мастера")
+
+
+def payroll_headers() -> list[str]:
+    return [_("Мастер"), _("Обращений"), _("База"), _("Процент"), _("Комиссия")]
+
+
+def payroll_csv(payroll: Payroll) -> bytes:
+    """One row per master: tickets closed as done, Σ base, percent(s), Σ commission."""
+    rows: list[list[object]] = [payroll_headers()]
+    for m in payroll.masters:
+        rows.append([_master(m.name, m.master_id), m.tickets, hryvnias(m.base),
+                     _percent_span(m.bp_min, m.bp_max), hryvnias(m.commission)])
+    return _csv(rows)
+
+
+def payroll_xlsx(payroll: Payroll, tz: ZoneInfo) -> bytes:
+    """Sheets: per master (with a total row); every ticket behind the numbers."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Зарплата"))
+    ws.append([_bold(ws, _("Период")), _cell(ws, payroll.period.start, DATE_FORMAT),
+               _cell(ws, payroll.period.end, DATE_FORMAT)])
+    _header(ws, payroll_headers())
+    for m in payroll.masters:
+        ws.append([_master(m.name, m.master_id), m.tickets,
+                   _cell(ws, hryvnias(m.base), MONEY_FORMAT), _percent_span(m.bp_min, m.bp_max),
+                   _cell(ws, hryvnias(m.commission), MONEY_FORMAT)])
+    ws.append([_bold(ws, _("Итого")), _bold(ws, sum(m.tickets for m in payroll.masters)),
+               _bold(ws, hryvnias(payroll.base), MONEY_FORMAT), "",
+               _bold(ws, hryvnias(payroll.total), MONEY_FORMAT)])
+
+    detail = wb.create_sheet(_("Обращения"))
+    _header(detail, [_("Мастер"), _("Обращение"), _("Закрыто"), _("База"), _("Процент"),
+                     _("Комиссия")])
+    for t in payroll.tickets:
+        detail.append([_master(t.master_name, t.master_id), t.ticket_number,
+                       _cell(detail, _local(t.closed_at, tz), DATETIME_FORMAT),
+                       _cell(detail, hryvnias(t.base), MONEY_FORMAT), percent(t.bp),
+                       _cell(detail, hryvnias(t.commission), MONEY_FORMAT)])
+    return _save(wb)
+
+
+def filename(kind: str, start: object, end: object, ext: str) -> str:
+    """receipts_2026-11-01_2026-11-30.xlsx (one date for a day)."""
+    span = f"{start}" if start == end else f"{start}_{end}"
+    return f"{kind}_{span}.{ext}"

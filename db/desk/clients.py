@@ -1,0 +1,281 @@
+"""Clients and their devices: create, find by any phone spelling, search."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.access import require_owner
+from db.audit import audit
+from db.base import utcnow
+from db.desk.models import Client, Device, DeviceType, Staff, Ticket
+from db.desk.phones import TAIL_MIN, digits, parse_phone, reversed_digits
+from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, required_line
+
+NAME_MAX = 128
+_PHONEISH = re.compile(r"[\d\s()+\-./#]+")
+SEARCH_LIMIT = 20
+
+
+def _clean(text: str | None, field: str, limit: int) -> str:
+    value = " ".join((text or "").split())
+    if len(value) > limit:
+        raise InvalidValue(field, limit=limit)
+    return value
+
+
+def _search_name(name: str, surname: str) -> str:
+    return f"{name} {surname}".strip().casefold()
+
+
+def normalize_serial(serial: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", serial).upper()
+
+
+async def get_client(session: AsyncSession, client_id: int) -> Client:
+    client = await session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client", client_id=client_id)
+    return client
+
+
+async def get_client_with_devices(session: AsyncSession, client_id: int) -> Client:
+    client = await session.scalar(
+        select(Client).where(Client.id == client_id).options(selectinload(Client.devices))
+    )
+    if client is None:
+        raise NotFound("client", client_id=client_id)
+    return client
+
+
+def _has_phone(e164: str) -> ColumnElement[bool]:
+    return or_(Client.phone == e164, Client.extra_phone == e164)
+
+
+async def find_client_by_phone(
+    session: AsyncSession, text: str, region: str = "UA"
+) -> Client | None:
+    """Exact match on the main or the extra phone, typed in any format."""
+    e164 = parse_phone(text, region)
+    return await session.scalar(select(Client).where(_has_phone(e164)).limit(1))
+
+
+async def create_client(
+    session: AsyncSession,
+    actor: Staff | None,
+    *,
+    phone: str,
+    name: str = "",
+    surname: str = "",
+    extra_phone: str | None = None,
+    comment: str = "",
+    region: str = "UA",
+    self_registered: bool = False,
+) -> Client:
+    e164 = parse_phone(phone, region)
+    extra = parse_phone(extra_phone, region) if extra_phone else None
+    if extra == e164:
+        extra = None
+    existing = await session.scalar(select(Client.id).where(Client.phone == e164))
+    if existing is not None:
+        raise DuplicateClient(e164, existing)
+    name = _clean(name, "name", NAME_MAX)
+    surname = _clean(surname, "surname", NAME_MAX)
+    client = Client(
+        name=name, surname=surname, phone=e164, phone_rev=reversed_digits(e164),
+        extra_phone=extra, extra_phone_rev=reversed_digits(extra) if extra else None,
+        comment=(comment or "").strip()[:2000], search_name=_search_name(name, surname),
+        self_registered=self_registered, created_at=utcnow(),
+    )
+    session.add(client)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # Somebody created the same phone a moment ago.
+        existing = await session.scalar(select(Client.id).where(Client.phone == e164))
+        raise DuplicateClient(e164, existing or 0) from None
+    audit(session, actor, "client.create", "client", client.id, phone=e164)
+    return client
+
+
+async def update_client(
+    session: AsyncSession,
+    actor: Staff,
+    client_id: int,
+    *,
+    name: str | None = None,
+    surname: str | None = None,
+    extra_phone: str | None = None,
+    comment: str | None = None,
+    region: str = "UA",
+) -> Client:
+    client = await get_client(session, client_id)
+    changes: dict[str, str | None] = {}
+    if name is not None:
+        client.name = changes["name"] = _clean(name, "name", NAME_MAX)
+    if surname is not None:
+        client.surname = changes["surname"] = _clean(surname, "surname", NAME_MAX)
+    if extra_phone is not None:
+        extra = parse_phone(extra_phone, region) if extra_phone.strip() else None
+        client.extra_phone = changes["extra_phone"] = extra
+        client.extra_phone_rev = reversed_digits(extra) if extra else None
+    if comment is not None:
+        client.comment = changes["comment"] = comment.strip()[:2000]
+    client.search_name = _search_name(client.name, client.surname)
+    audit(session, actor, "client.update", "client", client.id, **changes)
+    return client
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    client: Client
+    reason: str  # phone | name | serial | ticket
+
+
+async def search_clients(
+    session: AsyncSession, text: str, region: str = "UA", limit: int = SEARCH_LIMIT
+) -> list[SearchHit]:
+    """Find clients by a full phone, its last ≥4 digits, name/surname, serial/IMEI or ticket N."""
+    query = text.strip()
+    if not query:
+        return []
+    hits: dict[int, SearchHit] = {}
+
+    def add(clients: list[Client], reason: str) -> None:
+        for client in clients:
+            hits.setdefault(client.id, SearchHit(client, reason))
+
+    number = query.lstrip("#").strip()
+    if number.isdigit() and len(number) <= 9:
+        ticket_client = await session.scalar(
+            select(Client).join(Ticket, Ticket.client_id == Client.id)
+            .where(Ticket.number == int(number))
+        )
+        if ticket_client is not None and query.startswith("#"):
+            return [SearchHit(ticket_client, "ticket")]
+        ticket_hit = ticket_client
+    else:
+        ticket_hit = None
+
+    only = digits(query)
+    if _PHONEISH.fullmatch(query) and len(only) >= TAIL_MIN:
+        try:
+            e164 = parse_phone(query, region)
+        except InvalidPhone:
+            e164 = None
+        if e164:
+            add(list(await session.scalars(select(Client).where(_has_phone(e164)))), "phone")
+        tail = only[::-1]
+        add(list(await session.scalars(
+            select(Client).where(or_(Client.phone_rev.startswith(tail, autoescape=True),
+                                     Client.extra_phone_rev.startswith(tail, autoescape=True)))
+            .order_by(Client.id.desc()).limit(limit)
+        )), "phone")
+
+    folded = query.casefold()
+    if len(folded) >= 2 and not _PHONEISH.fullmatch(query):
+        add(list(await session.scalars(
+            select(Client).where(Client.search_name.contains(folded, autoescape=True))
+            .order_by(Client.id.desc()).limit(limit)
+        )), "name")
+
+    serial = normalize_serial(query)
+    if len(serial) >= TAIL_MIN:
+        add(list(await session.scalars(
+            select(Client).join(Device, Device.client_id == Client.id)
+            .where(Device.serial_norm.contains(serial, autoescape=True))
+            .distinct().limit(limit)
+        )), "serial")
+
+    if ticket_hit is not None:
+        add([ticket_hit], "ticket")
+    return list(hits.values())[:limit]
+
+
+async def list_device_types(session: AsyncSession, *, active_only: bool = True) -> list[DeviceType]:
+    query = select(DeviceType).order_by(DeviceType.position, DeviceType.id)
+    if active_only:
+        query = query.where(DeviceType.active.is_(True))
+    return list(await session.scalars(query))
+
+
+DEVICE_TYPE_MAX = 40
+
+
+async def add_device_type(session: AsyncSession, actor: Staff, name: str) -> DeviceType:
+    """A new intake button (owner): the same name in both languages, last on the board."""
+    require_owner(actor)
+    name = required_line(name, "device_type", DEVICE_TYPE_MAX)
+    position = (await session.scalar(select(func.max(DeviceType.position))) or 0) + 10
+    device_type = DeviceType(code=f"c_{secrets.token_hex(6)}", name_ru=name, name_uk=name,
+                             position=position, active=True)
+    session.add(device_type)
+    await session.flush()
+    audit(session, actor, "device_type.add", "device_type", device_type.id, name=name)
+    return device_type
+
+
+async def set_device_type_active(
+    session: AsyncSession, actor: Staff, device_type_id: int, active: bool
+) -> DeviceType:
+    """Hide a type from intake or bring it back (owner); devices keep their kind text."""
+    require_owner(actor)
+    device_type = await session.get(DeviceType, device_type_id)
+    if device_type is None:
+        raise NotFound("device_type", device_type_id=device_type_id)
+    device_type.active = active
+    audit(session, actor, "device_type.active", "device_type", device_type.id, active=active)
+    return device_type
+
+
+async def add_device(
+    session: AsyncSession,
+    actor: Staff | None,
+    client_id: int,
+    *,
+    kind: str,
+    brand: str = "",
+    model: str = "",
+    serial: str | None = None,
+    notes: str = "",
+) -> Device:
+    await get_client(session, client_id)
+    kind = _clean(kind, "kind", 64)
+    brand = _clean(brand, "brand", 64)
+    model = _clean(model, "model", 128)
+    serial_value = _clean(serial, "serial", 64) or None
+    if not (kind or brand or model):
+        raise InvalidValue("device")
+    device = Device(
+        client_id=client_id, kind=kind, brand=brand, model=model, serial=serial_value,
+        serial_norm=normalize_serial(serial_value) if serial_value else None,
+        notes=(notes or "").strip()[:2000], created_at=utcnow(),
+    )
+    session.add(device)
+    await session.flush()
+    audit(session, actor, "device.create", "device", device.id, client_id=client_id)
+    return device
+
+
+async def fill_serial(session: AsyncSession, actor: Staff, device_id: int, serial: str) -> Device:
+    """Record a serial/IMEI learned on a later visit; a known one is never overwritten."""
+    device = await get_device(session, device_id)
+    value = _clean(serial, "serial", 64)
+    if value and not device.serial:
+        device.serial, device.serial_norm = value, normalize_serial(value)
+        audit(session, actor, "device.serial", "device", device.id, serial=value)
+    return device
+
+
+async def get_device(session: AsyncSession, device_id: int) -> Device:
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise NotFound("device", device_id=device_id)
+    return device

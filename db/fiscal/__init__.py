@@ -1,0 +1,1 @@
+"""The fiscal queue: paid receipts and cash moves waiting for the PRRO, claimed and settled."""

@@ -1,0 +1,185 @@
+"""Closing a ticket ("Закрыть обращение"): what is paid and not, then the master's commission.
+
+The commission rule
+    base       = paid sales of the ticket − its refunds − its expenses, floored at 0
+    commission = base × master's percent, rounded half up to the kopeck
+
+- "Paid sales" are the ticket's paid sale receipts (all lines: services, parts, free lines);
+  refunds are its refund receipts; expenses are all of its expenses, cash or not.
+- The percent is the master's `Staff.commission_bp` (basis points, 30 % = 3000) at closing.
+  It is stamped on the ticket with the base and the result (`commission_bp`,
+  `commission_base`, `commission`), so a later change of the percent does not rewrite
+  history. A ticket without a master gets commission 0 (bp 0, the base still recorded).
+- The stamp is a snapshot: a refund or a debt paid after closing does not change it; reopen
+  the ticket (owner/manager) and close it again to recompute.
+
+Closing
+- Any active staff member closes. Unpaid receipts stop the closing with UnpaidReceipts
+  (count, total, ids) unless `confirm_unpaid=True`; they stay unpaid (a debt). An empty
+  receipt (total 0) owes nothing and does not count.
+- The ticket moves to the first active status of kind DONE through db.desk.tickets.change_status,
+  so the guarded transitions apply: with the default table only "Можно забирать" (ready)
+  leads to "Выдан"; closing from any other status raises TransitionNotAllowed. Closing as
+  "Отказ" (refused) is a plain status change and stamps no commission.
+- The ticket row is locked first, as every receipt change does, so no payment, refund or
+  expense of this ticket can slip in between the summary and the stamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.access import require_active
+from db.audit import audit
+from db.base import utcnow
+from db.desk.models import Staff, StatusKind, Ticket
+from db.desk.tickets import change_status, first_active_status, lock_open_ticket
+from db.errors import NotFound
+from db.money.amounts import percent_of
+from db.money.errors import UnpaidReceipts
+from db.money.expenses import expenses_total
+from db.money.models import Receipt, ReceiptKind, ReceiptStatus
+
+
+@dataclass(frozen=True, slots=True)
+class UnpaidReceipt:
+    receipt_id: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingSummary:
+    ticket_id: int
+    number: int
+    sales_paid: int  # paid sale receipts
+    refunded: int  # refund receipts
+    expenses: int
+    unpaid: list[UnpaidReceipt] = field(default_factory=list)
+    master_id: int | None = None
+    commission_bp: int = 0
+    commission_base: int = 0
+    commission: int = 0
+
+    @property
+    def paid_total(self) -> int:
+        return self.sales_paid - self.refunded
+
+    @property
+    def unpaid_total(self) -> int:
+        return sum(u.total for u in self.unpaid)
+
+
+def commission_for(sales_paid: int, refunded: int, expenses: int, bp: int) -> tuple[int, int]:
+    """(base, commission) by the rule in the module docstring."""
+    base = max(0, sales_paid - refunded - expenses)
+    return base, percent_of(base, bp)
+
+
+async def _summary(session: AsyncSession, ticket: Ticket) -> ClosingSummary:
+    paid = and_(Receipt.kind == ReceiptKind.SALE, Receipt.status == ReceiptStatus.PAID)
+    sales, refunds = (await session.execute(
+        select(
+            func.coalesce(func.sum(case((paid, Receipt.total), else_=0)), 0),
+            func.coalesce(func.sum(
+                case((Receipt.kind == ReceiptKind.REFUND, Receipt.total), else_=0)
+            ), 0),
+        ).where(Receipt.ticket_id == ticket.id)
+    )).one()
+    unpaid = [
+        UnpaidReceipt(receipt_id, int(total))
+        for receipt_id, total in await session.execute(
+            select(Receipt.id, Receipt.total).where(
+                Receipt.ticket_id == ticket.id, Receipt.kind == ReceiptKind.SALE,
+                Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0,
+            ).order_by(Receipt.id)
+        )
+    ]
+    expenses = await expenses_total(session, ticket.id)
+    bp = 0
+    if ticket.master_id is not None:
+        master = await session.get(Staff, ticket.master_id)
+        bp = master.commission_bp if master is not None else 0
+    base, commission = commission_for(int(sales), int(refunds), expenses, bp)
+    return ClosingSummary(
+        ticket_id=ticket.id, number=ticket.number, sales_paid=int(sales), refunded=int(refunds),
+        expenses=expenses, unpaid=unpaid, master_id=ticket.master_id, commission_bp=bp,
+        commission_base=base, commission=commission,
+    )
+
+
+async def closing_summary(session: AsyncSession, ticket_id: int) -> ClosingSummary:
+    """What closing would record now: paid, unpaid, expenses and the commission preview."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    return await _summary(session, ticket)
+
+
+async def close_ticket(
+    session: AsyncSession, actor: Staff, ticket_id: int, *, confirm_unpaid: bool = False,
+    now: datetime | None = None,
+) -> ClosingSummary:
+    """Close a ticket as done and stamp the master's commission; returns what was stamped."""
+    require_active(actor)
+    now = now or utcnow()
+    ticket = await lock_open_ticket(session, ticket_id)
+    summary = await _summary(session, ticket)
+    if summary.unpaid and not confirm_unpaid:
+        raise UnpaidReceipts(len(summary.unpaid), summary.unpaid_total,
+                             [u.receipt_id for u in summary.unpaid])
+    done = await first_active_status(session, StatusKind.DONE)
+    await change_status(session, actor, ticket.id, done.id, now=now)
+    ticket.commission = summary.commission
+    ticket.commission_bp = summary.commission_bp
+    ticket.commission_base = summary.commission_base
+    await session.flush()
+    audit(session, actor, "ticket.close", "ticket", ticket.id, number=ticket.number,
+          paid=summary.paid_total, unpaid=summary.unpaid_total, expenses=summary.expenses,
+          master_id=summary.master_id, commission_bp=summary.commission_bp,
+          commission_base=summary.commission_base, commission=summary.commission)
+    return summary
+
+
+async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, int]:
+    """What each ticket still owes, kopecks (its unpaid sale receipts with a total, as
+    `closing_summary.unpaid_total` counts them), in one grouped query; tickets owing nothing
+    are absent."""
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(
+        select(Receipt.ticket_id, func.sum(Receipt.total))
+        .where(Receipt.ticket_id.in_(list(ticket_ids)), Receipt.kind == ReceiptKind.SALE,
+               Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
+        .group_by(Receipt.ticket_id)
+    )
+    return {ticket_id: int(total) for ticket_id, total in rows}
+
+
+async def amount_due(session: AsyncSession, ticket_id: int) -> int:
+    """What the client still has to pay on one ticket, kopecks ({amount_due} in messages)."""
+    return (await unpaid_by_ticket(session, [ticket_id])).get(ticket_id, 0)
+
+
+async def ticket_money(session: AsyncSession, ticket_id: int
+                       ) -> tuple[int, int, int, int, int]:
+    """(receipts, paid sales, refunds, unpaid total, expenses) for the ticket card: one
+    aggregate over its receipts plus the expenses sum."""
+    sale = Receipt.kind == ReceiptKind.SALE
+    count, paid, refunded, due = (await session.execute(
+        select(
+            func.count(Receipt.id),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
+                                         Receipt.total), else_=0)), 0),
+            func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
+                                        else_=0)), 0),
+            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
+                                         Receipt.total), else_=0)), 0),
+        ).where(Receipt.ticket_id == ticket_id)
+    )).one()
+    expenses = await expenses_total(session, ticket_id)
+    return int(count), int(paid), int(refunded), int(due), expenses

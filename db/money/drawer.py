@@ -1,0 +1,166 @@
+"""The cash drawer, read with SQL aggregates.
+
+balance = cash taken on sales − cash given back on refunds − cash expenses
+          + service cash in − service cash out
+
+Cash taken is the part's `amount` (what stays with the shop), not what was handed over:
+the change went straight back. Every row counted here belongs to a shift, and all of them are
+written under the drawer's lock taken by db.money.shifts.shift_for_money (the open shift's row, or
+the shift counter's row while none is open), so a check like `ensure_cash` made under that
+lock cannot be raced by another writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.desk.models import Staff, Ticket
+from db.money.errors import DrawerShort
+from db.money.models import CashMove, Expense, Payment, PaymentKind, Receipt, ReceiptKind
+
+
+@dataclass(frozen=True, slots=True)
+class DrawerTotals:
+    cash_sales: int = 0
+    cash_refunds: int = 0
+    cash_expenses: int = 0
+    service_in: int = 0
+    service_out: int = 0
+
+    @property
+    def balance(self) -> int:
+        return (self.cash_sales - self.cash_refunds - self.cash_expenses
+                + self.service_in - self.service_out)
+
+
+def _sum(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(expr), 0)
+
+
+def _window(query: Select[Any], column: Any, at: datetime | None, shift_id: int | None,
+            shift_column: Any) -> Select[Any]:
+    if at is not None:
+        query = query.where(column <= at)
+    if shift_id is not None:
+        query = query.where(shift_column == shift_id)
+    return query
+
+
+async def drawer_totals(
+    session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None
+) -> DrawerTotals:
+    """The drawer's cash flows up to `at` (inclusive), over all time or one shift; one query."""
+    def payments(kind: ReceiptKind) -> Any:
+        q = select(_sum(Payment.amount)).join(Receipt, Receipt.id == Payment.receipt_id).where(
+            Payment.kind == PaymentKind.CASH, Receipt.kind == kind
+        )
+        return _window(q, Payment.created_at, at, shift_id, Payment.shift_id).scalar_subquery()
+
+    expenses = _window(
+        select(_sum(Expense.amount)).where(Expense.kind == PaymentKind.CASH),
+        Expense.created_at, at, shift_id, Expense.shift_id,
+    ).scalar_subquery()
+    moves_in = _window(
+        select(_sum(case((CashMove.amount > 0, CashMove.amount), else_=0))),
+        CashMove.created_at, at, shift_id, CashMove.shift_id,
+    ).scalar_subquery()
+    moves_out = _window(
+        select(_sum(case((CashMove.amount < 0, -CashMove.amount), else_=0))),
+        CashMove.created_at, at, shift_id, CashMove.shift_id,
+    ).scalar_subquery()
+    row = (await session.execute(select(
+        payments(ReceiptKind.SALE), payments(ReceiptKind.REFUND), expenses, moves_in, moves_out,
+    ))).one()
+    # PostgreSQL's SUM(bigint) is numeric (Decimal): back to int.
+    return DrawerTotals(*(int(v) for v in row))
+
+
+async def drawer_balance(session: AsyncSession, at: datetime | None = None) -> int:
+    """Cash in the drawer now, or as it was at `at`."""
+    return (await drawer_totals(session, at=at)).balance
+
+
+async def ensure_cash(session: AsyncSession, amount: int) -> int:
+    """Refuse to take `amount` out of the drawer if it does not hold that much.
+
+    Call only while holding the drawer's lock (db.money.shifts.shift_for_money does).
+    """
+    balance = await drawer_balance(session)
+    if amount > balance:
+        raise DrawerShort(balance, amount)
+    return balance
+
+
+@dataclass(frozen=True, slots=True)
+class DrawerMovement:
+    at: datetime
+    kind: str  # sale, refund, expense, cash_in, cash_out
+    amount: int  # signed: + into the drawer, − out of it
+    staff_id: int | None
+    staff_name: str | None
+    note: str = ""
+    receipt_id: int | None = None
+    expense_id: int | None = None
+    cash_move_id: int | None = None
+    ticket_id: int | None = None
+    ticket_number: int | None = None
+    received: int | None = None
+    change: int = 0
+
+
+async def drawer_movements(
+    session: AsyncSession, day_start_utc: datetime, day_end_utc: datetime
+) -> list[DrawerMovement]:
+    """Every cash movement with `day_start_utc <= at < day_end_utc`, oldest first.
+
+    The caller turns the shop's local day into UTC bounds; the opening balance is
+    `drawer_balance(session, at=day_start_utc - 1 µs)` if it is wanted.
+    """
+    payments = await session.execute(
+        select(Payment, Receipt.kind, Receipt.ticket_id, Ticket.number, Staff.name)
+        .join(Receipt, Receipt.id == Payment.receipt_id)
+        .outerjoin(Ticket, Ticket.id == Receipt.ticket_id)
+        .outerjoin(Staff, Staff.id == Payment.staff_id)
+        .where(Payment.kind == PaymentKind.CASH, Payment.created_at >= day_start_utc,
+               Payment.created_at < day_end_utc)
+    )
+    moves: list[DrawerMovement] = []
+    for payment, receipt_kind, ticket_id, ticket_number, staff_name in payments:
+        sale = receipt_kind == ReceiptKind.SALE
+        moves.append(DrawerMovement(
+            at=payment.created_at, kind="sale" if sale else "refund",
+            amount=payment.amount if sale else -payment.amount, staff_id=payment.staff_id,
+            staff_name=staff_name, receipt_id=payment.receipt_id, ticket_id=ticket_id,
+            ticket_number=ticket_number, received=payment.received, change=payment.change,
+        ))
+    expenses = await session.execute(
+        select(Expense, Ticket.number, Staff.name)
+        .outerjoin(Ticket, Ticket.id == Expense.ticket_id)
+        .outerjoin(Staff, Staff.id == Expense.staff_id)
+        .where(Expense.kind == PaymentKind.CASH, Expense.created_at >= day_start_utc,
+               Expense.created_at < day_end_utc)
+    )
+    for expense, ticket_number, staff_name in expenses:
+        moves.append(DrawerMovement(
+            at=expense.created_at, kind="expense", amount=-expense.amount,
+            staff_id=expense.staff_id, staff_name=staff_name, note=expense.description,
+            expense_id=expense.id, ticket_id=expense.ticket_id, ticket_number=ticket_number,
+        ))
+    cash_moves = await session.execute(
+        select(CashMove, Staff.name).outerjoin(Staff, Staff.id == CashMove.staff_id)
+        .where(CashMove.created_at >= day_start_utc, CashMove.created_at < day_end_utc)
+    )
+    for move, staff_name in cash_moves:
+        moves.append(DrawerMovement(
+            at=move.created_at, kind="cash_in" if move.amount > 0 else "cash_out",
+            amount=move.amount, staff_id=move.staff_id, staff_name=staff_name, note=move.reason,
+            cash_move_id=move.id,
+        ))
+    order = {"sale": 0, "refund": 1, "expense": 2, "cash_in": 3, "cash_out": 4}
+    moves.sort(key=lambda m: (m.at, order[m.kind], m.receipt_id or m.expense_id or m.cash_move_id))
+    return moves

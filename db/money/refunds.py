@@ -1,0 +1,174 @@
+"""Refunds: a return receipt (kind refund) against a paid sale, in full or in part.
+
+Rules
+- Owners and managers only: money leaves the shop, so a master asks one of them.
+- The original is never touched; it lists its returns (`refunds_of`). A refund is born paid
+  and immutable, carries `related_receipt_id`, the ticket of the original, and lines pointing
+  at the original lines (`refund_of_line_id`).
+- Never more than was sold: per line, the quantities of all its returns ≤ the quantity sold,
+  and their amounts ≤ the line amount. Checked with the original receipt row locked, so two
+  refunds of one receipt cannot both take the last item. A line's amount is split half up
+  like any line, except the return that takes the rest, which gets exactly what is left, so
+  pieces always add up to the line to the kopeck.
+- Paid back by one payment type. A cash refund leaves the drawer and cannot exceed what it
+  holds (DrawerShort): put money in with a service cash-in first, so the drawer never lies.
+- Refunds belong to the open shift (opened now if none; ShiftTooOld when it is 24 h old).
+- A refund of a closed ticket's receipt is allowed (clients return after pickup); the
+  master's commission stamped at closing is not recomputed (reopen and close again for that).
+- Fiscal: a refund goes to the PRRO (`pending`) only when `fiscal=True` and the original went
+  there too (a return needs the original's fiscal receipt); otherwise `not_fiscal`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.access import require_manager
+from db.audit import audit
+from db.base import utcnow
+from db.desk.models import Staff
+from db.errors import NotFound
+from db.money.amounts import check_quantity, line_amount
+from db.money.errors import NotRefundable, RefundTooLarge
+from db.money.models import (
+    FiscalState,
+    Payment,
+    PaymentKind,
+    Receipt,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptStatus,
+    Shift,
+)
+from db.money.payment_types import get_payment_type
+from db.money.receipts import lock_receipt
+from db.money.shifts import shift_for_money
+
+
+class RefundPart(NamedTuple):
+    line_id: int  # a line of the original sale receipt
+    quantity: int  # thousandths to return
+
+
+@dataclass(frozen=True, slots=True)
+class RefundableLine:
+    line: ReceiptLine
+    refunded_quantity: int
+    refunded_amount: int
+
+    @property
+    def available_quantity(self) -> int:
+        return self.line.quantity - self.refunded_quantity
+
+    @property
+    def available_amount(self) -> int:
+        return self.line.amount - self.refunded_amount
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    receipt: Receipt  # the new refund receipt
+    payment: Payment | None  # None only for a zero-amount return (free items)
+    shift: Shift
+
+
+async def refundable_lines(session: AsyncSession, receipt_id: int) -> list[RefundableLine]:
+    """The sale's lines with what all refunds so far took of each (SQL sums)."""
+    lines = list(await session.scalars(
+        select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id).order_by(ReceiptLine.id)
+    ))
+    taken = {
+        line_id: (int(q), int(a))
+        for line_id, q, a in await session.execute(
+            select(ReceiptLine.refund_of_line_id, func.sum(ReceiptLine.quantity),
+                   func.sum(ReceiptLine.amount))
+            .where(ReceiptLine.refund_of_line_id.in_([line.id for line in lines]))
+            .group_by(ReceiptLine.refund_of_line_id)
+        )
+    }
+    return [RefundableLine(line, *taken.get(line.id, (0, 0))) for line in lines]
+
+
+async def refund(
+    session: AsyncSession,
+    actor: Staff,
+    receipt_id: int,
+    lines: Sequence[tuple[int, int]] | None,
+    payment_type_id: int,
+    now: datetime | None = None,
+    *,
+    fiscal: bool = False,
+) -> RefundResult:
+    """Return `lines` [(line id, quantity in thousandths)] of a paid sale; None = all left."""
+    require_manager(actor)
+    now = now or utcnow()
+    original, _ticket, _status = await lock_receipt(session, receipt_id)
+    if original.kind != ReceiptKind.SALE:
+        raise NotRefundable(original.id, "is_refund")
+    if original.status != ReceiptStatus.PAID:
+        raise NotRefundable(original.id, "not_paid")
+    available = {r.line.id: r for r in await refundable_lines(session, original.id)}
+
+    wanted: dict[int, int] = {}
+    if lines is None:
+        wanted = {i: r.available_quantity for i, r in available.items() if r.available_quantity}
+    else:
+        for line_id, quantity in (RefundPart(*part) for part in lines):
+            if line_id not in available:
+                raise NotFound("receipt_line", line_id=line_id, receipt_id=original.id)
+            wanted[line_id] = wanted.get(line_id, 0) + check_quantity(quantity)
+    if not wanted:
+        raise NotRefundable(original.id, "nothing_left")
+
+    new_lines: list[ReceiptLine] = []
+    for line_id, quantity in wanted.items():
+        have = available[line_id]
+        if quantity > have.available_quantity:
+            raise RefundTooLarge(line_id, quantity, have.available_quantity)
+        src = have.line
+        amount = (have.available_amount if quantity == have.available_quantity
+                  else min(line_amount(src.price, quantity), have.available_amount))
+        new_lines.append(ReceiptLine(
+            service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,
+            price=src.price, quantity=quantity, amount=amount,
+        ))
+    total = sum(line.amount for line in new_lines)
+
+    payment_type = await get_payment_type(session, payment_type_id)
+    cash_out = total if payment_type.kind == PaymentKind.CASH else 0
+    shift = await shift_for_money(session, actor, now, cash_out=cash_out)
+    to_prro = fiscal and original.fiscal_state != FiscalState.NOT_FISCAL
+    # A zero refund (free items only) moves no money, so it has no payment row.
+    payment = Payment(payment_type_id=payment_type.id, kind=payment_type.kind, amount=total,
+                      received=None, change=0, staff_id=actor.id, created_at=now,
+                      shift_id=shift.id) if total else None
+    receipt = Receipt(
+        kind=ReceiptKind.REFUND, status=ReceiptStatus.PAID, ticket_id=original.ticket_id,
+        related_receipt_id=original.id, total=total, change=0, created_at=now,
+        created_by_id=actor.id, paid_at=now, paid_by_id=actor.id, shift_id=shift.id,
+        fiscal_id=str(uuid.uuid4()), fiscal_attempts=0, fiscal_updated_at=now,
+        fiscal_state=FiscalState.PENDING if to_prro else FiscalState.NOT_FISCAL,
+        lines=new_lines, payments=[payment] if payment else [],
+    )
+    session.add(receipt)
+    await session.flush()
+    audit(session, actor, "receipt.refund", "receipt", receipt.id, original_id=original.id,
+          total=total, payment_type_id=payment_type.id, shift_id=shift.id, fiscal=to_prro,
+          lines=[[line.refund_of_line_id, line.quantity, line.amount] for line in new_lines])
+    return RefundResult(receipt=receipt, payment=payment, shift=shift)
+
+
+async def refunds_of(session: AsyncSession, receipt_id: int) -> list[Receipt]:
+    """The returns made against a sale receipt, oldest first, with lines and payments."""
+    return list(await session.scalars(
+        select(Receipt).where(Receipt.related_receipt_id == receipt_id).order_by(Receipt.id)
+        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
+    ))

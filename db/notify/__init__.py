@@ -1,0 +1,1 @@
+"""Client notifications: the outbox, delivery attempts, message templates, chat links, switches."""

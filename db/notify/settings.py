@@ -1,0 +1,99 @@
+"""The owner's notification switches, stored in the `settings` table (key → JSON).
+
+Keys (a missing key means its default):
+
+| key                      | JSON  | default | what it switches                                |
+|--------------------------|-------|---------|-------------------------------------------------|
+| `notify.intake`          | bool  | true    | intake confirmation with the status link        |
+| `notify.ready`           | bool  | true    | "Можна забирати" (the prompt on the card)       |
+| `notify.status`          | bool  | true    | other status changes the client cares about     |
+| `notify.estimate`        | bool  | true    | estimate with Approve / Decline buttons         |
+| `notify.reminder`        | bool  | true    | reminder for a ready device not collected       |
+| `notify.reminder_days`   | int   | 3       | … after this many days, and again every N days  |
+| `notify.reminder_max`    | int   | 3       | … at most this many reminders per ready period  |
+
+Kinds without a switch (receipt, custom) are always on: staff send those deliberately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.audit import audit
+from db.desk.models import Setting, Staff
+from db.errors import InvalidValue
+
+SWITCHES = ("intake", "ready", "status", "estimate", "reminder")
+PREFIX = "notify."
+REMINDER_DAYS_MAX = 60
+REMINDER_MAX_MAX = 20
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    intake: bool = True
+    ready: bool = True
+    status: bool = True
+    estimate: bool = True
+    reminder: bool = True
+    reminder_days: int = 3
+    reminder_max: int = 3
+
+    def enabled(self, kind: str) -> bool:
+        return bool(getattr(self, kind)) if kind in SWITCHES else True
+
+
+async def get_notify_settings(session: AsyncSession) -> NotifySettings:
+    rows = await session.execute(select(Setting.key, Setting.value).where(
+        Setting.key.startswith(PREFIX, autoescape=True)))
+    values: dict[str, Any] = {key.removeprefix(PREFIX): value for key, value in rows}
+    kwargs: dict[str, Any] = {}
+    for name in SWITCHES:
+        if isinstance(values.get(name), bool):
+            kwargs[name] = values[name]
+    for name in ("reminder_days", "reminder_max"):
+        value = values.get(name)
+        # A hand-edited bad value falls back to the default rather than breaking the job.
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            kwargs[name] = value
+    return replace(NotifySettings(), **kwargs)
+
+
+async def notification_enabled(session: AsyncSession, kind: str) -> bool:
+    return (await get_notify_settings(session)).enabled(kind)
+
+
+async def _put(session: AsyncSession, key: str, value: Any) -> None:
+    setting = await session.get(Setting, key)
+    if setting is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        setting.value = value
+    await session.flush()
+
+
+async def set_switch(session: AsyncSession, actor: Staff | None, kind: str, on: bool) -> None:
+    if kind not in SWITCHES:
+        raise InvalidValue("kind", allowed=list(SWITCHES))
+    await _put(session, PREFIX + kind, bool(on))
+    audit(session, actor, "settings.notify", "setting", None, key=PREFIX + kind, value=bool(on))
+
+
+async def set_reminder(
+    session: AsyncSession, actor: Staff | None, *, days: int | None = None,
+    max_count: int | None = None,
+) -> None:
+    if days is not None:
+        if not 1 <= days <= REMINDER_DAYS_MAX:
+            raise InvalidValue("reminder_days", min=1, max=REMINDER_DAYS_MAX)
+        await _put(session, PREFIX + "reminder_days", days)
+    if max_count is not None:
+        if not 1 <= max_count <= REMINDER_MAX_MAX:
+            raise InvalidValue("reminder_max", min=1, max=REMINDER_MAX_MAX)
+        await _put(session, PREFIX + "reminder_max", max_count)
+    audit(session, actor, "settings.notify", "setting", None, reminder_days=days,
+          reminder_max=max_count)

@@ -1,0 +1,353 @@
+"""Message templates the owner edits in /templates: validation, rendering, preview, CRUD.
+
+Decision: one text + one language per row. A client gets a template in their language
+(`Client.language`, else the shop's CLIENT_LANGUAGE); each (kind, language) has one default.
+
+Placeholders are `{name} {device} {ticket} {amount_due} {shop} {address} {phone}` only;
+`{{` and `}}` are literal braces. A line whose placeholders all render empty is dropped, so
+"До сплати: {amount_due}" disappears when nothing is due and an unset address leaves no
+dangling "Адреса:".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from babel.numbers import format_decimal
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.audit import audit
+from db.base import utcnow
+from db.desk.models import Staff, Ticket
+from db.desk.tickets import get_ticket
+from db.errors import InvalidValue, NotFound
+from db.notify.errors import TemplateInvalid, TemplateNameTaken
+from db.notify.models import MessageTemplate
+
+PLACEHOLDERS = ("name", "device", "ticket", "amount_due", "shop", "address", "phone")
+LANGUAGES = ("ru", "uk")
+TEXT_MAX = 1000  # fits a photo caption (1024) and keeps an SMS affordable
+NAME_MAX = 64
+KIND_RE = re.compile(r"^[a-z_]{1,20}$")
+_LOCALES = {"ru": "ru_UA", "uk": "uk_UA"}
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    """The shop as clients see it (SHOP_NAME, SHOP_ADDRESS, SHOP_PHONE)."""
+
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+SAMPLE_SHOP = ShopInfo("Сервісний центр", "вул. Соборна, 12", "+380 67 123 4567")
+_SAMPLES = {
+    "uk": {"name": "Олена", "device": "Samsung Galaxy A52", "ticket": "125"},
+    "ru": {"name": "Елена", "device": "Samsung Galaxy A52", "ticket": "125"},
+}
+
+
+# -- text: validate, render, preview --------------------------------------------------------
+
+def _tokens(text: str) -> list[tuple[str, str, int]]:
+    """Split into ("text", literal, pos) and ("field", name, pos); raise on broken braces or
+    bad placeholders. A hand scanner (not string.Formatter) so errors carry a position."""
+    out: list[tuple[str, str, int]] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "{}" and text[i + 1 : i + 2] == char:
+            literal.append(char)
+            i += 2
+            continue
+        if char == "}":
+            raise TemplateInvalid("broken_brace", "}", i)
+        if char != "{":
+            literal.append(char)
+            i += 1
+            continue
+        close = text.find("}", i + 1)
+        reopen = text.find("{", i + 1)
+        if close == -1 or (reopen != -1 and reopen < close):
+            raise TemplateInvalid("broken_brace", "{", i)
+        field = text[i + 1 : close]
+        if field not in PLACEHOLDERS:
+            shown = "{" + field + "}"
+            if not field or any(c in field for c in ".![]:"):
+                raise TemplateInvalid("bad_placeholder", shown, i)
+            raise TemplateInvalid("unknown_placeholder", shown, i, allowed=list(PLACEHOLDERS))
+        if literal:
+            out.append(("text", "".join(literal), i))
+            literal = []
+        out.append(("field", field, i))
+        i = close + 1
+    if literal:
+        out.append(("text", "".join(literal), n))
+    return out
+
+
+def validate_text(text: str) -> str:
+    """The text to store (trimmed), or TemplateInvalid naming the problem."""
+    value = (text or "").strip()
+    if not value:
+        raise TemplateInvalid("empty")
+    if len(value) > TEXT_MAX:
+        raise TemplateInvalid("too_long", limit=TEXT_MAX)
+    _tokens(value)
+    return value
+
+
+def placeholders_in(text: str) -> list[str]:
+    return [value for kind, value, _ in _tokens(text) if kind == "field"]
+
+
+def render(template_text: str, context: Mapping[str, str]) -> str:
+    """Fill placeholders from `context` (missing = empty) and drop lines left with nothing
+    but their labels. Raises TemplateInvalid for a text that would not be saved."""
+    lines: list[str] = []
+    current: list[str] = []
+    fields = filled = 0
+
+    def end_line() -> None:
+        nonlocal fields, filled
+        if not fields or filled:
+            lines.append("".join(current))
+        current.clear()
+        fields = filled = 0
+
+    for kind, value, _ in _tokens(template_text):
+        if kind == "field":
+            rendered = str(context.get(value) or "").strip()
+            fields += 1
+            filled += bool(rendered)
+            current.append(rendered)
+            continue
+        parts = value.split("\n")
+        for index, part in enumerate(parts):
+            if index:
+                end_line()
+            current.append(part)
+    end_line()
+    return "\n".join(lines).strip()
+
+
+def format_amount(kopecks: int, language: str) -> str:
+    """'1 200,50 грн' in both languages (shops write грн, not ₴)."""
+    value = format_decimal(kopecks / 100, format="#,##0.00", locale=_LOCALES.get(language, "uk_UA"))
+    return f"{value} грн"
+
+
+def sample_context(language: str, shop: ShopInfo | None = None) -> dict[str, str]:
+    shop = shop if shop and (shop.name or shop.address or shop.phone) else SAMPLE_SHOP
+    base = _SAMPLES.get(language, _SAMPLES["uk"])
+    return {**base, "amount_due": format_amount(125000, language), "shop": shop.name,
+            "address": shop.address, "phone": shop.phone}
+
+
+def preview(text: str, language: str = "uk", shop: ShopInfo | None = None) -> str:
+    """The text rendered with sample data (and the shop's own name/address/phone if set);
+    validates first, so the editor shows the same error saving would."""
+    return render(validate_text(text), sample_context(language, shop))
+
+
+# -- ticket context --------------------------------------------------------------------------
+
+def client_language(language: str | None, default: str) -> str:
+    return language if language in LANGUAGES else default
+
+
+async def ticket_context(
+    session: AsyncSession, ticket_id: int, *, shop: ShopInfo, amount_due: int | None,
+    language: str,
+) -> dict[str, str]:
+    """Placeholder values for a ticket. `amount_due` (kopecks) comes from the money side;
+    None or 0 leaves {amount_due} empty (its line is then dropped)."""
+    return _context(await get_ticket(session, ticket_id), shop, amount_due, language)
+
+
+def _context(ticket: Ticket, shop: ShopInfo, amount_due: int | None, language: str
+             ) -> dict[str, str]:
+    return {
+        "name": ticket.client.name,
+        "device": ticket.device.title if ticket.device.title != "—" else "",
+        "ticket": str(ticket.number),
+        "amount_due": format_amount(amount_due, language) if amount_due else "",
+        "shop": shop.name,
+        "address": shop.address,
+        "phone": shop.phone,
+    }
+
+
+@dataclass(frozen=True)
+class ComposedText:
+    text: str
+    language: str
+    template_id: int
+
+
+async def compose_for_ticket(
+    session: AsyncSession, ticket_id: int, *, kind: str, shop: ShopInfo,
+    amount_due: int | None = None, template_id: int | None = None,
+    default_language: str = "uk",
+) -> ComposedText:
+    """Render `template_id` (or the default template of `kind` in the client's language) for a
+    ticket. NotFound when there is no template at all."""
+    ticket = await get_ticket(session, ticket_id)
+    language = client_language(ticket.client.language, default_language)
+    if template_id is not None:
+        template = await get_template(session, template_id)
+    else:
+        found = await default_template(session, kind, language)
+        if found is None:
+            raise NotFound("template", kind=kind, language=language)
+        template = found
+    context = _context(ticket, shop, amount_due, template.language)
+    return ComposedText(render(template.text, context), template.language, template.id)
+
+
+# -- CRUD -------------------------------------------------------------------------------------
+
+def _check_kind_language(kind: str, language: str) -> None:
+    if not KIND_RE.match(kind):
+        raise InvalidValue("kind")
+    if language not in LANGUAGES:
+        raise InvalidValue("language", allowed=list(LANGUAGES))
+
+
+def clean_name(name: str) -> str:
+    """A template's name as stored (spaces collapsed), or InvalidValue("name", reason=...)."""
+    value = " ".join((name or "").split())
+    if not value:
+        raise InvalidValue("name", reason="required")
+    if len(value) > NAME_MAX:
+        raise InvalidValue("name", reason="too_long", limit=NAME_MAX)
+    return value
+
+
+async def list_templates(
+    session: AsyncSession, kind: str | None = None, language: str | None = None,
+) -> list[MessageTemplate]:
+    query = select(MessageTemplate).order_by(
+        MessageTemplate.kind, MessageTemplate.language, MessageTemplate.position,
+        MessageTemplate.id,
+    )
+    if kind is not None:
+        query = query.where(MessageTemplate.kind == kind)
+    if language is not None:
+        query = query.where(MessageTemplate.language == language)
+    return list(await session.scalars(query))
+
+
+async def get_template(session: AsyncSession, template_id: int) -> MessageTemplate:
+    template = await session.get(MessageTemplate, template_id)
+    if template is None:
+        raise NotFound("template", template_id=template_id)
+    return template
+
+
+async def default_template(
+    session: AsyncSession, kind: str, language: str,
+) -> MessageTemplate | None:
+    """The default of (kind, language); else the first of that language; else the other
+    language's default — a message in the other language beats no message."""
+    rows = await session.scalars(
+        select(MessageTemplate).where(MessageTemplate.kind == kind).order_by(
+            (MessageTemplate.language != language), MessageTemplate.is_default.desc(),
+            MessageTemplate.position, MessageTemplate.id,
+        ).limit(1)
+    )
+    return rows.first()
+
+
+async def _name_taken(
+    session: AsyncSession, kind: str, language: str, name: str, exclude_id: int | None = None,
+) -> bool:
+    # Compared in Python: SQLite's lower() does not fold Cyrillic.
+    rows = await session.execute(select(MessageTemplate.id, MessageTemplate.name).where(
+        MessageTemplate.kind == kind, MessageTemplate.language == language))
+    folded = name.casefold()
+    return any(n.casefold() == folded and i != exclude_id for i, n in rows)
+
+
+async def _make_default(session: AsyncSession, template: MessageTemplate) -> None:
+    await session.execute(
+        update(MessageTemplate).where(
+            MessageTemplate.kind == template.kind, MessageTemplate.language == template.language,
+            MessageTemplate.id != template.id,
+        ).values(is_default=False).execution_options(synchronize_session="fetch")
+    )
+    template.is_default = True
+    await session.flush()
+
+
+async def create_template(
+    session: AsyncSession, actor: Staff | None, *, kind: str, language: str, name: str,
+    text: str, is_default: bool = False,
+) -> MessageTemplate:
+    """Add a template; the first one of its (kind, language) becomes the default."""
+    _check_kind_language(kind, language)
+    name = clean_name(name)
+    text = validate_text(text)
+    if await _name_taken(session, kind, language, name):
+        raise TemplateNameTaken(name)
+    count = await session.scalar(
+        select(func.count()).select_from(MessageTemplate).where(
+            MessageTemplate.kind == kind, MessageTemplate.language == language)
+    ) or 0
+    now = utcnow()
+    template = MessageTemplate(kind=kind, language=language, name=name, text=text,
+                               is_default=False, position=(count + 1) * 10,
+                               created_at=now, updated_at=now)
+    session.add(template)
+    await session.flush()
+    if is_default or count == 0:
+        await _make_default(session, template)
+    audit(session, actor, "template.create", "template", template.id, kind=kind,
+          language=language, name=name)
+    return template
+
+
+async def update_template(
+    session: AsyncSession, actor: Staff | None, template_id: int, *, name: str | None = None,
+    text: str | None = None, make_default: bool = False,
+) -> MessageTemplate:
+    template = await get_template(session, template_id)
+    changes: dict[str, object] = {}
+    if name is not None:
+        cleaned = clean_name(name)
+        if await _name_taken(session, template.kind, template.language, cleaned, template.id):
+            raise TemplateNameTaken(cleaned)
+        template.name = changes["name"] = cleaned
+    if text is not None:
+        template.text = changes["text"] = validate_text(text)
+    if make_default and not template.is_default:
+        await _make_default(session, template)
+        changes["is_default"] = True
+    template.updated_at = utcnow()
+    audit(session, actor, "template.update", "template", template.id, **changes)
+    return template
+
+
+async def delete_template(session: AsyncSession, actor: Staff | None, template_id: int) -> None:
+    """Delete; if it was the default, the next one of its (kind, language) takes over.
+    Pending outbox messages are unaffected (their text is already rendered)."""
+    template = await get_template(session, template_id)
+    kind, language, was_default = template.kind, template.language, template.is_default
+    await session.delete(template)
+    await session.flush()
+    if was_default:
+        heir = await session.scalar(
+            select(MessageTemplate).where(MessageTemplate.kind == kind,
+                                          MessageTemplate.language == language)
+            .order_by(MessageTemplate.position, MessageTemplate.id).limit(1)
+        )
+        if heir is not None:
+            heir.is_default = True
+            await session.flush()
+    audit(session, actor, "template.delete", "template", template_id, kind=kind,
+          language=language)

@@ -1,0 +1,1 @@
+"""Owner reports: periods in the shop's time, totals and lists from SQL aggregates, switches."""

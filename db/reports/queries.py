@@ -1,0 +1,636 @@
+"""Owner's reports: day and period totals, the receipts list, receipt lines for export, payroll.
+
+How the numbers are made (right by construction)
+- Every total is a SQL aggregate (SUM / COUNT ... GROUP BY) over indexed timestamp ranges;
+  Python only adds up the few aggregated rows (one per day × payment type, say), never the
+  rows of a table.
+- Days are the shop's local days turned into UTC ranges [lo, hi) in Python (see
+  db.reports.periods). A report over several days joins a small table of those ranges
+  (`WITH buckets(i, lo, hi) AS (VALUES ...)`) and groups by it: one query per measure for the
+  whole period, the same SQL on SQLite and PostgreSQL, DST included, and the per-day lines add
+  up to the period's total because the ranges tile the period exactly.
+- Which moment puts a row into a day:
+      payments (revenue by type, change given)    payments.created_at (= the receipt's paid_at)
+      receipts (counts, sales, refunds, average)  receipts.paid_at, paid receipts only
+      expenses, service cash in/out               created_at
+      tickets accepted                            tickets.created_at
+      tickets ready                               status_history.created_at, into a status of
+                                                  kind `ready` (distinct tickets)
+      tickets closed, per master, payroll         tickets.closed_at (current closing: a ticket
+                                                  reopened and not closed again is not counted)
+- Money rules are the domain's: revenue = paid sales − refunds; the drawer is db.money.drawer's
+  aggregate; a master's commission is what db.money.closing stamped on the ticket when it was
+  closed as done (`commission`, `commission_base`, `commission_bp`), never recomputed here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    CTE,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    distinct,
+    exists,
+    func,
+    select,
+    values,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from db.base import UTCDateTime, utcnow
+from db.desk.models import Staff, Status, StatusChange, StatusKind, Ticket
+from db.errors import NotFound
+from db.money.drawer import drawer_balance
+from db.money.models import (
+    CashMove,
+    Expense,
+    Payment,
+    PaymentKind,
+    PaymentType,
+    Receipt,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptStatus,
+)
+from db.reports.periods import (
+    Bucket,
+    Period,
+    day_buckets,
+    local_day,
+    month_buckets,
+    whole_bucket,
+)
+
+# Chat shows a line per day up to this many days, a line per month beyond.
+DAY_LINES_MAX = 31
+
+
+# ---- results -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PaymentTypeTotal:
+    payment_type_id: int
+    name_ru: str
+    name_uk: str
+    kind: PaymentKind  # as the payments were made (snapshot on the payment row)
+    position: int = 0
+    sales: int = 0
+    refunds: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.sales - self.refunds
+
+    def title(self, lang: str) -> str:
+        return self.name_uk if lang == "uk" else self.name_ru
+
+
+@dataclass(frozen=True, slots=True)
+class MasterTotal:
+    master_id: int | None  # None: tickets closed without a master
+    name: str
+    tickets: int = 0  # closed as done in the range
+    base: int = 0  # Σ commission_base
+    commission: int = 0  # Σ commission
+    bp_min: int = 0  # the percents the tickets were closed with
+    bp_max: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What happened in one range. Kopecks; counts are receipts or tickets."""
+
+    sales: int = 0  # paid sale receipts, Σ total
+    sales_count: int = 0
+    refunds: int = 0  # refund receipts, Σ total
+    refunds_count: int = 0
+    change_given: int = 0
+    payment_types: tuple[PaymentTypeTotal, ...] = ()
+    expenses_cash: int = 0
+    expenses_cashless: int = 0
+    expenses_count: int = 0
+    service_in: int = 0
+    service_out: int = 0
+    service_count: int = 0
+    tickets_accepted: int = 0
+    tickets_ready: int = 0
+    tickets_done: int = 0
+    tickets_refused: int = 0
+    masters: tuple[MasterTotal, ...] = ()
+
+    @property
+    def revenue(self) -> int:
+        return self.sales - self.refunds
+
+    @property
+    def average(self) -> int:
+        """Average sale receipt, half up to the kopeck (0 without receipts)."""
+        if not self.sales_count:
+            return 0
+        return (2 * self.sales + self.sales_count) // (2 * self.sales_count)
+
+    @property
+    def expenses(self) -> int:
+        return self.expenses_cash + self.expenses_cashless
+
+    @property
+    def tickets_closed(self) -> int:
+        return self.tickets_done + self.tickets_refused
+
+    @property
+    def commission(self) -> int:
+        return sum(m.commission for m in self.masters)
+
+    @property
+    def cash_sales(self) -> int:
+        return sum(t.sales for t in self.payment_types if t.kind == PaymentKind.CASH)
+
+    @property
+    def cash_refunds(self) -> int:
+        return sum(t.refunds for t in self.payment_types if t.kind == PaymentKind.CASH)
+
+    @property
+    def drawer_change(self) -> int:
+        """How the range moved the drawer (db.money.drawer's formula over the range)."""
+        return (self.cash_sales - self.cash_refunds - self.expenses_cash + self.service_in
+                - self.service_out)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.sales_count or self.refunds_count or self.expenses_count
+                    or self.service_count or self.tickets_accepted or self.tickets_ready
+                    or self.tickets_closed)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    bucket: Bucket
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    period: Period
+    lo: datetime
+    hi: datetime
+    total: Totals
+    lines: tuple[Line, ...] = ()
+    unit: str = ""  # "day", "month" or "" (no lines)
+    drawer: int = 0  # the drawer at `drawer_at`
+    drawer_at: datetime | None = None
+    is_current: bool = False  # the period includes now: `drawer` is the drawer now
+
+
+# ---- the aggregates --------------------------------------------------------------------
+
+def _buckets_cte(buckets: Sequence[Bucket]) -> CTE:
+    rows = [(b.index, b.lo, b.hi) for b in buckets]
+    return values(column("i", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()),
+                  name="buckets").data(rows).cte("buckets")
+
+
+def _in(b: CTE, moment: Any) -> Any:
+    return and_(moment >= b.c.lo, moment < b.c.hi)
+
+
+def _int(value: Any) -> int:
+    # PostgreSQL's SUM(bigint) is numeric (Decimal).
+    return int(value or 0)
+
+
+async def _payment_rows(session: AsyncSession, b: CTE) -> list[Any]:
+    return list(await session.execute(
+        select(b.c.i, Payment.payment_type_id, Payment.kind, Receipt.kind,
+               func.sum(Payment.amount), func.sum(Payment.change))
+        .select_from(b)
+        .join(Payment, _in(b, Payment.created_at))
+        .join(Receipt, Receipt.id == Payment.receipt_id)
+        .group_by(b.c.i, Payment.payment_type_id, Payment.kind, Receipt.kind)
+    ))
+
+
+async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> list[Totals]:
+    """Totals of every bucket, in the buckets' order; a fixed number of grouped queries."""
+    if not buckets:
+        return []
+    b = _buckets_cte(buckets)
+    acc: dict[int, dict[str, Any]] = defaultdict(dict)
+
+    def add(i: int, key: str, value: int) -> None:
+        acc[i][key] = acc[i].get(key, 0) + value
+
+    # revenue by payment type, change given
+    by_type: dict[int, dict[tuple[int, str], dict[str, int]]] = defaultdict(dict)
+    type_ids: set[int] = set()
+    for i, type_id, pay_kind, receipt_kind, amount, change in await _payment_rows(session, b):
+        slot = by_type[i].setdefault((type_id, PaymentKind(pay_kind).value),
+                                     {"sales": 0, "refunds": 0})
+        slot["sales" if receipt_kind == ReceiptKind.SALE else "refunds"] += _int(amount)
+        add(i, "change_given", _int(change))
+        type_ids.add(type_id)
+    types = {t.id: t for t in await session.scalars(
+        select(PaymentType).where(PaymentType.id.in_(type_ids)))} if type_ids else {}
+
+    # receipts: counts and sums
+    for i, kind, count, total in await session.execute(
+        select(b.c.i, Receipt.kind, func.count(), func.sum(Receipt.total))
+        .select_from(b).join(Receipt, _in(b, Receipt.paid_at))
+        .where(Receipt.status == ReceiptStatus.PAID)
+        .group_by(b.c.i, Receipt.kind)
+    ):
+        sale = kind == ReceiptKind.SALE
+        add(i, "sales" if sale else "refunds", _int(total))
+        add(i, "sales_count" if sale else "refunds_count", _int(count))
+
+    # expenses
+    for i, kind, count, total in await session.execute(
+        select(b.c.i, Expense.kind, func.count(), func.sum(Expense.amount))
+        .select_from(b).join(Expense, _in(b, Expense.created_at))
+        .group_by(b.c.i, Expense.kind)
+    ):
+        add(i, "expenses_cash" if kind == PaymentKind.CASH else "expenses_cashless", _int(total))
+        add(i, "expenses_count", _int(count))
+
+    # service cash in / out
+    for i, count, cash_in, cash_out in await session.execute(
+        select(b.c.i, func.count(),
+               func.sum(case((CashMove.amount > 0, CashMove.amount), else_=0)),
+               func.sum(case((CashMove.amount < 0, -CashMove.amount), else_=0)))
+        .select_from(b).join(CashMove, _in(b, CashMove.created_at))
+        .group_by(b.c.i)
+    ):
+        add(i, "service_count", _int(count))
+        add(i, "service_in", _int(cash_in))
+        add(i, "service_out", _int(cash_out))
+
+    # tickets accepted
+    for i, count in await session.execute(
+        select(b.c.i, func.count()).select_from(b).join(Ticket, _in(b, Ticket.created_at))
+        .group_by(b.c.i)
+    ):
+        add(i, "tickets_accepted", _int(count))
+
+    # tickets that became ready (distinct per bucket); IN (subquery), not a join: SQLite's
+    # planner would otherwise start from the statuses and scan the history once per day
+    ready = select(Status.id).where(Status.kind == StatusKind.READY)
+    for i, count in await session.execute(
+        select(b.c.i, func.count(distinct(StatusChange.ticket_id))).select_from(b)
+        .join(StatusChange, _in(b, StatusChange.created_at))
+        .where(StatusChange.to_status_id.in_(ready))
+        .group_by(b.c.i)
+    ):
+        add(i, "tickets_ready", _int(count))
+
+    # tickets closed, and per master the done ones with their stamped commission
+    masters: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    master_ids: set[int] = set()
+    for i, kind, master_id, count, base, commission, bp_min, bp_max in await session.execute(
+        select(b.c.i, Status.kind, Ticket.master_id, func.count(),
+               func.sum(Ticket.commission_base), func.sum(Ticket.commission),
+               func.min(Ticket.commission_bp), func.max(Ticket.commission_bp))
+        .select_from(b).join(Ticket, _in(b, Ticket.closed_at))
+        .join(Status, Status.id == Ticket.status_id)
+        .where(Status.kind.in_((StatusKind.DONE, StatusKind.REFUSED)))
+        .group_by(b.c.i, Status.kind, Ticket.master_id)
+    ):
+        if kind == StatusKind.DONE:
+            add(i, "tickets_done", _int(count))
+            masters[i].append((master_id, _int(count), _int(base), _int(commission),
+                               _int(bp_min), _int(bp_max)))
+            if master_id is not None:
+                master_ids.add(master_id)
+        else:
+            add(i, "tickets_refused", _int(count))
+    names = dict((await session.execute(
+        select(Staff.id, Staff.name).where(Staff.id.in_(master_ids)))).all()) if master_ids else {}
+
+    out = []
+    for bucket in buckets:
+        i = bucket.index
+        lines = [
+            PaymentTypeTotal(type_id, types[type_id].name_ru, types[type_id].name_uk,
+                             PaymentKind(kind), types[type_id].position, **sums)
+            for (type_id, kind), sums in by_type.get(i, {}).items()
+        ]
+        lines.sort(key=lambda t: (t.position, t.payment_type_id, t.kind.value))
+        people = [MasterTotal(mid, names.get(mid, "") if mid is not None else "", *rest)
+                  for mid, *rest in masters.get(i, [])]
+        people.sort(key=lambda m: (-m.commission, -m.tickets, m.master_id is None, m.name))
+        out.append(Totals(payment_types=tuple(lines), masters=tuple(people), **acc.get(i, {})))
+    return out
+
+
+async def totals(session: AsyncSession, period: Period, tz: ZoneInfo) -> Totals:
+    return (await totals_by_bucket(session, [whole_bucket(period, tz)]))[0]
+
+
+async def _drawer_for(session: AsyncSession, hi: datetime, now: datetime
+                      ) -> tuple[int, datetime, bool]:
+    if hi > now:
+        return await drawer_balance(session), now, True
+    at = hi - timedelta(microseconds=1)
+    return await drawer_balance(session, at=at), hi, False
+
+
+async def period_report(
+    session: AsyncSession, period: Period, tz: ZoneInfo, *, unit: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Totals of the period, lines per day (≤ DAY_LINES_MAX days) or per month (`unit`
+    forces "day", "month" or "" for none), and the drawer at its end (or now)."""
+    now = now or utcnow()
+    whole = whole_bucket(period, tz)
+    if unit is None:
+        unit = "" if period.is_day else ("day" if period.days <= DAY_LINES_MAX else "month")
+    total = (await totals_by_bucket(session, [whole]))[0]
+    lines: tuple[Line, ...] = ()
+    if unit:
+        buckets = day_buckets(period, tz) if unit == "day" else month_buckets(period, tz)
+        lines = tuple(Line(bucket, t) for bucket, t in
+                      zip(buckets, await totals_by_bucket(session, buckets), strict=True))
+    drawer, drawer_at, current = await _drawer_for(session, whole.hi, now)
+    return Report(period=period, lo=whole.lo, hi=whole.hi, total=total, lines=lines, unit=unit,
+                  drawer=drawer, drawer_at=drawer_at, is_current=current and whole.lo <= now)
+
+
+async def day_report(session: AsyncSession, day: date, tz: ZoneInfo,
+                     now: datetime | None = None) -> Report:
+    return await period_report(session, Period(day, day), tz, unit="", now=now)
+
+
+async def daily_series(session: AsyncSession, period: Period, tz: ZoneInfo) -> list[Line]:
+    """Per-day totals (for charts), one entry per day, empty days included."""
+    buckets = day_buckets(period, tz)
+    return [Line(bucket, t) for bucket, t in
+            zip(buckets, await totals_by_bucket(session, buckets), strict=True)]
+
+
+# ---- the receipts list -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFilter:
+    payment_type_id: int = 0  # 0: any
+    master_id: int = 0  # 0: any
+    refunds_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    id: int
+    kind: ReceiptKind
+    paid_at: datetime
+    total: int
+    ticket_id: int | None
+    ticket_number: int | None
+    master_name: str | None
+    payment_type_ids: tuple[int, ...] = ()
+
+
+def _filtered(query: Select[Any], lo: datetime, hi: datetime, flt: ReceiptFilter) -> Select[Any]:
+    query = query.where(Receipt.status == ReceiptStatus.PAID, Receipt.paid_at >= lo,
+                        Receipt.paid_at < hi)
+    if flt.refunds_only:
+        query = query.where(Receipt.kind == ReceiptKind.REFUND)
+    if flt.payment_type_id:
+        query = query.where(exists().where(Payment.receipt_id == Receipt.id,
+                                           Payment.payment_type_id == flt.payment_type_id))
+    if flt.master_id:
+        query = query.where(Receipt.ticket_id.in_(
+            select(Ticket.id).where(Ticket.master_id == flt.master_id)))
+    return query
+
+
+async def list_receipts(
+    session: AsyncSession, lo: datetime, hi: datetime, flt: ReceiptFilter = ReceiptFilter(), *,
+    offset: int = 0, limit: int = 10,
+) -> tuple[list[ReceiptRow], int]:
+    """Paid receipts (sales and refunds) paid in [lo, hi), newest first, and how many match."""
+    count = await session.scalar(_filtered(select(func.count()).select_from(Receipt), lo, hi, flt))
+    master = aliased(Staff)
+    rows = (await session.execute(
+        _filtered(select(Receipt.id, Receipt.kind, Receipt.paid_at, Receipt.total,
+                         Receipt.ticket_id, Ticket.number, master.name)
+                  .outerjoin(Ticket, Ticket.id == Receipt.ticket_id)
+                  .outerjoin(master, master.id == Ticket.master_id), lo, hi, flt)
+        .order_by(Receipt.paid_at.desc(), Receipt.id.desc()).offset(offset).limit(limit)
+    )).all()
+    types: dict[int, list[int]] = defaultdict(list)
+    if rows:
+        for receipt_id, type_id in await session.execute(
+            select(Payment.receipt_id, Payment.payment_type_id)
+            .where(Payment.receipt_id.in_([r[0] for r in rows])).order_by(Payment.id)
+        ):
+            if type_id not in types[receipt_id]:
+                types[receipt_id].append(type_id)
+    return [ReceiptRow(r[0], ReceiptKind(r[1]), r[2], int(r[3]), r[4], r[5], r[6],
+                       tuple(types.get(r[0], ()))) for r in rows], int(count or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDetail:
+    receipt: Receipt  # lines and payments loaded
+    ticket_number: int | None
+    master_name: str | None
+    cashier_name: str | None
+    payment_types: dict[int, PaymentType]
+    refunds: tuple[Receipt, ...] = ()  # returns made against this sale
+    refunded: int = 0  # Σ of those returns
+    refundable: bool = False  # a paid sale with something left to return
+
+
+async def receipt_detail(session: AsyncSession, receipt_id: int) -> ReceiptDetail:
+    receipt = await session.scalar(
+        select(Receipt).where(Receipt.id == receipt_id)
+        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
+    )
+    if receipt is None:
+        raise NotFound("receipt", receipt_id=receipt_id)
+    ticket_number = master_name = None
+    if receipt.ticket_id is not None:
+        row = (await session.execute(
+            select(Ticket.number, Staff.name).outerjoin(Staff, Staff.id == Ticket.master_id)
+            .where(Ticket.id == receipt.ticket_id))).first()
+        if row is not None:
+            ticket_number, master_name = row
+    cashier = await session.get(Staff, receipt.paid_by_id) if receipt.paid_by_id else None
+    refunds: list[Receipt] = []
+    refundable = False
+    if receipt.kind == ReceiptKind.SALE and receipt.status == ReceiptStatus.PAID:
+        refunds = list(await session.scalars(
+            select(Receipt).where(Receipt.related_receipt_id == receipt.id)
+            .order_by(Receipt.id).options(selectinload(Receipt.payments))))
+        sold = sum(line.quantity for line in receipt.lines)
+        returned = await session.scalar(
+            select(func.coalesce(func.sum(ReceiptLine.quantity), 0))
+            .where(ReceiptLine.refund_of_line_id.in_([line.id for line in receipt.lines])))
+        refundable = sold > _int(returned)
+    type_ids = {p.payment_type_id for p in receipt.payments}
+    type_ids |= {p.payment_type_id for r in refunds for p in r.payments}
+    types = {t.id: t for t in await session.scalars(
+        select(PaymentType).where(PaymentType.id.in_(type_ids)))} if type_ids else {}
+    return ReceiptDetail(receipt=receipt, ticket_number=ticket_number, master_name=master_name,
+                         cashier_name=cashier.name if cashier else None, payment_types=types,
+                         refunds=tuple(refunds), refunded=sum(r.total for r in refunds),
+                         refundable=refundable)
+
+
+# ---- every receipt line (exports) --------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ExportLine:
+    paid_at: datetime
+    receipt_id: int
+    kind: ReceiptKind
+    related_receipt_id: int | None
+    ticket_number: int | None
+    master: str
+    cashier: str
+    name: str
+    code: str
+    quantity: int  # thousandths, negative on a refund
+    price: int  # kopecks per item
+    amount: int  # kopecks, negative on a refund
+    payment_types: str  # "Наличные, Карта"
+    fiscal_code: str
+
+
+async def receipt_lines(session: AsyncSession, lo: datetime, hi: datetime,
+                        lang: str = "ru") -> list[ExportLine]:
+    """Every line of every receipt paid in [lo, hi), oldest first: the export's rows."""
+    master = aliased(Staff)
+    cashier = aliased(Staff)
+    paid = and_(Receipt.status == ReceiptStatus.PAID, Receipt.paid_at >= lo, Receipt.paid_at < hi)
+    types: dict[int, list[str]] = defaultdict(list)
+    for receipt_id, name_ru, name_uk in await session.execute(
+        select(Payment.receipt_id, PaymentType.name_ru, PaymentType.name_uk)
+        .join(Receipt, Receipt.id == Payment.receipt_id)
+        .join(PaymentType, PaymentType.id == Payment.payment_type_id)
+        .where(paid).order_by(Payment.receipt_id, Payment.id)
+    ):
+        name = name_uk if lang == "uk" else name_ru
+        if name not in types[receipt_id]:
+            types[receipt_id].append(name)
+    rows = await session.execute(
+        select(Receipt.paid_at, Receipt.id, Receipt.kind, Receipt.related_receipt_id,
+               Ticket.number, master.name, cashier.name, ReceiptLine.name, ReceiptLine.code,
+               ReceiptLine.quantity, ReceiptLine.price, ReceiptLine.amount, Receipt.fiscal_code)
+        .join(ReceiptLine, ReceiptLine.receipt_id == Receipt.id)
+        .outerjoin(Ticket, Ticket.id == Receipt.ticket_id)
+        .outerjoin(master, master.id == Ticket.master_id)
+        .outerjoin(cashier, cashier.id == Receipt.paid_by_id)
+        .where(paid)
+        .order_by(Receipt.paid_at, Receipt.id, ReceiptLine.id)
+    )
+    out = []
+    for (paid_at, receipt_id, kind, related, number, master_name, cashier_name, name, code,
+         quantity, price, amount, fiscal_code) in rows:
+        sign = -1 if kind == ReceiptKind.REFUND else 1
+        out.append(ExportLine(
+            paid_at=paid_at, receipt_id=receipt_id, kind=ReceiptKind(kind),
+            related_receipt_id=related, ticket_number=number, master=master_name or "",
+            cashier=cashier_name or "", name=name, code=code, quantity=sign * int(quantity),
+            price=int(price), amount=sign * int(amount),
+            payment_types=", ".join(types.get(receipt_id, ())), fiscal_code=fiscal_code or "",
+        ))
+    return out
+
+
+# ---- payroll -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PayrollTicket:
+    master_id: int | None
+    master_name: str
+    ticket_number: int
+    closed_at: datetime
+    base: int
+    bp: int
+    commission: int
+
+
+@dataclass(frozen=True, slots=True)
+class Payroll:
+    period: Period
+    masters: tuple[MasterTotal, ...]
+    tickets: tuple[PayrollTicket, ...] = field(default=())
+
+    @property
+    def total(self) -> int:
+        return sum(m.commission for m in self.masters)
+
+    @property
+    def base(self) -> int:
+        return sum(m.base for m in self.masters)
+
+
+async def payroll(session: AsyncSession, period: Period, tz: ZoneInfo, *,
+                  with_tickets: bool = False) -> Payroll:
+    """Per master: tickets closed as done in the period, Σ base, percents, Σ commission
+    (the amounts stamped at closing). Masters are the same aggregate /today shows."""
+    whole = whole_bucket(period, tz)
+    masters = (await totals_by_bucket(session, [whole]))[0].masters
+    tickets: list[PayrollTicket] = []
+    if with_tickets:
+        rows = await session.execute(
+            select(Ticket.master_id, Staff.name, Ticket.number, Ticket.closed_at,
+                   Ticket.commission_base, Ticket.commission_bp, Ticket.commission)
+            .join(Status, Status.id == Ticket.status_id)
+            .outerjoin(Staff, Staff.id == Ticket.master_id)
+            .where(Status.kind == StatusKind.DONE, Ticket.closed_at >= whole.lo,
+                   Ticket.closed_at < whole.hi)
+            .order_by(Staff.name.asc().nulls_last(), Ticket.closed_at, Ticket.number)
+        )
+        tickets = [PayrollTicket(mid, name or "", int(number), closed_at, _int(base), _int(bp),
+                                 _int(commission))
+                   for mid, name, number, closed_at, base, bp, commission in rows]
+    return Payroll(period=period, masters=masters, tickets=tuple(tickets))
+
+
+# ---- helpers for callers -------------------------------------------------------------------
+
+def merge(parts: Iterable[Totals]) -> Totals:
+    """Add up totals of disjoint ranges (tests check that day lines add up to the period).
+    `tickets_ready` adds events per range, so it may exceed the period's distinct count."""
+    out = Totals()
+    types: dict[tuple[int, str], PaymentTypeTotal] = {}
+    people: dict[int | None, MasterTotal] = {}
+    numeric = ("sales", "sales_count", "refunds", "refunds_count", "change_given",
+               "expenses_cash", "expenses_cashless", "expenses_count", "service_in",
+               "service_out", "service_count", "tickets_accepted", "tickets_ready",
+               "tickets_done", "tickets_refused")
+    for part in parts:
+        out = replace(out, **{k: getattr(out, k) + getattr(part, k) for k in numeric})
+        for t in part.payment_types:
+            key = (t.payment_type_id, t.kind.value)
+            old = types.get(key)
+            types[key] = t if old is None else replace(
+                old, sales=old.sales + t.sales, refunds=old.refunds + t.refunds)
+        for m in part.masters:
+            old_m = people.get(m.master_id)
+            people[m.master_id] = m if old_m is None else replace(
+                old_m, tickets=old_m.tickets + m.tickets, base=old_m.base + m.base,
+                commission=old_m.commission + m.commission, bp_min=min(old_m.bp_min, m.bp_min),
+                bp_max=max(old_m.bp_max, m.bp_max))
+    return replace(
+        out,
+        payment_types=tuple(sorted(types.values(),
+                                   key=lambda t: (t.position, t.payment_type_id, t.kind.value))),
+        masters=tuple(sorted(people.values(), key=lambda m: (-m.commission, -m.tickets,
+                                                             m.master_id is None, m.name))),
+    )
+
+
+def today_in(tz: ZoneInfo, now: datetime | None = None) -> date:
+    """The shop's local date now."""
+    return local_day(now or utcnow(), tz)
