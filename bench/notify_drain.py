@@ -26,7 +26,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 
-from bot.notifications import DeliveryPolicy, OutboxWorker
+from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.desk.models import Client
 from db.desk.phones import reversed_digits
 from db.engine import create_engine, create_session_factory

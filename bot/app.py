@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,16 +25,10 @@ from bot.services import Services, make_services
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from handlers import setup_routers
 from handlers.errors import on_error
-from scheduler.fiscal import start_fiscal_worker
+from handlers.routers import describe, setup_routers
 
 log = logging.getLogger("bot")
-
-# Long-running tasks features start with the app: async (app) -> asyncio.Task | None.
-BACKGROUND: list[Callable[[Application], Awaitable[asyncio.Task[Any] | None]]] = [
-    start_fiscal_worker,  # pending fiscal receipts: sent after commit, retried with backoff
-]
 
 
 def make_storage(settings: Settings) -> BaseStorage:
@@ -66,13 +59,14 @@ def build_dispatcher(
     Handlers receive `settings`, `services`, `session_factory`, `i18n` and, per update,
     `session` (in its transaction), `after_commit`, `staff`, `client` and `lang`."""
     storage = storage or MemoryStorage()
+    services = services or make_services(settings, session_factory)
     # Updates of one chat are handled one at a time (in order), so a photo and a text sent
     # together cannot race on the same form's data; different chats still run in parallel.
     isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
                  else SimpleEventIsolation())
     dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings,
                     session_factory=session_factory,
-                    services=services or make_services(settings))
+                    services=services)
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))
     dp.include_router(setup_routers(settings))
@@ -101,9 +95,11 @@ class Application:
         self.session_factory = create_session_factory(self.engine)
         self.i18n = make_i18n(settings.default_language)
         self.bot = make_bot(settings)
-        self.services = make_services(settings)
+        self.services = make_services(settings, self.session_factory)
+        self.services.fiscal_runtime.attach_bot(self.bot, self.i18n)
         self.dp = build_dispatcher(settings, self.session_factory, self.i18n,
                                    make_storage(settings), self.services)
+        log.info("routers:\n%s", "\n".join(describe(self.dp)))
         await self._set_commands()
 
     async def _set_commands(self) -> None:
@@ -115,22 +111,25 @@ class Application:
                                          person.language or self.settings.default_language)
 
     async def start_background(self) -> None:
-        """The outbox worker and the scheduler's jobs (fiscal retries, shift auto-close,
-        reminders, digest)."""
-        from bot.notifications import OutboxWorker
+        """The workers and the scheduler, all of them listed here:
+
+        * the outbox worker (client messages: Telegram first, SMS fallback);
+        * the fiscal retry loop (pending receipts to the PRRO, after commit, with backoff);
+        * the scheduler's jobs (reminders, digest, shift auto-close; see scheduler/)."""
+        from bot.workers.outbox import OutboxWorker
         from scheduler import build_scheduler
 
-        assert self.bot and self.session_factory and self.services
+        assert self.bot and self.session_factory and self.services and self.i18n
         self._stop = asyncio.Event()
         self.outbox_worker = OutboxWorker(self.session_factory, self.bot, self.services.sms,
                                           wakeup=self.services.outbox_wakeup)
-        self.background.append(asyncio.create_task(
-            self.outbox_worker.run_forever(self._stop), name="outbox"))
-        for start in BACKGROUND:
-            task = await start(self)
-            if task is not None:
-                self.background.append(task)
-        self.scheduler = build_scheduler(self)
+        fiscal = self.services.fiscal_runtime
+        self.background = [
+            asyncio.create_task(self.outbox_worker.run_forever(self._stop), name="outbox"),
+            asyncio.create_task(fiscal.run_forever(self._stop), name="fiscal-retry-loop"),
+        ]
+        self.scheduler = build_scheduler(self.settings, self.session_factory, self.bot,
+                                         self.i18n, fiscal)
         self.scheduler.start()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.views.client_notices import ClientNoticeTexts
+from bot.views.links import StatusLinks
 from db.desk.models import Client
 from db.desk.staff import ensure_owners
 from db.notify.templates import client_language
@@ -50,7 +52,8 @@ class DbSessionMiddleware(BaseMiddleware):
 
 
 class ContextMiddleware(BaseMiddleware):
-    """Resolves `staff` (None for clients and strangers) and `lang`, and sets the locale."""
+    """Resolves `staff` (None for clients and strangers) and `lang`, sets the locale, and gives
+    handlers `notices` (the wording of client messages, for the use cases)."""
 
     def __init__(self, settings: Settings, i18n: I18n) -> None:
         self.settings = settings
@@ -70,6 +73,7 @@ class ContextMiddleware(BaseMiddleware):
         else:
             lang = client_language(client.language if client else None,
                                    self.settings.client_language)
-        data.update(staff=staff, client=client, lang=lang, i18n=self.i18n)
+        notices = ClientNoticeTexts(self.settings, StatusLinks(data["bot"]))
+        data.update(staff=staff, client=client, lang=lang, i18n=self.i18n, notices=notices)
         with self.i18n.context(), self.i18n.use_locale(lang):
             return await handler(event, data)

@@ -24,31 +24,28 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.middlewares import AfterCommit
-from bot.services import Services
+from bot.usecases.client_answer import answer
+from bot.usecases.notices import NoticeTexts
+from bot.views.client_notices import client_lang
 from bot.views.formatting import h
-from db.desk.models import Client, Staff, StatusChange, Ticket
+from db.desk.models import Client, Ticket
 from db.desk.phones import format_phone
 from db.desk.tickets import get_ticket, get_ticket_by_token
 from db.errors import DomainError, NotFound
 from db.notify.client_links import (
-    answer_estimate,
     link_by_contact,
     link_by_ticket_token,
     restore_chat,
 )
 from db.notify.errors import EstimateStale, ForeignContact, PhoneMismatch, TokenInvalid
-from db.notify.outbox import enqueue
-from handlers.error_texts import EXTRA, error_text
+from handlers.error_texts import error_text
 from handlers.filters import IsNotStaff
-from handlers.notify.events import STAFF_KIND, wake_after_commit
-from handlers.notify.public import client_lang, my_tickets_view, public_view
+from handlers.notify.error_texts import share_button_text
+from handlers.notify.public import my_tickets_view, public_view
 from handlers.ui import callback_message, edit_markup, edit_or_send
-from keyboards.callbacks import TicketCb
 from keyboards.notify import STATUS_PREFIX, EstimateCb, MyTicketCb, contact_keyboard
 
 log = logging.getLogger(__name__)
@@ -63,23 +60,6 @@ def client_greeting(settings: Settings) -> str:
     if settings.shop_phone:
         lines.append(_("Телефон: {phone}").format(phone=h(settings.shop_phone)))
     return "\n".join(lines)
-
-
-def share_button_text() -> str:
-    return _("📱 Поделиться номером")
-
-
-EXTRA["foreign_contact"] = lambda exc: _(
-    "Это не ваш контакт. Нажмите кнопку «{button}» внизу — Telegram отправит ваш собственный "
-    "номер.").format(button=share_button_text())
-EXTRA["token_invalid"] = lambda exc: _("Ссылка на обращение не найдена или устарела.")
-EXTRA["phone_mismatch"] = lambda exc: _(
-    "Этот номер не совпадает с номером в обращении №{number}. Поделитесь номером, который вы "
-    "оставили при приёме, или позвоните в сервис.").format(
-    number=exc.params.get("ticket_number", "?"))
-EXTRA["no_recipient"] = lambda exc: _("У клиента нет ни Telegram, ни телефона для SMS.")
-EXTRA["invalid_message"] = lambda exc: _("Сообщение не поставлено в очередь: {reason}.").format(
-    reason=exc.params.get("reason", "?"))
 
 
 def contact_phone(raw: str) -> str:
@@ -101,42 +81,6 @@ def _carries(query: CallbackQuery, data: str | None) -> bool:
     markup = message.reply_markup if message is not None else None
     return markup is not None and any(
         b.callback_data == data for row in markup.inline_keyboard for b in row)
-
-
-async def _tell_staff(
-    session: AsyncSession, i18n: I18n, ticket: Ticket, change: StatusChange, approved: bool,
-    event: int, settings: Settings,
-) -> bool:
-    """Outbox message to the ticket's master (else whoever asked for the approval)."""
-    person = ticket.master if ticket.master is not None and ticket.master.active else None
-    if person is None:
-        asked_by = await session.scalar(
-            select(StatusChange.staff_id).where(StatusChange.id == event))
-        person = await session.get(Staff, asked_by) if asked_by else None
-        if person is not None and not person.active:
-            person = None
-    if person is None:
-        log.warning("ticket %s: nobody to tell about the client's answer", ticket.id)
-        return False
-    lang = person.language or settings.default_language
-    who = ticket.client.full_name or format_phone(ticket.client.phone)
-    with i18n.use_locale(lang):
-        template = (_("✅ Клиент согласовал ремонт: [{number}] {device} — {client}. "
-                      "Статус: «{status}».") if approved else
-                    _("❌ Клиент отказался от ремонта: [{number}] {device} — {client}. "
-                      "Статус: «{status}»."))
-        text = template.format(number=ticket.number, device=ticket.device.title, client=who,
-                               status=ticket.status.title(lang))
-        open_text = _("Открыть [{number}]").format(number=ticket.number)
-    try:
-        await enqueue(session, kind=STAFF_KIND, text=text, chat_id=person.tg_user_id,
-                      ticket_id=ticket.id, dedup_key=f"{STAFF_KIND}:t{ticket.id}:{change.id}",
-                      buttons=[[{"text": open_text, "callback_data":
-                                 TicketCb(action="card", id=ticket.id).pack()}]])
-    except DomainError:
-        log.exception("ticket %s: the master's message not enqueued", ticket.id)
-        return False
-    return True
 
 
 def setup(settings: Settings) -> Router:
@@ -301,14 +245,13 @@ def setup(settings: Settings) -> Router:
     @router.callback_query(EstimateCb.filter(F.action.in_({"ok", "no"})))
     async def estimate_answer(
         query: CallbackQuery, callback_data: EstimateCb, session: AsyncSession,
-        client: Client | None, i18n: I18n, lang: str, services: Services,
-        after_commit: list[AfterCommit],
+        client: Client | None, lang: str, notices: NoticeTexts,
     ) -> None:
         client = await _linked(session, client, query.from_user.id)
         approved = callback_data.action == "ok"
         try:
-            change = await answer_estimate(session, client.id if client else None,
-                                           callback_data.id, callback_data.ev, approve=approved)
+            await answer(session, client.id if client else None, callback_data.id,
+                         callback_data.ev, approve=approved, texts=notices)
         except EstimateStale:
             if _carries(query, query.data):
                 await edit_markup(query, None)  # the stale buttons go away
@@ -324,10 +267,6 @@ def setup(settings: Settings) -> Router:
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
-        ticket = await get_ticket(session, callback_data.id)
-        if await _tell_staff(session, i18n, ticket, change, approved, callback_data.ev,
-                             settings):
-            wake_after_commit(after_commit, services)
         note = (_("✅ Спасибо! Ремонт согласован — мастер приступает к работе.") if approved
                 else _("Вы отказались от ремонта. Устройство можно забрать в сервисе."))
         message = callback_message(query)

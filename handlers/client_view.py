@@ -14,7 +14,7 @@ from db.desk.models import Client, Device, Ticket
 from db.desk.phones import format_phone
 from db.desk.tickets import client_tickets, device_tickets
 from handlers.ticket_view import status_icon
-from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketCb
+from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketAction, TicketCb
 from keyboards.common import button, chunked, markup
 
 DEVICES_ON_CARD = 15
@@ -109,7 +109,7 @@ async def render_device(
         buttons.append(
             button(
                 f"[{ticket.number}] {ticket.status.title(lang)}",
-                TicketCb(action="card", id=ticket.id),
+                TicketCb(action=TicketAction.CARD, id=ticket.id),
             )
         )
     rows = chunked(buttons, 2)

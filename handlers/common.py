@@ -19,7 +19,8 @@ from db.desk.tickets import get_ticket_by_number, get_ticket_by_token
 from db.errors import DomainError, NotFound
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
-from handlers.tickets import LABEL_PREFIX, send_ticket_card
+from handlers.ticket_card import send_ticket_card
+from keyboards.callbacks import LABEL_PREFIX
 from keyboards.menu import staff_menu
 from keyboards.notify import STATUS_PREFIX
 

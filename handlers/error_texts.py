@@ -1,13 +1,22 @@
-"""Domain errors → what a person reads, from the catalog."""
+"""Domain errors → what a person reads, from the catalog. The desk's texts are here; each
+feature's own codes come from its error_texts module, composed below in one table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiogram.utils.i18n import gettext as _
 
 from db.desk.tickets import TEXT_MAX
 from db.errors import DomainError, InvalidPhone, InvalidValue, InviteInvalid
+from handlers.money.error_texts import MONEY_ERRORS
+from handlers.notify.error_texts import NOTIFY_ERRORS
+from handlers.reports.error_texts import REPORT_ERRORS
+
+# Each feature's error codes and their texts (codes are unique across features).
+FEATURE_ERRORS: Mapping[str, Callable[[DomainError], str]] = {
+    **MONEY_ERRORS, **NOTIFY_ERRORS, **REPORT_ERRORS,
+}
 
 
 def phone_error(exc: InvalidPhone) -> str:
@@ -27,8 +36,6 @@ def phone_error(exc: InvalidPhone) -> str:
 def value_error(exc: InvalidValue) -> str:
     field = exc.field
     reason = exc.params.get("reason")
-    if f"invalid_value.{field}" in EXTRA:  # a feature's own wording for its fields
-        return EXTRA[f"invalid_value.{field}"](exc)
     if reason == "too_long" or "limit" in exc.params:
         return _("Слишком длинный текст: не больше {limit} символов.").format(
             limit=exc.params.get("limit", TEXT_MAX)
@@ -55,15 +62,15 @@ def invite_error(exc: InviteInvalid) -> str:
 
 
 def error_text(exc: DomainError) -> str:
-    """The message for any domain error; feature modules may extend `EXTRA` by code."""
+    """The message for any domain error."""
     if isinstance(exc, InvalidPhone):
         return phone_error(exc)
     if isinstance(exc, InvalidValue):
         return value_error(exc)
     if isinstance(exc, InviteInvalid):
         return invite_error(exc)
-    if exc.code in EXTRA:
-        return EXTRA[exc.code](exc)
+    if exc.code in FEATURE_ERRORS:
+        return FEATURE_ERRORS[exc.code](exc)
     return {
         "not_found": _("Не найдено: возможно, запись удалена или ссылка устарела."),
         "permission_denied": _("Нет доступа."),
@@ -76,7 +83,3 @@ def error_text(exc: DomainError) -> str:
         "already_staff": _("Вы уже сотрудник."),
         "last_owner": _("В сервисе должен остаться хотя бы один владелец."),
     }.get(exc.code, _("Не получилось: {reason}.").format(reason=exc.code))
-
-
-# Feature modules register texts for their error codes (and "invalid_value.<field>").
-EXTRA: dict[str, Callable[[DomainError], str]] = {}

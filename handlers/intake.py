@@ -6,10 +6,9 @@ the review screen, so a typical intake of a returning client is 6–8 interactio
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -19,28 +18,23 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.middlewares import AfterCommit
-from bot.services import Services
+from bot.usecases.intake import DeviceIntake, IntakePhoto, ServicesChanged, accept_device
+from bot.usecases.notices import NoticeTexts
 from bot.views.formatting import h, money
-from db.desk.clients import fill_serial, get_client, get_device, list_device_types
-from db.desk.models import AttachmentKind, DeviceType, Staff, Ticket
+from db.desk.clients import get_client, get_device, list_device_types
+from db.desk.models import DeviceType, Staff
 from db.desk.staff import list_staff
 from db.desk.tickets import (
     TEXT_MAX,
-    AttachmentIn,
-    CommentIn,
     NewDevice,
     TicketDraft,
-    add_comment,
-    open_ticket,
 )
 from db.errors import DomainError
 from db.money.amounts import parse_amount
-from db.money.receipts import quote_from_services
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.money import intake_services
-from handlers.tickets import send_ticket_card
+from handlers.ticket_card import send_ticket_card
 from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb
 from keyboards.common import button, chunked, markup
@@ -391,36 +385,22 @@ def setup(settings: Settings) -> Router:
     # ---- finish -------------------------------------------------------------------------
     @router.callback_query(Intake.review, IntakeCb.filter(F.action == "ok"))
     async def accept(query: CallbackQuery, session: AsyncSession, state: FSMContext,
-                     staff: Staff, lang: str, bot: Bot, services: Services,
-                     after_commit: list[AfterCommit]) -> None:
+                     staff: Staff, lang: str, notices: NoticeTexts) -> None:
         data = await state.get_data()
-        draft = TicketDraft(
-            defect=data["defect"], condition=data.get("condition") or "",
-            kit=data.get("kit") or "", lock_code=data.get("lock_code") or "",
-            estimate=data.get("estimate"), master_id=data.get("master_id"),
-            warranty_days=settings.warranty_days,
-        )
-        quote = [s.id for s in await intake_services.chosen(session, data.get("services", []))]
-        if len(quote) != len(data.get("services", [])):
-            await state.update_data(services=quote)
+        try:
+            ticket = await accept_device(session, staff, _intake_of(data, settings), notices)
+        except ServicesChanged as exc:
+            await state.update_data(services=exc.available)
             await query.answer(_("Часть услуг убрали из прайс-листа — проверьте список услуг."),
                                show_alert=True)
             await show_review(query, session, state, lang, edit=True)
             return
-        try:
-            # A savepoint: if any step is refused, nothing of this intake is kept.
-            async with session.begin_nested():
-                ticket = await _save_intake(session, staff, draft, data, quote)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
         await state.clear()
         await edit_or_send(query, _("✅ Принято: обращение [{number}].").format(
             number=ticket.number))
-        for follow_up in AFTER_INTAKE:
-            await follow_up(query=query, session=session, staff=staff, ticket_id=ticket.id,
-                            lang=lang, settings=settings, services=services,
-                            after_commit=after_commit)
         await send_ticket_card(query, session, ticket.id, lang, settings, edit=False)
         await query.answer()
 
@@ -433,31 +413,18 @@ def setup(settings: Settings) -> Router:
     return router
 
 
-async def _save_intake(session: AsyncSession, staff: Staff, draft: TicketDraft,
-                       data: dict[str, Any], quote: list[int]) -> Ticket:
-    """The ticket, its intake photos, its first quote and the device's serial — together."""
-    if data.get("device_id"):
-        ticket = await open_ticket(session, staff, draft, device_id=data["device_id"])
-    else:
-        ticket = await open_ticket(
-            session, staff, draft, client_id=data["client_id"],
-            new_device=NewDevice(kind=data["kind"], brand=data.get("brand", ""),
-                                 model=data.get("model", ""),
-                                 serial=data.get("serial") or None))
-    if data.get("photos"):
-        await add_comment(session, staff, ticket.id, CommentIn(
-            text=_("Фото при приёме"),
-            attachments=[AttachmentIn(kind=AttachmentKind.PHOTO, file_id=p["file_id"],
-                                      file_unique_id=p["file_unique_id"],
-                                      mime_type="image/jpeg", size=p["size"],
-                                      caption=p["caption"]) for p in data["photos"]]))
-    if quote:  # the ticket's first unpaid receipt: the quote shown to the client
-        await quote_from_services(session, staff, ticket.id, quote)
-    if data.get("device_id") and data.get("serial"):
-        await fill_serial(session, staff, data["device_id"], data["serial"])
-    return ticket
-
-
-# Follow-ups after a ticket is accepted (e.g. the client's intake confirmation), called with
-# keyword arguments: query, session, staff, ticket_id, lang, settings, services, after_commit.
-AFTER_INTAKE: list[Callable[..., Awaitable[None]]] = []
+def _intake_of(data: dict[str, Any], settings: Settings) -> DeviceIntake:
+    draft = TicketDraft(
+        defect=data["defect"], condition=data.get("condition") or "",
+        kit=data.get("kit") or "", lock_code=data.get("lock_code") or "",
+        estimate=data.get("estimate"), master_id=data.get("master_id"),
+        warranty_days=settings.warranty_days,
+    )
+    device = None if data.get("device_id") else NewDevice(
+        kind=data["kind"], brand=data.get("brand", ""), model=data.get("model", ""),
+        serial=data.get("serial") or None)
+    photos = [IntakePhoto(file_id=p["file_id"], file_unique_id=p["file_unique_id"],
+                          size=p["size"], caption=p["caption"]) for p in data.get("photos", [])]
+    return DeviceIntake(client_id=data["client_id"], ticket=draft, device_id=data.get("device_id"),
+                    device=device, serial=data.get("serial") or "", photos=photos,
+                    service_ids=list(data.get("services", [])), photos_note=_("Фото при приёме"))

@@ -38,6 +38,7 @@ from handlers.ui import callback_message, edit_or_send
 from keyboards.callbacks import SettingsCb, StaffCb
 from keyboards.common import button, chunked, markup
 from keyboards.menu import SETTINGS
+from keyboards.settings import settings_menu
 
 ROLES = {"o": Role.OWNER, "mg": Role.MANAGER, "m": Role.MASTER}
 ROLE_KEYS = {v: k for k, v in ROLES.items()}
@@ -184,21 +185,15 @@ def setup(settings: Settings) -> Router:
         await message.answer(_("Процент — число от 0 до 100, например 30 или 12,5."))
 
     # ---- settings: device types ------------------------------------------------------------
-    async def settings_menu() -> tuple[str, object]:
-        rows = [[button(_("📱 Типы устройств"), SettingsCb(action="types"))]]
-        for extra in SETTINGS_ITEMS:
-            rows.append([extra()])
-        return _("⚙️ <b>Настройки</b>"), markup(rows)
-
     @router.message(Command("settings"))
     @router.message(TextIs(SETTINGS))
     async def settings_command(message: Message) -> None:
-        text, kb = await settings_menu()
+        text, kb = settings_menu()
         await message.answer(text, reply_markup=kb)
 
     @router.callback_query(SettingsCb.filter(F.action == "menu"))
     async def settings_cb(query: CallbackQuery) -> None:
-        text, kb = await settings_menu()
+        text, kb = settings_menu()
         await edit_or_send(query, text, kb)
         await query.answer()
 
@@ -250,7 +245,3 @@ def setup(settings: Settings) -> Router:
         await message.answer(_("Нужно название текстом. Отмена — /cancel."))
 
     return router
-
-
-# Later features add their settings entries here (factories returning a button).
-SETTINGS_ITEMS: list = []

@@ -3,13 +3,30 @@ handlers re-check permission and existence because callback data can be forged."
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
+
+from keyboards.common import DbId
+
+# /start payload of a device label's QR: tk_<ticket number> (opens the card, for staff only).
+LABEL_PREFIX = "tk_"
+
+
+class TicketAction(StrEnum):
+    CARD = "card"  # open the card
+    STATUS = "st"  # the status picker
+    SET = "set"  # move to status `arg`
+    COMMENT = "cm"  # add a comment
+    COMMENTS = "cms"  # show the comments
+    HISTORY = "hist"
+    LABEL = "lbl"  # the printable QR label
 
 
 class TicketCb(CallbackData, prefix="t"):
-    action: str  # card, st, set, cm, cms, hist, lbl, cl, dev
-    id: int
-    arg: int = 0
+    action: TicketAction
+    id: DbId
+    arg: DbId = 0
 
 
 class ClientCb(CallbackData, prefix="c"):
@@ -33,10 +50,14 @@ class NewClientCb(CallbackData, prefix="nc"):
     action: str  # create, skip, cancel
 
 
+class ServiceAction(StrEnum):
+    PAGE = "page"  # the open tickets list, page `page`
+
+
 class ServiceCb(CallbackData, prefix="sv"):
-    action: str  # page, status
-    page: int = 0
-    status: int = 0
+    action: ServiceAction
+    page: DbId = 0
+    status: DbId = 0
 
 
 class StaffCb(CallbackData, prefix="s"):
@@ -45,8 +66,15 @@ class StaffCb(CallbackData, prefix="s"):
     arg: str = ""
 
 
+class FormAction(StrEnum):
+    DONE = "done"
+    CANCEL = "cancel"
+
+
 class FormCb(CallbackData, prefix="f"):
-    action: str  # done, skip, cancel
+    """The buttons of a collecting form (a comment with files)."""
+
+    action: FormAction
 
 
 class SettingsCb(CallbackData, prefix="set"):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from pydantic import Field
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -30,3 +32,8 @@ def pager(page: int, pages: int, to: Callable[[int], CallbackData]
     if page < pages - 1:
         row.append(button("▶️", to(page + 1)))
     return row
+
+
+# A row id in callback data: the database's integer range (PostgreSQL BIGINT). Forged data out
+# of it does not match the button's filter, so it never reaches a query (where it would fail).
+DbId = Annotated[int, Field(ge=0, le=2**63 - 1)]

@@ -1,4 +1,4 @@
-"""The staff reply keyboard: one row of sections, big enough for a thumb."""
+"""The staff reply keyboard: every section button, who sees it, in one list."""
 
 from __future__ import annotations
 
@@ -11,27 +11,28 @@ from db.desk.models import Role, Staff
 # Lazy so that routers can match the button text in the user's language.
 CLIENTS = __("👥 Клиенты")
 SERVICE = __("🛠 Сервис")
+CASH = __("💰 Касса")
+REPORTS = __("📊 Отчеты")
 SETTINGS = __("⚙️ Настройки")
 
-# Sections later issues add register themselves here (text, roles that see it).
-EXTRA_SECTIONS: list[tuple[object, tuple[Role, ...]]] = []
+EVERYONE = (Role.OWNER, Role.MANAGER, Role.MASTER)
+# (text, roles that see it) by rows; a row with nothing visible is dropped.
+SECTIONS: tuple[tuple[tuple[object, tuple[Role, ...]], ...], ...] = (
+    ((CLIENTS, EVERYONE), (SERVICE, EVERYONE)),
+    ((CASH, EVERYONE), (REPORTS, (Role.OWNER, Role.MANAGER)), (SETTINGS, (Role.OWNER,))),
+)
 
 
 def menu_texts() -> set[str]:
     """The section buttons in the current language."""
-    return {str(CLIENTS), str(SERVICE), str(SETTINGS), *(str(t) for t, _roles in EXTRA_SECTIONS)}
+    return {str(text) for row in SECTIONS for text, _roles in row}
 
 
 def staff_menu(staff: Staff) -> ReplyKeyboardMarkup:
-    first = [KeyboardButton(text=str(CLIENTS)), KeyboardButton(text=str(SERVICE))]
-    second = [
-        KeyboardButton(text=str(text)) for text, roles in EXTRA_SECTIONS if staff.role in roles
-    ]
-    if staff.role == Role.OWNER:
-        second.append(KeyboardButton(text=str(SETTINGS)))
-    rows = [first] + ([second] if second else [])
+    rows = [[KeyboardButton(text=str(text)) for text, roles in row if staff.role in roles]
+            for row in SECTIONS]
     return ReplyKeyboardMarkup(
-        keyboard=rows,
+        keyboard=[row for row in rows if row],
         resize_keyboard=True,
         is_persistent=True,
         input_field_placeholder=_("Телефон, имя или номер обращения"),

@@ -12,18 +12,10 @@ from datetime import date
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 
-from db.desk.models import Role
 from db.reports.periods import Period
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, SettingsCb
 from keyboards.common import button, chunked, markup
-from keyboards.menu import EXTRA_SECTIONS
-
-REPORTS = __("📊 Отчеты")
-# Registered at import, once (the menu is built per message from this list).
-if all(text is not REPORTS for text, _roles in EXTRA_SECTIONS):
-    EXTRA_SECTIONS.append((REPORTS, (Role.OWNER, Role.MANAGER)))
 
 
 class ReportCb(CallbackData, prefix="rep"):

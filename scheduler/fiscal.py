@@ -1,6 +1,6 @@
 """Fiscal jobs: shift auto-close at SHIFT_AUTOCLOSE_AT, the hourly (and start-up) catch-up,
-and the fiscal retry loop. Plain async functions over `bot.fiscalization`; `now` is a
-parameter so tests drive the clock. `register_jobs` wires them onto an AsyncIOScheduler.
+plain async functions over the fiscal runtime; `now` is a parameter so tests drive the clock.
+`add_jobs` puts them on an AsyncIOScheduler (the composition root starts the retry loop).
 
 SHIFT_AUTOCLOSE_AT empty turns automatic closing off entirely (no daily close, no catch-up):
 the shop then closes shifts by hand in /shift, which says when a shift is overdue or 24 h old.
@@ -8,27 +8,16 @@ the shop then closes shifts by hand in /shift, which says when a shift is overdu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
-from bot.fiscalization import CloseResult, FiscalRuntime, runtime_for
-from bot.fiscalization.fiscalizer import Clock, FiscalPolicy
-from bot.services import Services
-
-if TYPE_CHECKING:
-    from bot.app import Application
+from bot.usecases.shift_close import CloseResult
+from bot.workers.fiscal_runtime import FiscalRuntime
 
 logger = logging.getLogger("scheduler.fiscal")
 
@@ -72,18 +61,6 @@ def _log(result: CloseResult) -> None:
         logger.info("shift %s closed (%s)", result.shift_number, result.reason)
 
 
-@dataclass
-class FiscalJobs:
-    """What `register_jobs` started: keep `worker` with the app's background tasks."""
-
-    runtime: FiscalRuntime
-    worker: asyncio.Task[None]
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-
 async def _safely(job: str, coro_factory: Callable[[], Awaitable[object]]) -> None:
     try:
         await coro_factory()
@@ -109,45 +86,3 @@ def add_jobs(scheduler: AsyncIOScheduler, runtime: FiscalRuntime) -> None:
         replace_existing=True, coalesce=True, max_instances=1,
         next_run_time=datetime.now(settings.tz),  # at start-up, then hourly
     )
-
-
-def register_jobs(
-    scheduler: AsyncIOScheduler,
-    *,
-    session_factory: async_sessionmaker[AsyncSession],
-    services: Services,
-    bot: Bot,
-    settings: Settings,
-    i18n: I18n | None = None,
-    clock: Clock | None = None,
-    policy: FiscalPolicy | None = None,
-    stop: asyncio.Event | None = None,
-) -> FiscalJobs:
-    """Add the auto-close cron and the catch-up to `scheduler` and start the fiscal retry loop
-    as a task (it wakes on `services.fiscal_wakeup`; it ends when `stop` is set). Call from a
-    running event loop. (`settings` is the app's, the same as `services.settings`, which the
-    jobs read.)"""
-    runtime = runtime_for(services, session_factory, bot=bot, i18n=i18n, clock=clock,
-                          policy=policy)
-    add_jobs(scheduler, runtime)
-    stop = stop or asyncio.Event()
-    worker = asyncio.create_task(runtime.run_forever(stop), name="fiscal-retry-loop")
-    return FiscalJobs(runtime=runtime, worker=worker, stop_event=stop)
-
-
-# -- hooks for bot.app.Application (BACKGROUND and scheduler.EXTRA_JOBS) --------------------------
-
-def _runtime(app: Application) -> FiscalRuntime:
-    assert app.services is not None and app.session_factory is not None
-    return runtime_for(app.services, app.session_factory, bot=app.bot, i18n=app.i18n)
-
-
-async def start_fiscal_worker(app: Application) -> asyncio.Task[None]:
-    """`bot.app.BACKGROUND` hook: the fiscal retry loop, stopped with the app."""
-    stop = getattr(app, "_stop", None) or asyncio.Event()
-    return asyncio.create_task(_runtime(app).run_forever(stop), name="fiscal-retry-loop")
-
-
-def add_fiscal_jobs(scheduler: AsyncIOScheduler, app: Application) -> None:
-    """`scheduler.EXTRA_JOBS` hook: auto-close and catch-up."""
-    add_jobs(scheduler, _runtime(app))

@@ -12,12 +12,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.views.templates import compose_for_ticket
 from db.base import utcnow
 from db.errors import NotFound
 from db.notify.models import MessageKind
 from db.notify.outbox import due_ready_reminders, enqueue
 from db.notify.settings import get_notify_settings
-from db.notify.templates import ShopInfo, compose_for_ticket
+from db.notify.templates import ShopInfo
 
 logger = logging.getLogger("scheduler.notifications")
 

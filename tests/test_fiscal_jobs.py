@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.fiscalization import FiscalPolicy, FiscalRuntime, close_due_at, runtime_for
 from bot.i18n import make_i18n
-from bot.services import make_services
+from bot.services import Services, make_services
+from bot.usecases.fiscalize import FiscalPolicy
+from bot.usecases.shift_close import close_due_at
+from bot.workers.fiscal_runtime import FiscalRuntime
 from db.desk.models import Role
 from db.desk.staff import get_staff_by_tg
 from db.money.cash import service_cash
@@ -30,15 +31,8 @@ from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
 from db.money.payments import PayPart, pay_receipt
 from db.money.shifts import current_shift
 from fiscal import NoneProvider
-from scheduler.fiscal import (
-    JOB_AUTOCLOSE,
-    JOB_CATCH_UP,
-    add_fiscal_jobs,
-    autoclose_shift,
-    catch_up,
-    register_jobs,
-    start_fiscal_worker,
-)
+from scheduler import build_scheduler
+from scheduler.fiscal import JOB_AUTOCLOSE, JOB_CATCH_UP, add_jobs, autoclose_shift, catch_up
 from tests.e2e_kit import live_bot
 from tests.emulators.checkbox import CheckboxEmulator
 from tests.factories import make_staff
@@ -60,6 +54,7 @@ def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
 @dataclass
 class Kit:
     runtime: FiscalRuntime
+    services: Services
     bot: MockedBot
     emu: CheckboxEmulator
     settings: Settings
@@ -75,17 +70,16 @@ async def _kit(session_factory: async_sessionmaker[AsyncSession], emu: CheckboxE
                               "checkbox_license_key": LICENSE, "checkbox_pin_code": PIN}
     values.update(overrides)
     settings = make_settings(**values)
-    services = make_services(settings)
-    await services.fiscal.aclose()
-    services.fiscal = (make_provider(url) if settings.fiscal_provider == "checkbox"
-                       else NoneProvider())
+    provider = make_provider(url) if settings.fiscal_provider == "checkbox" else NoneProvider()
+    services = make_services(settings, session_factory, fiscal=provider,
+                             fiscal_policy=FiscalPolicy(backoff_base=1))
     bot = MockedBot()
-    runtime = runtime_for(services, session_factory, bot=bot, i18n=make_i18n("ru"),
-                          policy=FiscalPolicy(backoff_base=1))
+    runtime = services.fiscal_runtime
+    runtime.attach_bot(bot, make_i18n("ru"))
     async with session_factory() as session, session.begin():
         await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID, name="Власник")
         await make_staff(session, Role.MASTER, tg_user_id=MASTER_TG, name="Петя")
-    return Kit(runtime, bot, emu, settings, session_factory)
+    return Kit(runtime, services, bot, emu, settings, session_factory)
 
 
 @pytest.fixture
@@ -94,7 +88,7 @@ async def kit(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     async with emu.serve() as url:
         kit = await _kit(session_factory, emu, url)
         yield kit
-        await kit.runtime.services.fiscal.aclose()
+        await kit.services.fiscal.aclose()
 
 
 async def pay_at(kit: Kit, when: datetime, price: int = 25000) -> Receipt:
@@ -250,13 +244,9 @@ async def test_autoclose_off_turns_every_automatic_close_off(
         assert await catch_up(kit.runtime, now=at(12)) is None
         assert await open_shift_row(kit) is not None
         scheduler = AsyncIOScheduler(timezone=KYIV)
-        jobs = register_jobs(scheduler, session_factory=session_factory,
-                             services=kit.runtime.services, bot=kit.bot,
-                             settings=kit.settings)
+        add_jobs(scheduler, kit.runtime)
         assert scheduler.get_jobs() == []
-        jobs.stop()
-        await asyncio.wait_for(jobs.worker, 2)
-        await kit.runtime.services.fiscal.aclose()
+        await kit.services.fiscal.aclose()
 
 
 async def test_non_fiscal_shop_closes_the_internal_shift(
@@ -278,11 +268,9 @@ async def test_non_fiscal_shop_closes_the_internal_shift(
 
 # -- wiring --------------------------------------------------------------------------------------
 
-async def test_register_jobs_adds_the_cron_the_catch_up_and_starts_the_loop(kit: Kit) -> None:
+async def test_fiscal_jobs_add_the_cron_and_the_catch_up_and_the_loop_runs(kit: Kit) -> None:
     scheduler = AsyncIOScheduler(timezone=KYIV)
-    jobs = register_jobs(scheduler, session_factory=kit.session_factory,
-                         services=kit.runtime.services, bot=kit.bot, settings=kit.settings)
-    assert jobs.runtime is kit.runtime  # one runtime per Services: /shift shares its lock
+    add_jobs(scheduler, kit.runtime)
     cron = scheduler.get_job(JOB_AUTOCLOSE)
     assert isinstance(cron.trigger, CronTrigger)
     fields = {f.name: str(f) for f in cron.trigger.fields}
@@ -293,33 +281,23 @@ async def test_register_jobs_adds_the_cron_the_catch_up_and_starts_the_loop(kit:
     assert hourly.trigger.interval == timedelta(hours=1)
     assert hourly.next_run_time is not None  # at start-up
     # the loop fiscalizes what a commit woke it for
+    stop = asyncio.Event()
+    worker = asyncio.create_task(kit.runtime.run_forever(stop))
     receipt = await pay_at(kit, datetime.now(UTC))
-    kit.runtime.wake()
     for _ in range(300):
         if kit.emu.fiscalized[receipt.fiscal_id]:
             break
         await asyncio.sleep(0.01)
-    jobs.stop()
-    await asyncio.wait_for(jobs.worker, 2)
-    assert kit.emu.fiscalized[receipt.fiscal_id] == 1
-
-
-async def test_app_hooks_start_the_loop_with_the_app_and_add_the_jobs(kit: Kit) -> None:
-    app = SimpleNamespace(services=kit.runtime.services, session_factory=kit.session_factory,
-                          bot=kit.bot, i18n=None, settings=kit.settings, _stop=asyncio.Event())
-    worker = await start_fiscal_worker(app)  # type: ignore[arg-type]
-    scheduler = AsyncIOScheduler(timezone=KYIV)
-    add_fiscal_jobs(scheduler, app)  # type: ignore[arg-type]
-    assert {j.id for j in scheduler.get_jobs()} == {JOB_AUTOCLOSE, JOB_CATCH_UP}
-    receipt = await pay_at(kit, datetime.now(UTC))
-    kit.runtime.wake()
-    for _ in range(300):
-        if kit.emu.fiscalized[receipt.fiscal_id]:
-            break
-        await asyncio.sleep(0.01)
-    app._stop.set()
+    stop.set()
     await asyncio.wait_for(worker, 2)
     assert kit.emu.fiscalized[receipt.fiscal_id] == 1
+
+
+async def test_the_scheduler_has_every_job(kit: Kit) -> None:
+    scheduler = build_scheduler(kit.settings, kit.session_factory, kit.bot, make_i18n("ru"),
+                                kit.runtime)
+    assert {j.id for j in scheduler.get_jobs()} == {
+        "ready_reminders", "daily_digest", JOB_AUTOCLOSE, JOB_CATCH_UP}
 
 
 # -- notices -------------------------------------------------------------------------------------
@@ -345,27 +323,22 @@ async def test_wrong_pin_is_told_to_owners_once(
     emu = CheckboxEmulator(license_key=LICENSE, pin_code=PIN)
     async with emu.serve() as url:
         kit = await _kit(session_factory, emu, url)
-        await kit.runtime.services.fiscal.aclose()
-        kit.runtime.services.fiscal = make_provider(url, pin_code="0000")
-        kit.runtime.fiscalizer.provider = kit.runtime.services.fiscal
+        await kit.services.fiscal.aclose()
+        kit.services.fiscal = make_provider(url, pin_code="0000")
+        kit.runtime.fiscalizer.provider = kit.services.fiscal
         await pay_at(kit, at(10))
         await kit.runtime.fiscalizer.run_once(at(10, 1))
         await kit.runtime.fiscalizer.run_once(at(11))
-        await kit.runtime.services.fiscal.aclose()
+        await kit.services.fiscal.aclose()
     [notice] = kit.to(OWNER_ID)
     assert "CHECKBOX_PIN_CODE" in notice
 
 
 # -- the real application ------------------------------------------------------------------------
 
-async def test_wired_into_the_real_app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the two hook lines the lead adds (bot.app.BACKGROUND, scheduler.EXTRA_JOBS), the
-    running app fiscalizes a committed payment as soon as it is woken, and stops cleanly."""
-    import bot.app
-    import scheduler
-
-    monkeypatch.setattr(bot.app, "BACKGROUND", [*bot.app.BACKGROUND, start_fiscal_worker])
-    monkeypatch.setattr(scheduler, "EXTRA_JOBS", [*scheduler.EXTRA_JOBS, add_fiscal_jobs])
+async def test_wired_into_the_real_app(db_url: str) -> None:
+    """The running app fiscalizes a committed payment as soon as the commit wakes the retry
+    loop, and stops cleanly."""
     emu = CheckboxEmulator(license_key=LICENSE, pin_code=PIN, receipt_polls=0, shift_polls=0)
     async with emu.serve() as url, live_bot(
         db_url, fiscal_provider="checkbox", checkbox_api_url=url,
@@ -379,7 +352,6 @@ async def test_wired_into_the_real_app(db_url: str, monkeypatch: pytest.MonkeyPa
             result = await pay_receipt(session, actor, receipt.id,
                                        [PayPart((await cash_type(session)).id, 12300)],
                                        fiscal=True)
-        app.services.fiscal_wakeup.set()
         for _ in range(500):
             if emu.fiscalized[result.receipt.fiscal_id]:
                 break

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fiscalization import Fiscalizer, FiscalPolicy, RunStats, build_sell_receipt
+from bot.usecases.fiscalize import Fiscalizer, FiscalPolicy, RunStats, build_sell_receipt
 from db.desk.models import Role, Staff
 from db.fiscal import queue
 from db.fiscal.queue import FiscalJob, FiscalKind, JobLine, JobPayment

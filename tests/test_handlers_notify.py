@@ -11,7 +11,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notifications import DeliveryPolicy, OutboxWorker
+from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.desk.models import Role, Staff, Status, Ticket
 from db.desk.tickets import change_status
 from db.notify.models import MessageTemplate, OutboxMessage, OutboxState

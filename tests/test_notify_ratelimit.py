@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 
 import pytest
 
-from bot.notifications.ratelimit import RateLimiter
+from bot.workers.ratelimit import RateLimiter
 
 
 class FakeClock:
@@ -114,7 +114,7 @@ async def test_429_pauses_the_chat_and_halves_the_rate(clock: FakeClock) -> None
 
 
 async def test_idle_chats_are_forgotten(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.notifications.ratelimit.PRUNE_AT", 10)
+    monkeypatch.setattr("bot.workers.ratelimit.PRUNE_AT", 10)
     lim = limiter(clock, rate=1000.0, per_chat_interval=1.0)
     await clock.run(*(_send(lim, clock, chat, []) for chat in range(10)))
     clock.now += 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.views.formatting import money_text as format_amount
+from bot.views.templates import compose_for_ticket, preview
 from db.desk.models import Setting
 from db.errors import InvalidValue, NotFound
 from db.notify.errors import TemplateInvalid, TemplateNameTaken
@@ -18,14 +20,11 @@ from db.notify.settings import (
 from db.notify.templates import (
     PLACEHOLDERS,
     ShopInfo,
-    compose_for_ticket,
     create_template,
     default_template,
     delete_template,
-    format_amount,
     list_templates,
     placeholders_in,
-    preview,
     render,
     update_template,
     validate_text,

@@ -22,8 +22,8 @@ from aiogram.methods import SendMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notifications import DeliveryPolicy, OutboxWorker
 from bot.views.sms_text import sms_text
+from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.base import utcnow
 from db.desk.models import Client
 from db.engine import create_engine, create_session_factory

@@ -4,7 +4,7 @@ reader's locale (handlers have one; jobs use `I18n.context()` + `use_locale()`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +16,7 @@ from db.money.shifts import ShiftReport
 from fiscal import Report
 
 if TYPE_CHECKING:
-    from bot.fiscalization.closing import CloseResult
+    from bot.usecases.shift_close import CloseResult
 
 
 def duration(delta: timedelta) -> str:
@@ -84,25 +84,6 @@ def fiscal_report_lines(report: Report, lang: str) -> list[str]:
             cash_in=money(report.service_in, lang), cash_out=money(report.service_out, lang)))
     lines.append(_("Наличные в ПРРО: {sum}").format(sum=money(report.balance, lang)))
     return lines
-
-
-def fiscal_z_json(report: Report) -> dict[str, Any]:
-    """What is kept of the PRRO's Z-report on the shift row."""
-    return {
-        "id": str(report.id) if report.id else None,
-        "shift_id": str(report.shift_id) if report.shift_id else None,
-        "serial": report.serial,
-        "fiscal_code": report.fiscal_code,
-        "sell_receipts_count": report.sell_receipts_count,
-        "return_receipts_count": report.return_receipts_count,
-        "sell_sum": report.sell_sum,
-        "return_sum": report.return_sum,
-        "service_in": report.service_in,
-        "service_out": report.service_out,
-        "initial": report.initial,
-        "balance": report.balance,
-        "created_at": report.created_at.isoformat() if report.created_at else None,
-    }
 
 
 def backlog_line(backlog: Backlog) -> str | None:

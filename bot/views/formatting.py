@@ -18,13 +18,26 @@ def h(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def money(kopecks: int, lang: str = "ru", *, sign: bool = False) -> str:
-    """1 200,50 ₴ — grouping and decimal comma from the locale, always two decimals."""
+def money(kopecks: int, lang: str = "ru", *, sign: bool = False, unit: str = "\u00a0₴") -> str:
+    """1 200,50 ₴ — grouping and decimal comma from the locale, always two decimals. The one
+    money formatter: screens use "₴", texts to clients `money_text`."""
     value = format_decimal(
         abs(kopecks) / 100, format="#,##0.00", locale=BABEL_LOCALES.get(lang, "ru_RU")
     )
     prefix = "−" if kopecks < 0 else ("+" if sign and kopecks > 0 else "")
-    return f"{prefix}{value}\u00a0₴"
+    return f"{prefix}{value}{unit}"
+
+
+def money_text(kopecks: int, lang: str = "uk") -> str:
+    """'1 200,50 грн' in client messages and SMS (shops write грн there, and it survives any
+    phone's SMS charset)."""
+    return money(kopecks, lang, unit=" грн")
+
+
+def quantity(thousandths: int, lang: str = "ru") -> str:
+    """1000 → "1", 1500 → "1,5" in the person's locale (quantities are kept in thousandths)."""
+    return format_decimal(thousandths / 1000, format="#,##0.###",
+                          locale=BABEL_LOCALES.get(lang, "ru_RU"))
 
 
 def local_dt(value: datetime, tz: ZoneInfo, lang: str = "ru") -> str:

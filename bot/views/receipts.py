@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.views.formatting import BABEL_LOCALES, clip, h, local_dt, money
+from bot.views.formatting import clip, h, local_dt, money, quantity
 from bot.views.labels import qr_png
 from db.desk.models import Client, Ticket
 from db.money.models import FiscalState, PaymentType, Receipt, ReceiptKind, ReceiptStatus
@@ -53,11 +52,6 @@ async def load_receipt(session: AsyncSession, receipt_id: int) -> ReceiptBundle:
             ticket_number = ticket.number
             client = await session.get(Client, ticket.client_id)
     return ReceiptBundle(receipt, types, refunds, ticket_number, client)
-
-
-def quantity_text(thousandths: int, lang: str) -> str:
-    return format_decimal(thousandths / 1000, format="#,##0.###",
-                          locale=BABEL_LOCALES.get(lang, "ru_RU"))
 
 
 def _type_name(bundle: ReceiptBundle, type_id: int, lang: str) -> str:
@@ -109,7 +103,7 @@ def render_receipt(bundle: ReceiptBundle, settings: Settings, lang: str, *,
     lines.append("")
     for index, line in enumerate(receipt.lines, 1):
         lines.append(f"{index}. {h(line.name)}")
-        lines.append(f"    {quantity_text(line.quantity, lang)} × {money(line.price, lang)} = "
+        lines.append(f"    {quantity(line.quantity, lang)} × {money(line.price, lang)} = "
                      f"{money(line.amount, lang)}")
     lines.append("")
     lines.append(_("<b>Итого: {sum}</b>").format(sum=money(receipt.total, lang)))

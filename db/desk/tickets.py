@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from db.desk.models import (
     CLOSED_STATUS_KINDS,
     Attachment,
     AttachmentKind,
+    AuditEntry,
     Comment,
     Counter,
     Staff,
@@ -220,6 +222,10 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
+async def ticket_number(session: AsyncSession, ticket_id: int) -> int | None:
+    return await session.scalar(select(Ticket.number).where(Ticket.id == ticket_id))
+
+
 async def get_ticket_by_number(session: AsyncSession, number: int) -> Ticket:
     ticket = await session.scalar(_ticket_query().where(Ticket.number == number))
     if ticket is None:
@@ -340,6 +346,46 @@ async def status_history(session: AsyncSession, ticket_id: int) -> list[StatusCh
     return list(await session.scalars(
         select(StatusChange).where(StatusChange.ticket_id == ticket_id).order_by(StatusChange.id)
     ))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a ticket's history: a status move (`from_status`/`to_status`; no
+    `from_status` at intake) or another audited action (`action`)."""
+
+    created_at: datetime
+    who: str | None  # the staff member's name; None for the client or someone gone
+    by_client: bool = False
+    from_status: Status | None = None
+    to_status: Status | None = None
+    action: str | None = None
+
+
+async def ticket_history(session: AsyncSession, ticket_id: int) -> list[HistoryEntry]:
+    """Status moves, then the other audited changes (comments, edits), each oldest first."""
+    statuses = {s.id: s for s in await session.scalars(select(Status))}
+    people = await staff_names(session)
+    entries = [
+        HistoryEntry(change.created_at, people.get(change.staff_id or 0), change.by_client,
+                     statuses.get(change.from_status_id or 0), statuses[change.to_status_id])
+        for change in await status_history(session, ticket_id)
+    ]
+    audit_rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "ticket", AuditEntry.entity_id == ticket_id,
+                                 AuditEntry.action.not_in(("ticket.status", "ticket.open")))
+        .order_by(AuditEntry.id))
+    entries += [HistoryEntry(entry.created_at, people.get(entry.staff_id or 0),
+                             action=entry.action) for entry in audit_rows]
+    return entries
+
+
+async def staff_names(session: AsyncSession, ids: Collection[int] | None = None
+                      ) -> dict[int, str]:
+    """Staff names by id (all staff, or just `ids`)."""
+    query = select(Staff.id, Staff.name)
+    if ids is not None:
+        query = query.where(Staff.id.in_(list(ids)))
+    return {sid: name for sid, name in await session.execute(query)}
 
 
 async def device_tickets(session: AsyncSession, device_id: int) -> list[Ticket]:

@@ -35,6 +35,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from db import signals
 from db.desk.models import Ticket
 from db.money.models import (
     CashMove,
@@ -329,7 +330,10 @@ async def request_retry(
         .values(fiscal_state=FiscalState.PENDING, fiscal_updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    signals.mark(session, signals.FISCAL)
+    return True
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import signals
 from db.access import require_manager
 from db.audit import audit
 from db.base import utcnow
@@ -47,6 +48,8 @@ async def service_cash(
                     fiscal_updated_at=now)
     session.add(move)
     await session.flush()
+    if fiscal:
+        signals.mark(session, signals.FISCAL)
     audit(session, actor, "cash.service", "cash_move", move.id, amount=amount_signed,
           reason=text, shift_id=shift.id, fiscal=fiscal)
     return move

@@ -28,6 +28,7 @@ from typing import NamedTuple
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import signals
 from db.access import require_active
 from db.audit import audit
 from db.base import utcnow
@@ -129,6 +130,8 @@ async def pay_receipt(
         row.shift_id = shift.id
     receipt.payments.extend(rows)
     await session.flush()
+    if fiscal:
+        signals.mark(session, signals.FISCAL)
     audit(session, actor, "receipt.pay", "receipt", receipt.id, total=receipt.total,
           change=change, shift_id=shift.id, fiscal=fiscal,
           parts=[[p.payment_type_id, p.amount, p.received] for p in rows])

@@ -8,6 +8,7 @@ Archived services stay on old receipts but are not offered or found.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -156,3 +157,9 @@ async def list_services(
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = await session.scalars(base.order_by(Service.code).offset(offset).limit(limit))
     return list(rows), total
+
+
+async def active_services(session: AsyncSession, ids: Sequence[int]) -> list[Service]:
+    """The services with these ids that still exist and are not archived, in the given order."""
+    found = {s.id: s for s in await session.scalars(select(Service).where(Service.id.in_(ids)))}
+    return [found[i] for i in ids if i in found and not found[i].archived]

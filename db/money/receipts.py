@@ -241,6 +241,17 @@ async def unpaid_quick_sales(session: AsyncSession, limit: int) -> list[Receipt]
         .order_by(Receipt.id.desc()).limit(limit)))
 
 
+async def unpaid_ticket_sales(session: AsyncSession, ticket_id: int, limit: int
+                              ) -> list[tuple[int, int]]:
+    """(receipt id, total) of a ticket's unpaid sales with a total, at most `limit`."""
+    rows = await session.execute(
+        select(Receipt.id, Receipt.total).where(Receipt.ticket_id == ticket_id,
+                                                Receipt.kind == ReceiptKind.SALE,
+                                                Receipt.status == ReceiptStatus.UNPAID,
+                                                Receipt.total > 0).limit(limit))
+    return [(rid, total) for rid, total in rows]
+
+
 async def ticket_receipts(session: AsyncSession, ticket_id: int) -> list[Receipt]:
     """All receipts of a ticket (sales and refunds), oldest first, with lines and payments."""
     return list(await session.scalars(

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from db import signals
 from db.access import require_manager
 from db.audit import audit
 from db.base import utcnow
@@ -160,6 +161,8 @@ async def refund(
     )
     session.add(receipt)
     await session.flush()
+    if to_prro:
+        signals.mark(session, signals.FISCAL)
     audit(session, actor, "receipt.refund", "receipt", receipt.id, original_id=original.id,
           total=total, payment_type_id=payment_type.id, shift_id=shift.id, fiscal=to_prro,
           lines=[[line.refund_of_line_id, line.quantity, line.amount] for line in new_lines])

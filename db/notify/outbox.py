@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from db import signals
 from db.base import utcnow
 from db.desk.models import Client, Status, StatusChange, StatusKind, Ticket
 from db.notify.errors import InvalidMessage, NoRecipient
@@ -52,6 +53,16 @@ from db.notify.settings import notification_enabled
 
 Button = dict[str, str]
 Buttons = list[list[Button]]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to queue: Telegram text, the SMS wording (None: derived from the text),
+    buttons in the outbox's form."""
+
+    text: str
+    sms: str | None = None
+    buttons: Buttons | None = None
 
 TEXT_MAX = 4096  # Telegram message
 CAPTION_MAX = 1024  # Telegram photo/document caption
@@ -160,6 +171,7 @@ async def enqueue(
         message = OutboxMessage(**values)
         session.add(message)
         await session.flush()
+        signals.mark(session, signals.OUTBOX)
         return message
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent transaction enqueuing the same event
     # makes this a no-op instead of an error that would poison the caller's transaction.
@@ -171,6 +183,7 @@ async def enqueue(
     found = await (session.get(OutboxMessage, new_id) if new_id is not None
                    else by_dedup_key(session, dedup_key))
     assert found is not None
+    signals.mark(session, signals.OUTBOX)
     return found
 
 
@@ -387,7 +400,10 @@ async def retry_failed(session: AsyncSession, outbox_id: int, now: datetime | No
                 next_attempt_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    signals.mark(session, signals.OUTBOX)
+    return True
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
@@ -472,3 +488,12 @@ async def attempts_of(session: AsyncSession, outbox_id: int) -> Sequence[Deliver
         select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id)
         .order_by(DeliveryAttempt.id)
     )).all()
+
+
+async def last_failed(session: AsyncSession, ticket_id: int, exclude_kind: str) -> int | None:
+    """The id of the ticket's latest message that failed for good (not of `exclude_kind`)."""
+    return await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.ticket_id == ticket_id,
+                                       OutboxMessage.state == OutboxState.FAILED,
+                                       OutboxMessage.kind != exclude_kind)
+        .order_by(OutboxMessage.id.desc()).limit(1))

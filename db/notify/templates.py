@@ -15,14 +15,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from babel.numbers import format_decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import audit
 from db.base import utcnow
-from db.desk.models import Staff, Ticket
-from db.desk.tickets import get_ticket
+from db.desk.models import Staff
 from db.errors import InvalidValue, NotFound
 from db.notify.errors import TemplateInvalid, TemplateNameTaken
 from db.notify.models import MessageTemplate
@@ -32,7 +30,6 @@ LANGUAGES = ("ru", "uk")
 TEXT_MAX = 1000  # fits a photo caption (1024) and keeps an SMS affordable
 NAME_MAX = 64
 KIND_RE = re.compile(r"^[a-z_]{1,20}$")
-_LOCALES = {"ru": "ru_UA", "uk": "uk_UA"}
 
 
 @dataclass(frozen=True)
@@ -42,13 +39,6 @@ class ShopInfo:
     name: str = ""
     address: str = ""
     phone: str = ""
-
-
-SAMPLE_SHOP = ShopInfo("Сервісний центр", "вул. Соборна, 12", "+380 67 123 4567")
-_SAMPLES = {
-    "uk": {"name": "Олена", "device": "Samsung Galaxy A52", "ticket": "125"},
-    "ru": {"name": "Елена", "device": "Samsung Galaxy A52", "ticket": "125"},
-}
 
 
 # -- text: validate, render, preview --------------------------------------------------------
@@ -136,78 +126,10 @@ def render(template_text: str, context: Mapping[str, str]) -> str:
     return "\n".join(lines).strip()
 
 
-def format_amount(kopecks: int, language: str) -> str:
-    """'1 200,50 грн' in both languages (shops write грн, not ₴)."""
-    value = format_decimal(kopecks / 100, format="#,##0.00", locale=_LOCALES.get(language, "uk_UA"))
-    return f"{value} грн"
-
-
-def sample_context(language: str, shop: ShopInfo | None = None) -> dict[str, str]:
-    shop = shop if shop and (shop.name or shop.address or shop.phone) else SAMPLE_SHOP
-    base = _SAMPLES.get(language, _SAMPLES["uk"])
-    return {**base, "amount_due": format_amount(125000, language), "shop": shop.name,
-            "address": shop.address, "phone": shop.phone}
-
-
-def preview(text: str, language: str = "uk", shop: ShopInfo | None = None) -> str:
-    """The text rendered with sample data (and the shop's own name/address/phone if set);
-    validates first, so the editor shows the same error saving would."""
-    return render(validate_text(text), sample_context(language, shop))
-
-
 # -- ticket context --------------------------------------------------------------------------
 
 def client_language(language: str | None, default: str) -> str:
     return language if language in LANGUAGES else default
-
-
-async def ticket_context(
-    session: AsyncSession, ticket_id: int, *, shop: ShopInfo, amount_due: int | None,
-    language: str,
-) -> dict[str, str]:
-    """Placeholder values for a ticket. `amount_due` (kopecks) comes from the money side;
-    None or 0 leaves {amount_due} empty (its line is then dropped)."""
-    return _context(await get_ticket(session, ticket_id), shop, amount_due, language)
-
-
-def _context(ticket: Ticket, shop: ShopInfo, amount_due: int | None, language: str
-             ) -> dict[str, str]:
-    return {
-        "name": ticket.client.name,
-        "device": ticket.device.title if ticket.device.title != "—" else "",
-        "ticket": str(ticket.number),
-        "amount_due": format_amount(amount_due, language) if amount_due else "",
-        "shop": shop.name,
-        "address": shop.address,
-        "phone": shop.phone,
-    }
-
-
-@dataclass(frozen=True)
-class ComposedText:
-    text: str
-    language: str
-    template_id: int
-
-
-async def compose_for_ticket(
-    session: AsyncSession, ticket_id: int, *, kind: str, shop: ShopInfo,
-    amount_due: int | None = None, template_id: int | None = None,
-    default_language: str = "uk",
-) -> ComposedText:
-    """Render `template_id` (or the default template of `kind` in the client's language) for a
-    ticket. NotFound when there is no template at all."""
-    ticket = await get_ticket(session, ticket_id)
-    language = client_language(ticket.client.language, default_language)
-    if template_id is not None:
-        template = await get_template(session, template_id)
-    else:
-        found = await default_template(session, kind, language)
-        if found is None:
-            raise NotFound("template", kind=kind, language=language)
-        template = found
-    context = _context(ticket, shop, amount_due, template.language)
-    return ComposedText(render(template.text, context), template.language, template.id)
 
 
 # -- CRUD -------------------------------------------------------------------------------------
@@ -241,6 +163,15 @@ async def list_templates(
     if language is not None:
         query = query.where(MessageTemplate.language == language)
     return list(await session.scalars(query))
+
+
+async def ready_templates(session: AsyncSession, language: str) -> list[MessageTemplate]:
+    """"Можно забирать" templates in the client's language (default first); the other
+    language's when that one has none."""
+    found = await list_templates(session, kind="ready", language=language)
+    if not found:
+        found = await list_templates(session, kind="ready")
+    return sorted(found, key=lambda t: (not t.is_default, t.position, t.id))
 
 
 async def get_template(session: AsyncSession, template_id: int) -> MessageTemplate:

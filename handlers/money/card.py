@@ -1,25 +1,21 @@
 """The money part of the ticket card: a summary line and the "Оплата", "Расходы",
-"Закрыть обращение" buttons. Registered once at import through the card hooks."""
+"Закрыть обращение" buttons (composed into the card by handlers/ticket_card.py)."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import money
 from db.desk.models import Ticket
+from db.engine import DbSession
 from db.money.closing import ticket_money
-from db.money.models import Receipt, ReceiptKind, ReceiptStatus
-from handlers.ticket_view import CARD_LINES, CARD_ROWS
+from db.money.receipts import unpaid_ticket_sales
 from keyboards.common import button
 from keyboards.money import CloseCb, ExpenseCb, PayCb, ReceiptCb
 
 
-async def card_lines(session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneInfo) -> list[str]:
+async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]:
     count, paid, refunded, due, expenses = await ticket_money(session, ticket.id)
     lines = []
     if count:
@@ -38,16 +34,11 @@ async def card_lines(session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneI
     return lines
 
 
-async def card_rows(session: AsyncSession, ticket: Ticket, lang: str
+async def card_rows(session: DbSession, ticket: Ticket, lang: str
                     ) -> list[list[InlineKeyboardButton]]:
     rows = [[button(_("💳 Оплата"), ReceiptCb(action="tab", id=ticket.id)),
              button(_("🧾 Расходы"), ExpenseCb(action="tab", id=ticket.id))]]
-    unpaid = (await session.execute(
-        select(Receipt.id, Receipt.total).where(Receipt.ticket_id == ticket.id,
-                                                Receipt.kind == ReceiptKind.SALE,
-                                                Receipt.status == ReceiptStatus.UNPAID,
-                                                Receipt.total > 0)
-        .limit(2))).all()
+    unpaid = await unpaid_ticket_sales(session, ticket.id, limit=2)
     # The desk's most common act — the client pays the quote — one tap from the card.
     if len(unpaid) == 1:
         rid, due = unpaid[0]
@@ -56,10 +47,3 @@ async def card_rows(session: AsyncSession, ticket: Ticket, lang: str
     if not ticket.status.kind.is_closed:
         rows.append([button(_("🏁 Закрыть обращение"), CloseCb(action="start", id=ticket.id))])
     return rows
-
-
-def register() -> None:
-    if card_lines not in CARD_LINES:
-        CARD_LINES.append(card_lines)
-    if card_rows not in CARD_ROWS:
-        CARD_ROWS.append(card_rows)

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.services import Services
 from bot.views.formatting import clip, h, local_date, local_dt, money
 from db.base import utcnow
-from db.desk.models import Role, Staff
+from db.desk.models import Staff
 from db.errors import DomainError
 from db.money.amounts import parse_amount
 from db.money.cash import REASON_MAX, service_cash
@@ -29,7 +29,6 @@ from db.money.receipts import unpaid_quick_sales
 from db.money.shifts import current_shift, shift_is_stale
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.money.common import (
-    CASH_SECTION,
     alert,
     day_bounds,
     flow_reply,
@@ -39,11 +38,10 @@ from handlers.money.common import (
     remember_ui,
     short,
     stale,
-    wake_fiscal,
 )
 from handlers.ui import edit_or_send
 from keyboards.common import button, markup
-from keyboards.menu import EXTRA_SECTIONS
+from keyboards.menu import CASH
 from keyboards.money import CashCb, ReceiptCb
 
 MOVES_PAGE = 15
@@ -135,7 +133,7 @@ def setup(settings: Settings) -> Router:
     tz = settings.tz
 
     @router.message(Command("cash"))
-    @router.message(TextIs(CASH_SECTION))
+    @router.message(TextIs(CASH))
     async def cash_command(message: Message, session: AsyncSession, state: FSMContext,
                            staff: Staff, lang: str) -> None:
         await state.set_state(None)
@@ -198,7 +196,6 @@ def setup(settings: Settings) -> Router:
             if exc.code == "drawer_short":
                 await state.set_state(CashForm.amount)
             return
-        wake_fiscal(services, after_commit)
         await state.set_state(None)
         await state.update_data(cash_amount=None, cash_sign=None)
         done = (_("✅ Внесено {amount}: {reason}") if move.amount > 0
@@ -218,9 +215,3 @@ def setup(settings: Settings) -> Router:
                                ).format(limit=REASON_MAX))
 
     return router
-
-
-def register() -> None:
-    roles = (Role.OWNER, Role.MANAGER, Role.MASTER)
-    if all(text is not CASH_SECTION for text, _roles in EXTRA_SECTIONS):
-        EXTRA_SECTIONS.append((CASH_SECTION, roles))

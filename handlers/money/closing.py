@@ -5,8 +5,6 @@ changed after the summary was shown is never confirmed blindly."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,7 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.services import Services
+from bot.usecases.notices import NoticeTexts
+from bot.usecases.status import status_follow_up
 from bot.views.formatting import h, money
 from db.desk.models import Staff, Status, StatusKind, Ticket
 from db.desk.tickets import allowed_targets, first_active_status, get_ticket
@@ -22,10 +21,10 @@ from db.errors import DomainError, NotFound
 from db.money.closing import ClosingSummary, close_ticket, closing_summary
 from handlers.filters import IsStaff
 from handlers.money.common import alert, leave_form, money_error
+from handlers.ticket_card import send_ticket_card
 from handlers.ticket_view import ticket_title
-from handlers.tickets import AFTER_STATUS, send_ticket_card
 from handlers.ui import edit_or_send
-from keyboards.callbacks import TicketCb
+from keyboards.callbacks import TicketAction, TicketCb
 from keyboards.common import button, markup
 from keyboards.money import CloseCb, PayCb, ReceiptCb
 
@@ -78,7 +77,7 @@ async def render_start(session: AsyncSession, ticket: Ticket, lang: str
     rows = [*pay_buttons(summary, lang),
             [button(_("➕ Ещё чек"), ReceiptCb(action="new", id=ticket.id)),
              button(_("Далее →"), CloseCb(action="next", id=ticket.id))],
-            [button(_("← К обращению"), TicketCb(action="card", id=ticket.id))]]
+            [button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))]]
     return "\n".join(lines), markup(rows)
 
 
@@ -99,7 +98,7 @@ async def render_summary(session: AsyncSession, ticket: Ticket, lang: str
         rows = []
         if ready is not None:
             rows.append([button(_("✅ {status}").format(status=ready.title(lang)),
-                                TicketCb(action="set", id=ticket.id, arg=ready.id))])
+                                TicketCb(action=TicketAction.SET, id=ticket.id, arg=ready.id))])
         return "\n".join(lines), markup([*rows, back])
     lines.append(_("Статус станет «{status}».").format(status=h(done.title(lang))))
     if summary.unpaid:
@@ -141,8 +140,7 @@ def setup(settings: Settings) -> Router:
 
     @router.callback_query(CloseCb.filter(F.action == "ok"))
     async def close(query: CallbackQuery, callback_data: CloseCb, session: AsyncSession,
-                    staff: Staff, lang: str, services: Services,
-                    after_commit: list[Any]) -> None:
+                    staff: Staff, lang: str, notices: NoticeTexts) -> None:
         ticket = await open_ticket_or_alert(query, session, callback_data.id)
         if ticket is None:
             return
@@ -165,13 +163,10 @@ def setup(settings: Settings) -> Router:
         if stamped.unpaid:
             lines.append(_("⚠️ Долг клиента: {amount}").format(
                 amount=money(stamped.unpaid_total, lang)))
+        # Closing is a status change: the same follow-up (e.g. the client's "Выдан" message).
+        await status_follow_up(session, ticket, notices)
         await edit_or_send(query, "\n".join(lines))
         await query.answer(_("Закрыто"))
-        # Closing is a status change: the same follow-ups (e.g. the client's "Выдан" message).
-        for follow_up in AFTER_STATUS:
-            await follow_up(query=query, session=session, staff=staff, ticket_id=ticket.id,
-                            status=ticket.status, lang=lang, settings=settings,
-                            services=services, after_commit=after_commit)
         await send_ticket_card(query, session, ticket.id, lang, settings, edit=False)
 
     return router

@@ -37,7 +37,7 @@ from handlers.money.common import (
 from handlers.money.views import kind_icon, payment_types_by_id, staff_names, type_buttons
 from handlers.ticket_view import ticket_title
 from handlers.ui import edit_or_send
-from keyboards.callbacks import TicketCb
+from keyboards.callbacks import TicketAction, TicketCb
 from keyboards.common import button, chunked, markup, pager
 from keyboards.money import CashCb, ExpenseCb
 
@@ -82,7 +82,7 @@ def setup(settings: Settings) -> Router:
                                             ExpenseCb(action="del", id=ticket.id, arg=e.id))
                                      for i, e in shown], 2))
         rows.append(pager(page, pages, lambda p: ExpenseCb(action="tab", id=ticket.id, arg=p)))
-        rows.append([button(_("← К обращению"), TicketCb(action="card", id=ticket.id))])
+        rows.append([button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))])
         return "\n".join(lines), markup(rows)
 
     @router.callback_query(ExpenseCb.filter(F.action == "tab"))

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import h, money
 from db.money.models import Service
-from db.money.price_list import find_services, get_service_by_code
+from db.money.price_list import active_services, find_services, get_service_by_code
 from keyboards.callbacks import IntakeCb
 from keyboards.common import button, markup
 
@@ -22,9 +21,7 @@ SEARCH_SHOWN = 8
 
 
 async def chosen(session: AsyncSession, ids: Sequence[int]) -> list[Service]:
-    """The picked services that still exist and are not archived, in the picking order."""
-    found = {s.id: s for s in await session.scalars(select(Service).where(Service.id.in_(ids)))}
-    return [found[i] for i in ids if i in found and not found[i].archived]
+    return await active_services(session, ids)
 
 
 async def review_line(session: AsyncSession, ids: Sequence[int], lang: str) -> str:

@@ -35,7 +35,6 @@ from handlers.money.common import (
     paid_error,
     remember_ui,
     stale,
-    wake_fiscal,
 )
 from handlers.money.views import (
     kind_icon,
@@ -45,7 +44,7 @@ from handlers.money.views import (
     type_buttons,
 )
 from handlers.ui import edit_or_send
-from keyboards.callbacks import ReceiptPrintCb, TicketCb
+from keyboards.callbacks import ReceiptPrintCb, TicketAction, TicketCb
 from keyboards.common import button, markup
 from keyboards.money import CashCb, CloseCb, PayCb, ReceiptCb
 
@@ -382,7 +381,6 @@ def setup(settings: Settings) -> Router:
         except DomainError as exc:
             await alert(query, money_error(exc))
             return
-        wake_fiscal(services, after_commit)
         await state.update_data(pay=None)
         paid = result.receipt
         types = await payment_types_by_id(session)
@@ -398,7 +396,8 @@ def setup(settings: Settings) -> Router:
             if not ticket.status.kind.is_closed:
                 rows.append([button(_("🏁 Закрыть обращение"),
                                     CloseCb(action="start", id=ticket.id))])
-            rows.append([button(_("← К обращению"), TicketCb(action="card", id=ticket.id))])
+            rows.append([button(_("← К обращению"),
+                                TicketCb(action=TicketAction.CARD, id=ticket.id))])
         else:
             rows.append([button(_("← Касса"), CashCb(action="view"))])
         await edit_or_send(query, "\n".join(lines), markup(rows))

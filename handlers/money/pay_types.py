@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,10 +45,6 @@ def split_names(text: str) -> tuple[str, str]:
     """"Карта / Картка" → both languages; one name serves both."""
     ru, _sep, uk = (" ".join(text.split())).partition("/")
     return ru.strip(), (uk.strip() or ru.strip())
-
-
-def settings_button() -> InlineKeyboardButton:
-    return button(_("💳 Способы оплаты"), PayTypeCb(action="list"))
 
 
 def setup(settings: Settings) -> Router:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services import Services
-from bot.views.formatting import h, local_dt, money
+from bot.views.formatting import h, local_dt, money, quantity
 from db.desk.models import Staff
 from db.desk.tickets import get_ticket
 from db.errors import DomainError
@@ -29,13 +29,11 @@ from handlers.money.common import (
     alert,
     is_manager,
     money_error,
-    qty,
     stale,
-    wake_fiscal,
 )
 from handlers.money.views import kind_icon, type_buttons
 from handlers.ui import edit_or_send
-from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketCb
+from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketAction, TicketCb
 from keyboards.common import button, markup, pager
 from keyboards.money import CashCb, ReceiptCb
 
@@ -93,12 +91,13 @@ def setup(settings: Settings) -> Router:
                                  page * LINES_PAGE + 1):
             lines.append(_("{i}. {name} — {price} × {sold}, можно вернуть {left}").format(
                 i=i, name=h(item.line.name), price=money(item.line.price, lang),
-                sold=qty(item.line.quantity, lang), left=qty(item.available_quantity, lang)))
+                sold=quantity(item.line.quantity, lang),
+                left=quantity(item.available_quantity, lang)))
             if item.available_quantity > 0:
                 picked = sel.get(str(item.line.id), 0)
                 rows.append([button(_("{i}. {name}: {picked} из {left}").format(
-                    i=i, name=item.line.name[:30], picked=qty(picked, lang),
-                    left=qty(item.available_quantity, lang)),
+                    i=i, name=item.line.name[:30], picked=quantity(picked, lang),
+                    left=quantity(item.available_quantity, lang)),
                     RefundCb(action="line", id=rid, arg=item.line.id))])
         rows.append(pager(page, pages, lambda p: RefundCb(action="page", id=rid, arg=p)))
         picked, total = await chosen(session, rid, sel)
@@ -200,7 +199,7 @@ def setup(settings: Settings) -> Router:
         lines = [_("Вернуть клиенту <b>{amount}</b> — {icon} {type}, по чеку №{id}:").format(
             amount=money(total, lang), icon=kind_icon(ptype.kind), type=h(ptype.title(lang)),
             id=callback_data.id)]
-        lines.extend(f"• {h(item.line.name)} × {qty(q, lang)} — "
+        lines.extend(f"• {h(item.line.name)} × {quantity(q, lang)} — "
                      f"{money(refund_amount(item, q), lang)}" for item, q in picked)
         lines.append(_("Исходный чек не меняется, возврат будет отдельным чеком."))
         await edit_or_send(query, "\n".join(lines), markup([
@@ -226,7 +225,6 @@ def setup(settings: Settings) -> Router:
         except DomainError as exc:
             await alert(query, money_error(exc))
             return
-        wake_fiscal(services, after_commit)
         await state.update_data(refund=None)
         ret = result.receipt
         ptype = await get_payment_type(session, callback_data.arg, active=False)
@@ -240,7 +238,7 @@ def setup(settings: Settings) -> Router:
         if ret.ticket_id is not None:
             ticket = await get_ticket(session, ret.ticket_id)
             rows.append([button(_("← К обращению [{number}]").format(number=ticket.number),
-                                TicketCb(action="card", id=ticket.id))])
+                                TicketCb(action=TicketAction.CARD, id=ticket.id))])
         else:
             rows.append([button(_("← Касса"), CashCb(action="view"))])
         await edit_or_send(query, "\n".join(lines), markup(rows))

@@ -12,15 +12,15 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.views.formatting import h, local_dt, money
+from bot.views.formatting import h, local_dt, money, quantity
 from db.desk.models import Staff
 from db.desk.tickets import get_ticket
 from db.money.models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
 from db.money.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
 from db.money.refunds import refundable_lines, refunds_of
-from handlers.money.common import PAGE, is_manager, qty, short
+from handlers.money.common import PAGE, is_manager, short
 from handlers.ticket_view import ticket_title
-from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketCb
+from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketAction, TicketCb
 from keyboards.common import button, chunked, markup, pager
 from keyboards.money import CashCb, PayCb, ReceiptCb
 
@@ -41,7 +41,7 @@ def line_text(index: int, line: ReceiptLine, lang: str, *, html: bool = True) ->
     code = "" if line.code == FREE_LINE_CODE else f" · {esc(line.code)}"
     if line.quantity == 1000:
         return f"{index}. {name}{code} — {money(line.amount, lang)}"
-    return (f"{index}. {name}{code} — {qty(line.quantity, lang)} × "
+    return (f"{index}. {name}{code} — {quantity(line.quantity, lang)} × "
             f"{money(line.price, lang)} = {money(line.amount, lang)}")
 
 
@@ -193,6 +193,6 @@ async def render_tab(session: AsyncSession, ticket_id: int, page: int, lang: str
     rows.append(pager(page, pages, lambda p: ReceiptCb(action="tab", id=ticket.id, arg=p)))
     if not ticket.status.kind.is_closed:
         rows.append([button(_("➕ Новый чек"), ReceiptCb(action="new", id=ticket.id))])
-    rows.append([button(_("← К обращению"), TicketCb(action="card", id=ticket.id))])
+    rows.append([button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))])
     return "\n".join(lines), markup(rows)
 

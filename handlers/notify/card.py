@@ -9,22 +9,23 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.middlewares import AfterCommit
-from bot.services import Services
+from bot.usecases.notices import NoticeTexts
+from bot.usecases.status import change_status
+from bot.views.client_notices import in_locale, view_button
 from bot.views.labels import qr_png
+from bot.views.links import StatusLinks
+from bot.views.templates import compose_for_ticket
 from db.desk.models import Staff, Status, StatusKind, Ticket
-from db.desk.tickets import change_status, get_ticket
+from db.desk.tickets import get_ticket
 from db.errors import DomainError, NotFound
 from db.money.closing import amount_due
 from db.notify.client_links import entered_change_id
 from db.notify.models import MessageKind, MessageTemplate, OutboxMessage
 from db.notify.outbox import by_dedup_key, enqueue_for_ticket, retry_failed, ticket_dedup_key
-from db.notify.templates import compose_for_ticket
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
-from handlers.notify.events import view_button, wake_after_commit
-from handlers.notify.public import in_locale, status_link
-from handlers.tickets import AFTER_STATUS, send_ticket_card
+from handlers.notify.ready_prompt import show_ready_prompt
+from handlers.ticket_card import send_ticket_card
 from handlers.ui import callback_message
 from keyboards.notify import NotifyCb
 
@@ -44,7 +45,7 @@ def setup(settings: Settings) -> Router:
     @router.callback_query(NotifyCb.filter(F.action == "ready"))
     async def move_to_ready(
         query: CallbackQuery, callback_data: NotifyCb, session: AsyncSession, staff: Staff,
-        lang: str, services: Services, after_commit: list[AfterCommit],
+        lang: str, notices: NoticeTexts,
     ) -> None:
         """The card's shortcut: the same as Статус → Можно забирать, one tap less."""
         status = await session.get(Status, callback_data.arg)
@@ -52,21 +53,19 @@ def setup(settings: Settings) -> Router:
             await query.answer(_("Кнопка устарела — откройте карточку заново."), show_alert=True)
             return
         try:
-            await change_status(session, staff, callback_data.id, status.id)
+            changed = await change_status(session, staff, callback_data.id, status.id, notices)
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
-        await send_ticket_card(query, session, callback_data.id, lang, settings)
+        if changed.ask_ready:
+            await show_ready_prompt(query, session, changed.ticket, lang, settings)
+        else:
+            await send_ticket_card(query, session, callback_data.id, lang, settings)
         await query.answer(_("Статус: {status}").format(status=status.title(lang)))
-        for follow_up in AFTER_STATUS:
-            await follow_up(query=query, session=session, staff=staff, ticket_id=callback_data.id,
-                            status=status, lang=lang, settings=settings, services=services,
-                            after_commit=after_commit)
 
     @router.callback_query(NotifyCb.filter(F.action == "send"))
     async def send_ready(
         query: CallbackQuery, callback_data: NotifyCb, session: AsyncSession, lang: str,
-        services: Services, after_commit: list[AfterCommit],
     ) -> None:
         ticket = await _ticket(query, session, callback_data.id)
         if ticket is None:
@@ -101,7 +100,6 @@ def setup(settings: Settings) -> Router:
         except DomainError as exc:
             await query.answer(error_text(exc), show_alert=True)
             return
-        wake_after_commit(after_commit, services)
         await send_ticket_card(query, session, ticket.id, lang, settings)
         await query.answer(_("📨 Отправляем клиенту"))
 
@@ -117,14 +115,12 @@ def setup(settings: Settings) -> Router:
     @router.callback_query(NotifyCb.filter(F.action == "retry"))
     async def retry(
         query: CallbackQuery, callback_data: NotifyCb, session: AsyncSession, lang: str,
-        services: Services, after_commit: list[AfterCommit],
     ) -> None:
         message = await session.get(OutboxMessage, callback_data.arg)
         if message is None or message.ticket_id != callback_data.id:
             await query.answer(_("Сообщение не найдено."), show_alert=True)
             return
         if await retry_failed(session, message.id):
-            wake_after_commit(after_commit, services)
             note = _("🔁 Отправляем ещё раз")
         else:
             note = _("Это сообщение уже не в ошибке.")
@@ -140,7 +136,7 @@ def setup(settings: Settings) -> Router:
         if ticket is None:
             return
         assert query.bot is not None
-        link = await status_link(query.bot, ticket)
+        link = await StatusLinks(query.bot).ticket(ticket)
         message = callback_message(query)
         if message is not None:
             await message.answer_photo(

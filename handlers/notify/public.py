@@ -1,56 +1,27 @@
-"""What clients see: the public ticket view, their ticket list, and the texts composed for the
-outbox (in the CLIENT's language). Nothing staff-only ever gets here: no lock code, no
-comments, no expenses, no master's name or percent."""
+"""What clients see in their chat: the public ticket view and their ticket list (the texts
+queued for them are bot/views/client_notices.py). Nothing staff-only ever gets here: no lock
+code, no comments, no expenses, no master's name or percent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.deep_linking import create_start_link
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.views.client_notices import device_name, estimate_buttons
 from bot.views.formatting import h, local_date, money
-from db.desk.models import Client, Status, Ticket
+from db.desk.models import Client, Ticket
 from db.desk.tickets import client_tickets
 from db.money.closing import closing_summary, unpaid_by_ticket
 from db.notify.client_links import APPROVAL, entered_change_id
-from db.notify.templates import client_language, format_amount
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
-from keyboards.notify import STATUS_PREFIX, EstimateCb, MyTicketCb
+from keyboards.notify import MyTicketCb
 
 CLOSED_SHOWN = 5  # closed tickets listed in /status after the open ones
-
-
-def client_lang(client: Client | None, settings: Settings) -> str:
-    return client_language(client.language if client else None, settings.client_language)
-
-
-@contextmanager
-def in_locale(lang: str) -> Iterator[None]:
-    """Render `_()` texts in `lang` (e.g. the client's) inside a staff member's update."""
-    i18n = I18n.get_current(no_error=True)
-    if i18n is None:
-        yield
-        return
-    with i18n.use_locale(lang):
-        yield
-
-
-async def status_link(bot: Bot, ticket: Ticket) -> str:
-    """t.me/<bot>?start=st_<token>: opens the ticket's public status in one tap."""
-    return await create_start_link(bot, STATUS_PREFIX + ticket.public_token)
-
-
-def device_name(ticket: Ticket) -> str:
-    return ticket.device.title
 
 
 # -- views in a chat (HTML, the viewer's locale is current) ----------------------------------
@@ -104,11 +75,6 @@ async def public_view(
     return "\n".join(lines), markup(rows) if rows else None
 
 
-def estimate_buttons(ticket_id: int, event: int) -> list[InlineKeyboardButton]:
-    return [button(_("✅ Согласовать"), EstimateCb(action="ok", id=ticket_id, ev=event)),
-            button(_("❌ Отказаться"), EstimateCb(action="no", id=ticket_id, ev=event))]
-
-
 def _sort_key(ticket: Ticket) -> tuple[bool, int]:
     return ticket.status.kind.is_closed, -ticket.number
 
@@ -142,64 +108,3 @@ async def my_tickets_view(
     if len(shown) < len(tickets):
         lines.append(_("…и ещё закрытые: {count}").format(count=len(tickets) - len(shown)))
     return "\n".join(lines), markup(rows)
-
-
-# -- texts for the outbox (plain text, the client's locale is current) -----------------------
-
-def intake_text(ticket: Ticket, link: str, settings: Settings) -> tuple[str, str]:
-    """(Telegram text, SMS text) of the intake confirmation."""
-    name = ticket.client.name
-    head = (_("Здравствуйте, {name}!").format(name=name) if name else _("Здравствуйте!"))
-    text = "\n".join(p for p in (
-        head,
-        _("Ваше устройство {device} принято в ремонт, обращение №{number}.").format(
-            device=device_name(ticket), number=ticket.number),
-        _("Статус ремонта всегда здесь: {link}").format(link=link),
-        " ".join(p for p in (settings.shop_name, settings.shop_phone) if p),
-    ) if p)
-    sms = _("Обращение №{number} принято. Статус: {link}").format(
-        number=ticket.number, link=link)
-    return text, sms
-
-
-STATUS_HINTS = {
-    "diagnostics": lambda: _("Мастер проводит диагностику."),
-    "waiting_parts": lambda: _("Ждём запчасть — сообщим, как только она придёт."),
-    "in_work": lambda: _("Мастер приступил к ремонту."),
-    "refused": lambda: _("Ремонт выполняться не будет. Устройство можно забрать."),
-}
-
-
-def status_text(ticket: Ticket, status: Status, lang: str) -> str:
-    lines = [_("Обращение №{number} ({device}): статус «{status}».").format(
-        number=ticket.number, device=device_name(ticket), status=status.title(lang))]
-    hint = STATUS_HINTS.get(status.code)
-    if hint is not None:
-        lines.append(hint())
-    return "\n".join(lines)
-
-
-def estimate_text(ticket: Ticket, due: int, lang: str, link: str,
-                  settings: Settings) -> tuple[str, str]:
-    """(Telegram text, SMS text) asking the client to approve the estimate."""
-    name = ticket.client.name
-    lines = [_("Здравствуйте, {name}!").format(name=name) if name else _("Здравствуйте!"),
-             _("Нужно ваше согласие на ремонт: {device}, обращение №{number}.").format(
-                 device=device_name(ticket), number=ticket.number)]
-    amounts = []
-    if ticket.estimate is not None:
-        amounts.append(_("Стоимость ремонта: {amount}").format(
-            amount=format_amount(ticket.estimate, lang)))
-    if due and due != ticket.estimate:
-        amounts.append(_("По счёту к оплате: {amount}").format(amount=format_amount(due, lang)))
-    if not amounts:
-        amounts.append(_("Стоимость уточнит мастер."))
-    lines.extend(amounts)
-    lines.append(_("Нажмите «Согласовать» или «Отказаться»."))
-    if settings.shop_phone:
-        lines.append(_("Вопросы: {phone}").format(phone=settings.shop_phone))
-    sms_amount = format_amount(ticket.estimate if ticket.estimate is not None else due, lang) \
-        if (ticket.estimate is not None or due) else ""
-    sms = _("Обращение №{number}: нужно согласие на ремонт {amount}. Ответьте: {link}").format(
-        number=ticket.number, amount=sms_amount, link=link)
-    return "\n".join(lines), " ".join(sms.split())

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,6 @@ from db.notify.settings import (
     set_switch,
 )
 from handlers.filters import IsStaff
-from handlers.staff_admin import SETTINGS_ITEMS
 from handlers.ui import edit_or_send
 from keyboards.callbacks import SettingsCb
 from keyboards.common import button, markup
@@ -36,10 +35,6 @@ def switch_title(kind: str) -> str:
         "estimate": _("Смета на согласование с кнопками"),
         "reminder": _("Напоминание, если не забирают"),
     }[kind]
-
-
-def settings_button() -> InlineKeyboardButton:
-    return button(_("🔔 Уведомления"), NotifySetCb(action="menu"))
 
 
 def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
@@ -107,7 +102,3 @@ def setup(settings: Settings) -> Router:
         await show(query, session)
 
     return router
-
-
-if settings_button not in SETTINGS_ITEMS:
-    SETTINGS_ITEMS.append(settings_button)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.views.formatting import h
+from bot.views.templates import preview
 from db.desk.models import Role, Staff
 from db.errors import DomainError, InvalidValue, NotFound
 from db.notify.errors import TemplateInvalid
@@ -30,12 +31,12 @@ from db.notify.templates import (
     delete_template,
     get_template,
     list_templates,
-    preview,
     update_template,
     validate_text,
 )
-from handlers.error_texts import EXTRA, error_text
+from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
+from handlers.notify.error_texts import template_error
 from handlers.ui import edit_or_send
 from keyboards.common import button, markup
 from keyboards.notify import TemplateCb
@@ -61,39 +62,6 @@ def language_title(language: str) -> str:
 def placeholders_hint() -> str:
     return _("Подстановки: {placeholders}").format(
         placeholders=" ".join("{" + p + "}" for p in PLACEHOLDERS))
-
-
-def template_error(exc: DomainError) -> str:
-    """Why a template text was refused, naming the placeholder or the brace."""
-    reason = exc.params.get("reason")
-    found = h(exc.params.get("placeholder") or "")
-    position = exc.params.get("position")
-    where = " " + _("(символ {position})").format(position=position + 1) \
-        if isinstance(position, int) else ""
-    if reason == "empty":
-        return _("Пустой текст: напишите, что получит клиент.")
-    if reason == "too_long":
-        return _("Слишком длинный текст: не больше {limit} символов.").format(
-            limit=exc.params.get("limit", 1000))
-    if reason == "unknown_placeholder":
-        return _("Неизвестная подстановка {placeholder}{where}. Можно только: {allowed}.").format(
-            placeholder=found, where=where,
-            allowed=" ".join("{" + p + "}" for p in PLACEHOLDERS))
-    if reason == "bad_placeholder":
-        return _("Неверная подстановка {placeholder}{where}: пишите имя в фигурных скобках, "
-                 "например {example}.").format(placeholder=found, where=where,
-                                                  example="{name}")
-    if reason == "broken_brace":
-        return _("Незакрытая фигурная скобка «{brace}»{where}. Подстановка пишется так: "
-                 "{example}; сама скобка — двойной: {braces}.").format(
-            brace=found, where=where, example="{name}", braces="{{ }}")
-    return _("Шаблон не сохранён: {reason}.").format(reason=h(str(reason)))
-
-
-EXTRA["template_invalid"] = template_error
-EXTRA["template_name_taken"] = lambda exc: _(
-    "Шаблон «{name}» уже есть — выберите другое название.").format(
-    name=h(exc.params.get("name", "")))
 
 
 def name_error(exc: InvalidValue) -> str:

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.views.formatting import BABEL_LOCALES, h, local_dt, money
+from bot.views.formatting import BABEL_LOCALES, h, local_dt, money, quantity
 from db.money.models import PaymentType, ReceiptKind
 from db.reports.periods import Period
 from db.reports.queries import MasterTotal, Payroll, ReceiptDetail, ReceiptRow, Report, Totals
@@ -166,11 +166,6 @@ def render_receipts_head(period: Period, count: int, lang: str, filters: list[st
     return "\n".join(lines)
 
 
-def _qty(thousandths: int, lang: str) -> str:
-    return format_decimal(thousandths / 1000, format="#,##0.###",
-                          locale=BABEL_LOCALES.get(lang, "ru_RU"))
-
-
 def _type_name(types: dict[int, PaymentType], type_id: int, lang: str) -> str:
     t = types.get(type_id)
     return h(t.title(lang)) if t is not None else "?"
@@ -198,7 +193,7 @@ def render_receipt(detail: ReceiptDetail, lang: str, tz: ZoneInfo) -> str:
     lines.append("")
     for n, line in enumerate(r.lines, 1):
         lines.append(f"{n}. {h(line.name)} <code>{h(line.code)}</code> — "
-                     f"{_qty(line.quantity, lang)} × {money(line.price, lang)} = "
+                     f"{quantity(line.quantity, lang)} × {money(line.price, lang)} = "
                      f"{money(line.amount, lang)}")
     lines.append(_("Итого: <b>{sum}</b>").format(sum=money(r.total, lang)))
     for p in r.payments:

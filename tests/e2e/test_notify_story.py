@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Application
-from bot.notifications import DeliveryPolicy, OutboxWorker
+from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.desk.models import Client, Role, Staff, Status, StatusChange, Ticket
 from db.desk.tickets import change_status
 from db.notify.models import Channel, OutboxMessage

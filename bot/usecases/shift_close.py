@@ -14,13 +14,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fiscalization.fiscalizer import Clock, Fiscalizer, RunStats
-from bot.views.fiscal_texts import fiscal_z_json
+from bot.usecases.fiscalize import Clock, Fiscalizer, RunStats
 from db.base import utcnow
 from db.desk.models import Staff
 from db.fiscal import queue
@@ -159,7 +158,7 @@ class ShiftCloser:
                     result.report = None  # closed meanwhile by someone else
                 if result.report is not None and result.fiscal_z is not None:
                     await queue.attach_fiscal_z(session, result.report.shift_id,
-                                                fiscal_shift_id, fiscal_z_json(result.fiscal_z))
+                                                fiscal_shift_id, _fiscal_z_json(result.fiscal_z))
         except Exception as exc:
             logger.exception("internal Z-report failed")
             result.status, result.error = "failed", str(exc) or type(exc).__name__
@@ -187,3 +186,22 @@ class ShiftCloser:
             if fiscal_shift is not None and fiscal_shift.opened_at is not None:
                 return now >= close_due_at(fiscal_shift.opened_at, autoclose, tz), "fiscal"
         return False, "none"
+
+
+def _fiscal_z_json(report: Report) -> dict[str, Any]:
+    """What is kept of the PRRO's Z-report on the shift row."""
+    return {
+        "id": str(report.id) if report.id else None,
+        "shift_id": str(report.shift_id) if report.shift_id else None,
+        "serial": report.serial,
+        "fiscal_code": report.fiscal_code,
+        "sell_receipts_count": report.sell_receipts_count,
+        "return_receipts_count": report.return_receipts_count,
+        "sell_sum": report.sell_sum,
+        "return_sum": report.return_sum,
+        "service_in": report.service_in,
+        "service_out": report.service_out,
+        "initial": report.initial,
+        "balance": report.balance,
+        "created_at": report.created_at.isoformat() if report.created_at else None,
+    }

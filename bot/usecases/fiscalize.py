@@ -57,7 +57,7 @@ ROUNDING_NAME = "Округлення"
 
 
 class FiscalNotifier(Protocol):
-    """Who hears about fiscal trouble (bot.fiscalization.notices implements it for Telegram)."""
+    """Who hears about fiscal trouble (bot.workers.staff_notices implements it for Telegram)."""
 
     async def fiscal_failed(self, job: FiscalJob, error: str) -> None: ...
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.fiscalization.closing import CloseResult
+from bot.usecases.shift_close import CloseResult
 from bot.views import fiscal_texts as texts
 from bot.views.formatting import clip
 from db.base import utcnow

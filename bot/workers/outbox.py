@@ -34,10 +34,10 @@ from datetime import datetime, timedelta
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notifications.ratelimit import RateLimiter
-from bot.notifications.telegram import TgOutcome, TgResult, send_telegram
 from bot.views.sms_text import SMS_MAX_CHARS, sms_text
 from bot.waiting import wait_any
+from bot.workers.ratelimit import RateLimiter
+from bot.workers.telegram_send import TgOutcome, TgResult, send_telegram
 from db.base import utcnow
 from db.notify.client_links import mark_chat_unreachable
 from db.notify.models import Channel, OutboxState

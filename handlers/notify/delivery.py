@@ -1,0 +1,95 @@
+"""The notifications part of the ticket card: how the client's messages were delivered, and
+the "✅ Можно забирать", "📱 Для клиента" and "🔁 Повторить" buttons (composed into the card by
+handlers/ticket_card.py)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
+
+from bot.views.formatting import BABEL_LOCALES, h
+from db.desk.models import StatusKind, Ticket
+from db.desk.tickets import allowed_targets
+from db.engine import DbSession
+from db.notify.models import MessageKind
+from db.notify.outbox import DeliveryStatus, delivery_state, last_failed
+from db.notify.policy import STAFF_KIND
+from keyboards.common import button
+from keyboards.notify import NotifyCb
+
+CARD_MESSAGES = 4  # delivery lines on the card
+
+
+def kind_label(kind: str) -> str:
+    return {
+        MessageKind.INTAKE: _("приём"),
+        MessageKind.STATUS: _("статус"),
+        MessageKind.ESTIMATE: _("смета"),
+        MessageKind.READY: _("можно забирать"),
+        MessageKind.REMINDER: _("напоминание"),
+        MessageKind.RECEIPT: _("чек"),
+    }.get(kind, _("сообщение"))
+
+
+def reason_text(error: str | None) -> str:
+    """A gateway's or Telegram's error, short and readable."""
+    text = (error or "").strip()
+    low = text.lower()
+    if "blocked" in low:
+        return _("бот заблокирован клиентом")
+    if "chat not found" in low or "user is deactivated" in low:
+        return _("чат клиента недоступен")
+    if "no phone" in low:
+        return _("нет телефона для SMS")
+    text = text.removeprefix("Forbidden: ").removeprefix("Bad Request: ")
+    return h(text[:80] + ("…" if len(text) > 80 else "")) or _("неизвестная ошибка")
+
+
+def _mark(state: DeliveryStatus) -> str:
+    if state.outcome == "telegram":
+        return "✓ Telegram"
+    if state.outcome == "sms":
+        if state.telegram_error:
+            return f"✓ SMS ({reason_text(state.telegram_error)})"
+        return "✓ SMS (" + _("нет Telegram") + ")" if state.no_chat else "✓ SMS"
+    if state.outcome == "failed":
+        return "✗ " + reason_text(state.error)
+    if state.error:
+        return "⏳ " + _("повтор: {reason}").format(reason=reason_text(state.error))
+    return "⏳ " + _("в очереди")
+
+
+def delivery_line(state: DeliveryStatus, lang: str, tz: ZoneInfo) -> str:
+    when = format_datetime((state.sent_at or state.created_at).astimezone(tz), "dd.MM HH:mm",
+                           locale=BABEL_LOCALES.get(lang, "ru_RU"))
+    return f"  {_mark(state)} · {kind_label(state.kind)} · {when}"
+
+
+async def card_lines(session: DbSession, ticket: Ticket, lang: str, tz: ZoneInfo) -> list[str]:
+    states = [s for s in await delivery_state(session, ticket.id) if s.kind != STAFF_KIND]
+    if not states:
+        return []
+    lines = [_("📨 Сообщения клиенту:")]
+    lines.extend(delivery_line(s, lang, tz) for s in states[:CARD_MESSAGES])
+    return lines
+
+
+async def card_rows(session: DbSession, ticket: Ticket, lang: str
+                    ) -> list[list[InlineKeyboardButton]]:
+    first: list[InlineKeyboardButton] = []
+    if not ticket.status.kind.is_closed:
+        ready = [s for s in await allowed_targets(session, ticket.status_id)
+                 if s.kind == StatusKind.READY]
+        if ready:
+            first.append(button(f"✅ {ready[0].title(lang)}",
+                                NotifyCb(action="ready", id=ticket.id, arg=ready[0].id)))
+    first.append(button(_("📱 Для клиента"), NotifyCb(action="qr", id=ticket.id)))
+    rows = [first]
+    failed = await last_failed(session, ticket.id, exclude_kind=STAFF_KIND)
+    if failed is not None:
+        rows.append([button(_("🔁 Повторить отправку"),
+                            NotifyCb(action="retry", id=ticket.id, arg=failed))])
+    return rows

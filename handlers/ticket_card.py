@@ -1,0 +1,46 @@
+"""The ticket card, composed in one place: the desk's lines and buttons (handlers/ticket_view),
+then the money part (handlers/money/card), then the client messages' part
+(handlers/notify/delivery). A feature that adds to the card adds its call here."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from db.desk.tickets import count_comments, get_ticket
+from db.engine import DbSession
+from handlers.money import card as money_card
+from handlers.notify import delivery
+from handlers.ticket_view import desk_buttons, desk_lines
+from handlers.ui import callback_message, edit_or_send
+
+
+async def render_ticket(session: DbSession, ticket_id: int, lang: str, tz: ZoneInfo
+                        ) -> tuple[str, InlineKeyboardMarkup]:
+    ticket = await get_ticket(session, ticket_id)
+    comments = await count_comments(session, ticket.id)
+    lines = await desk_lines(session, ticket, comments, lang, tz)
+    lines += await money_card.card_lines(session, ticket, lang)
+    lines += await delivery.card_lines(session, ticket, lang, tz)
+    kb = InlineKeyboardBuilder()
+    kb.add(*await desk_buttons(session, ticket, comments))
+    kb.adjust(2)
+    for row in [*await money_card.card_rows(session, ticket, lang),
+                *await delivery.card_rows(session, ticket, lang)]:
+        kb.row(*row)
+    return "\n".join(lines), kb.as_markup()
+
+
+async def send_ticket_card(target: Message | CallbackQuery, session: DbSession, ticket_id: int,
+                           lang: str, settings: Settings, *, edit: bool = True) -> None:
+    """The card in place of the tapped message (`edit`), or as a new message below it."""
+    text, markup = await render_ticket(session, ticket_id, lang, settings.tz)
+    if edit or isinstance(target, Message):
+        await edit_or_send(target, text, markup)
+        return
+    message = callback_message(target)
+    if message is not None:
+        await message.answer(text, reply_markup=markup)
