@@ -1,12 +1,16 @@
-"""Composition root: engine, migrations, bot, dispatcher, scheduler; polling or webhook."""
+"""Composition root: engine, migrations, bot, dispatcher, workers, scheduler; polling or
+webhook until SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiogram.methods
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -14,14 +18,21 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response
 from aiogram.utils.i18n import I18n
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.commands import set_default_commands, set_staff_commands
 from bot.config import Settings
+from bot.fsm_storage import DatabaseStorage
 from bot.i18n import make_i18n
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
+from bot.polling import Poller
 from bot.services import Services, make_services
+from bot.unit_of_work import ConfirmationGuard
+from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
@@ -31,20 +42,39 @@ from handlers.routers import describe, setup_routers
 log = logging.getLogger("bot")
 
 
-def make_storage(settings: Settings) -> BaseStorage:
+def make_storage(settings: Settings,
+                 session_factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    """Forms survive restarts: in the database (with the update's own transaction), or in
+    Redis when REDIS_URL is set (several instances share it)."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         return RedisStorage.from_url(settings.redis_url)
-    return MemoryStorage()
+    return DatabaseStorage(session_factory)
 
 
 def make_bot(settings: Settings) -> Bot:
-    session = None
-    if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_url)
+    ) if settings.telegram_api_url else AiohttpSession()
+    session.middleware(ConfirmationGuard())
     return Bot(settings.require_token(), session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+@functools.cache
+def pin_response_types() -> tuple[type[Any], ...]:
+    """Build aiogram's `Response[T]` once for every Bot API result type and keep it.
+
+    `check_response` parametrizes `Response[method.__returning__]` on every call; pydantic
+    caches parametrized models only weakly and the class is a reference cycle, so the first
+    garbage collection after a call frees it and the next call builds it again (3-8 ms)."""
+    returning = {
+        cls.__returning__: None
+        for cls in vars(aiogram.methods).values()
+        if isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls is not TelegramMethod
+    }
+    return tuple(Response[t] for t in returning)  # type: ignore[valid-type]  # runtime types
 
 
 def build_dispatcher(
@@ -57,7 +87,9 @@ def build_dispatcher(
     """A fresh Dispatcher with fresh routers: tests build one per test.
 
     Handlers receive `settings`, `services`, `session_factory`, `i18n` and, per update,
-    `session` (in its transaction), `after_commit`, `staff`, `client` and `lang`."""
+    `session` and `uow` (its unit of work), `after_commit`, `staff`, `client`, `lang` and
+    `notices`."""
+    pin_response_types()
     storage = storage or MemoryStorage()
     services = services or make_services(settings, session_factory)
     # Updates of one chat are handled one at a time (in order), so a photo and a text sent
@@ -86,6 +118,7 @@ class Application:
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: Any = None
     outbox_worker: Any = None
+    poller: Poller | None = None
     _stop: asyncio.Event | None = None
 
     async def start(self) -> None:
@@ -98,7 +131,7 @@ class Application:
         self.services = make_services(settings, self.session_factory)
         self.services.fiscal_runtime.attach_bot(self.bot, self.i18n)
         self.dp = build_dispatcher(settings, self.session_factory, self.i18n,
-                                   make_storage(settings), self.services)
+                                   make_storage(settings, self.session_factory), self.services)
         log.info("routers:\n%s", "\n".join(describe(self.dp)))
         await self._set_commands()
 
@@ -132,33 +165,31 @@ class Application:
                                          self.i18n, fiscal)
         self.scheduler.start()
 
-    async def run_polling(self, *, handle_signals: bool = True) -> None:
+    async def run_polling(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; then finish the updates in hand (bot/polling.py)."""
         assert self.bot and self.dp
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dp.start_polling(self.bot, handle_signals=handle_signals,
-                                    allowed_updates=self.dp.resolve_used_update_types())
+        self.poller = Poller(self.dp, self.bot,
+                             allowed_updates=self.dp.resolve_used_update_types())
+        await self.poller.run(stop)
 
-    async def run_webhook(self) -> None:
-        """Serve Telegram's webhook on WEBHOOK_LISTEN (host:port) behind WEBHOOK_URL."""
-        from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-        from aiohttp import web
-
+    async def run_webhook(self, stop: asyncio.Event) -> None:
+        """Serve WEBHOOK_URL's path on WEBHOOK_LISTEN until `stop` is set; requests in hand
+        finish before the bot's session closes (bot/webhook.py)."""
         assert self.bot and self.dp
         settings = self.settings
-        host, _sep, port = settings.webhook_listen.rpartition(":")
-        path = "/" + settings.webhook_url.split("://", 1)[-1].partition("/")[2]
-        app = web.Application()
-        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot,
-                             secret_token=settings.webhook_secret or None).register(app, path=path)
-        setup_application(app, self.dp, bot=self.bot)
-        await self.bot.set_webhook(
-            settings.webhook_url, secret_token=settings.webhook_secret or None,
-            allowed_updates=self.dp.resolve_used_update_types())
-        runner = web.AppRunner(app)
+        secret = settings.webhook_secret.get_secret_value()
+        web_app = web.Application()
+        CommitThenAckHandler(self.dp, self.bot, secret).register(
+            web_app, path=webhook_path(settings.webhook_url))
+        runner = web.AppRunner(web_app, shutdown_timeout=55)
         await runner.setup()
-        await web.TCPSite(runner, host or "0.0.0.0", int(port or 8080)).start()
+        host, port = host_port(settings.webhook_listen)
+        await web.TCPSite(runner, host, port).start()
         try:
-            await asyncio.Event().wait()
+            await self.bot.set_webhook(settings.webhook_url, secret_token=secret,
+                                       allowed_updates=self.dp.resolve_used_update_types())
+            await stop.wait()
         finally:
             await runner.cleanup()
 
@@ -183,16 +214,24 @@ class Application:
 
 
 async def run(settings: Settings) -> None:
+    """`python -m bot`: until SIGTERM or SIGINT, which finish the updates in hand, stop the
+    workers and close every client."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     app = Application(settings)
-    await app.start()
-    await app.start_background()
     try:
-        me = await app.bot.get_me()  # type: ignore[union-attr]
+        await app.start()
+        await app.start_background()
+        assert app.bot is not None and app.engine is not None
+        me = await app.bot.get_me()
         log.info("bot @%s started (database %s)", me.username,
-                 app.engine.url.render_as_string())  # type: ignore[union-attr]
+                 app.engine.url.render_as_string())
         if settings.webhook_url:
-            await app.run_webhook()
+            await app.run_webhook(stop)
         else:
-            await app.run_polling()
+            await app.run_polling(stop)
     finally:
         await app.stop()
+        log.info("stopped")

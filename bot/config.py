@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from db.notify.templates import ShopInfo
@@ -22,6 +22,7 @@ DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'bot.sqlite3'}"
 # Telegram tokens are "<bot id>:<35 chars>"; the emulators in tests use the same shape.
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 LANGUAGES = ("ru", "uk")
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 class ConfigError(Exception):
@@ -31,7 +32,7 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: str = ""
+    bot_token: SecretStr = SecretStr("")
     telegram_api_url: str = ""
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = ""
@@ -48,22 +49,29 @@ class Settings(BaseSettings):
 
     fiscal_provider: Literal["none", "checkbox"] = "none"
     checkbox_api_url: str = "https://api.checkbox.ua/api/v1"
-    checkbox_license_key: str = ""
-    checkbox_pin_code: str = ""
+    checkbox_license_key: SecretStr = SecretStr("")
+    checkbox_pin_code: SecretStr = SecretStr("")
 
     sms_provider: Literal["none", "log", "turbosms", "smsfly"] = "log"
-    turbosms_token: str = ""
+    turbosms_token: SecretStr = SecretStr("")
     turbosms_sender: str = ""
     turbosms_api_url: str = "https://api.turbosms.ua"
-    smsfly_api_key: str = ""
+    smsfly_api_key: SecretStr = SecretStr("")
     smsfly_sender: str = ""
     smsfly_api_url: str = "https://sms-fly.ua/api/v2/api.php"
 
     shift_autoclose_at: str = "23:50"
 
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: SecretStr = SecretStr("")
     webhook_listen: str = "0.0.0.0:8080"
+    # The app's own web server (health, status pages) in polling mode; empty = none. In
+    # webhook mode these routes are served on WEBHOOK_LISTEN.
+    web_listen: str = ""
+    # Where the app's web server is reachable from outside (status links in SMS and QR codes
+    # open its status page); empty = Telegram links.
+    public_url: str = ""
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("owner_ids", mode="before")
     @classmethod
@@ -107,8 +115,21 @@ class Settings(BaseSettings):
     def _check_fiscal(self) -> Settings:
         if self.fiscal_provider == "checkbox":
             for name in ("checkbox_license_key", "checkbox_pin_code"):
-                if not getattr(self, name):
+                if not getattr(self, name).get_secret_value():
                     raise ValueError(f"{name.upper()} is required when FISCAL_PROVIDER=checkbox")
+        return self
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        """Without a secret anyone who finds the webhook URL can post updates "from" the
+        owner; Telegram sends it back in X-Telegram-Bot-Api-Secret-Token."""
+        if not self.webhook_url:
+            return self
+        secret = self.webhook_secret.get_secret_value()
+        if not WEBHOOK_SECRET_RE.fullmatch(secret):
+            raise ValueError(
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set: 32-256 characters of "
+                "A-Z a-z 0-9 _ - (python -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return self
 
     @property
@@ -128,22 +149,22 @@ class Settings(BaseSettings):
         return time(int(hours), int(minutes))
 
     def require_token(self) -> str:
-        if not self.bot_token:
+        if not self.bot_token.get_secret_value():
             raise ConfigError(
                 "BOT_TOKEN is not set: put the token from @BotFather into BOT_TOKEN "
                 "(environment or .env)"
             )
-        if not TOKEN_RE.match(self.bot_token):
+        if not TOKEN_RE.match(token := self.bot_token.get_secret_value()):
             raise ConfigError(
                 "BOT_TOKEN is malformed: expected '<digits>:<secret>' as given by @BotFather"
             )
-        return self.bot_token
+        return token
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings; turn pydantic's report into one line naming the bad setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -1,4 +1,5 @@
-"""Per-update context: one DB transaction, who is writing (staff or not), their language."""
+"""Per-update context: the unit of work (one transaction, applied once), who is writing (staff
+or not), their language."""
 
 from __future__ import annotations
 
@@ -6,48 +7,58 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.fsm_storage import update_session
+from bot.unit_of_work import UnitOfWork, current_uow
 from bot.views.client_notices import ClientNoticeTexts
 from bot.views.links import StatusLinks
 from db.desk.models import Client
 from db.desk.staff import ensure_owners
 from db.notify.templates import client_language
+from db.updates import was_processed
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-AfterCommit = Callable[[], Awaitable[Any]]
-
-
 class DbSessionMiddleware(BaseMiddleware):
-    """One transaction per update: committed when the handler returns, rolled back on error,
-    so no money or ticket data is ever half-written.
+    """One transaction per update (bot/unit_of_work.py): an update applied before is skipped;
+    the handler's `uow.commit()` (or the end of the handler) commits and records it as applied;
+    an error rolls everything back, so nothing is half-written and a redelivery runs again.
 
-    Handlers put work that must only see committed data (fiscalizing a payment, waking the
-    outbox worker) into `data["after_commit"]`; it runs after the commit, never after a
-    rollback, and its failures are logged, not shown (the data is already safe)."""
+    Handlers put work that must only see committed data into `after_commit` (= the unit of
+    work's list); it runs after the commit, never after a rollback."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        after_commit: list[AfterCommit] = []
-        async with self.session_factory() as session, session.begin():
-            data["session"] = session
-            data["after_commit"] = after_commit
-            result = await handler(event, data)
-        for job in after_commit:
+        bot: Bot = data["bot"]
+        update_id = event.update_id if isinstance(event, Update) else 0
+        async with self.session_factory() as session:
+            if update_id and await was_processed(session, bot.id, update_id):
+                await session.rollback()
+                log.info("update %s was applied before: skipped", update_id)
+                return UNHANDLED
+            uow = UnitOfWork(session, bot.id, update_id)
+            data.update(session=session, uow=uow, after_commit=uow.after_commit)
+            tokens = current_uow.set(uow), update_session.set(session)
             try:
-                await job()
-            except Exception:
-                log.exception("after-commit job %r failed", job)
+                result = await handler(event, data)
+                await uow.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                current_uow.reset(tokens[0])
+                update_session.reset(tokens[1])
         return result
 
 

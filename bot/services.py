@@ -58,12 +58,14 @@ def make_services(
     fiscal runtime, and the after-commit wake-ups of both workers."""
     fiscal = fiscal or make_provider(
         settings.fiscal_provider, api_url=settings.checkbox_api_url,
-        license_key=settings.checkbox_license_key, pin_code=settings.checkbox_pin_code,
+        license_key=settings.checkbox_license_key.get_secret_value(),
+        pin_code=settings.checkbox_pin_code.get_secret_value(),
     )
     sms = sms or make_sms_provider(
-        settings.sms_provider, turbosms_token=settings.turbosms_token,
+        settings.sms_provider, turbosms_token=settings.turbosms_token.get_secret_value(),
         turbosms_sender=settings.turbosms_sender, turbosms_api_url=settings.turbosms_api_url,
-        smsfly_api_key=settings.smsfly_api_key, smsfly_sender=settings.smsfly_sender,
+        smsfly_api_key=settings.smsfly_api_key.get_secret_value(),
+        smsfly_sender=settings.smsfly_sender,
         smsfly_api_url=settings.smsfly_api_url,
     )
     runtime = build_fiscal_runtime(settings, fiscal, session_factory, asyncio.Event(),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,11 +30,11 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     await _run(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def _run(engine: AsyncEngine, action: object) -> None:
-    def go(connection: object) -> None:
+async def _run(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
+    def go(connection: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        action(cfg)  # type: ignore[operator]
+        action(cfg)
 
     async with engine.begin() as connection:
         await connection.run_sync(go)

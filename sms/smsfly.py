@@ -81,8 +81,8 @@ class SmsFlyProvider(HttpSmsProvider):
     def _parse(self, body: dict[str, Any]) -> SmsResult:
         success = body.get("success")
         if success in (1, True, "1"):
-            data = body.get("data") if isinstance(body.get("data"), dict) else {}
-            sms = data.get("sms") if isinstance(data.get("sms"), dict) else {}
+            data = _dict(body.get("data"))
+            sms = _dict(data.get("sms"))
             status = str(sms.get("status") or "")
             if status in FAILED_STATUSES:
                 return self._fail(f"sms status {status}", permanent=FAILED_STATUSES[status])
@@ -91,7 +91,12 @@ class SmsFlyProvider(HttpSmsProvider):
         if success not in (0, False, "0"):
             return self._fail(f"unexpected response: {str(body)[:200]}", permanent=False)
 
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = _dict(body.get("error"))
         code = str(error.get("code") or "UNKNOWN")
         description = str(error.get("description") or EXPLAINED.get(code, "")).strip()
         return self._fail(f"{code} ({description})" if description else code, permanent=True)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """A JSON object from the gateway's answer, or {} when it sent something else."""
+    return value if isinstance(value, dict) else {}

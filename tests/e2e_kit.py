@@ -28,13 +28,12 @@ async def live_bot(
         await app.start()
         if background:
             await app.start_background()
-        task = asyncio.create_task(app.run_polling(handle_signals=False))
+        stop = asyncio.Event()
+        task = asyncio.create_task(app.run_polling(stop))
         try:
             await emu.wait_polling()
             yield emu, app
         finally:
-            assert app.dp is not None
-            if not task.done():
-                await app.dp.stop_polling()
+            stop.set()
             await asyncio.wait_for(task, 10)
             await app.stop()

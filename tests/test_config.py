@@ -48,6 +48,8 @@ def test_env_example_defaults_match(monkeypatch: pytest.MonkeyPatch) -> None:
         ("FISCAL_PROVIDER", "checkbox", "CHECKBOX_LICENSE_KEY"),
         ("SMS_PROVIDER", "pigeon", "SMS_PROVIDER"),
         ("DEFAULT_LANGUAGE", "en", "DEFAULT_LANGUAGE"),
+        ("WEBHOOK_URL", "https://example.com/hook", "WEBHOOK_SECRET is required"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT"),
     ],
 )
 def test_invalid_values_name_the_setting(
@@ -94,3 +96,20 @@ def test_migrate_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "bot.sqlite3").exists()
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 31, "has spaces in it and is long enough!!"])
+def test_webhook_mode_needs_a_real_secret(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "https://example.com/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert "WEBHOOK_SECRET" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "42:TESTTOKEN_abcdefghijklmnopqrstuvwxyz0123")
+    monkeypatch.setenv("CHECKBOX_PIN_CODE", "1234")
+    settings = load_settings(_env_file=None)
+    assert "TESTTOKEN" not in repr(settings) and "1234" not in repr(settings)
+    assert settings.require_token().endswith("0123")

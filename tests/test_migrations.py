@@ -67,8 +67,10 @@ async def test_models_match_migrations(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    import db.fsm
     import db.money.models
-    import db.notify.models  # noqa: F401  (every table registered)
+    import db.notify.models
+    import db.updates  # noqa: F401  (every table registered)
     from db.base import Base
 
     engine = create_engine(db_url)

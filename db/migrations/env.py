@@ -8,8 +8,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import db.desk.models
+import db.fsm
 import db.money.models
-import db.notify.models  # noqa: F401
+import db.notify.models
+import db.updates  # noqa: F401
 from db.base import Base
 from db.engine import create_engine
 

@@ -39,7 +39,7 @@ def _time() -> db.base.UTCDateTime:
     return db.base.UTCDateTime(timezone=True)
 
 
-def _fiscal(table: str) -> list[sa.SchemaItem]:
+def _fiscal(table: str) -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("fiscal_state", _enum("fiscal_state", "not_fiscal", "pending", "done", "error"), nullable=False),
         sa.Column("fiscal_id", sa.String(length=36), nullable=True),

@@ -1,0 +1,122 @@
+"""The update's unit of work: one transaction, applied once, confirmed only after the commit.
+
+* An update already applied (Telegram redelivers what it did not see confirmed, e.g. after a
+  crash) is recognised by `db.updates` and skipped.
+* A handler calls `await uow.commit()` before it tells a person that something was saved,
+  paid, accepted or sent; the update is recorded as applied in that same commit. Whatever the
+  handler does afterwards runs in a new transaction that the middleware commits at the end.
+* `ConfirmationGuard` (a Bot session middleware) catches a reply sent while the update still
+  holds uncommitted changes to shop data — in tests it fails, in production it logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import AnswerCallbackQuery, SendChatAction, TelegramMethod
+from aiogram.methods.base import TelegramType
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from db.fsm import FormState
+from db.updates import ProcessedUpdate, mark_processed
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[Any]]
+current_uow: ContextVar[UnitOfWork | None] = ContextVar("current_uow", default=None)
+
+# Bookkeeping that is not shop data: writing it confirms nothing to anybody.
+_BOOKKEEPING = {FormState.__tablename__, ProcessedUpdate.__tablename__}
+
+
+class AlreadyApplied(Exception):
+    """The same update was applied by a concurrent delivery that committed first."""
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, bot_id: int, update_id: int) -> None:
+        self.session = session
+        self.bot_id = bot_id
+        self.update_id = update_id
+        self.after_commit: list[AfterCommit] = []
+        self.wrote = False  # anything written in the open transaction
+        self.shop_data = False  # shop data (not form state) written, not committed yet
+        self.applied = False  # the update is recorded as applied
+        sync = session.sync_session
+        event.listen(sync, "before_flush", self._flushing)
+        event.listen(sync, "do_orm_execute", self._executing)
+
+    def _flushing(self, session: Session, _context: UOWTransaction, _instances: Any) -> None:
+        objects = [*session.new, *session.dirty, *session.deleted]
+        if objects:
+            self.wrote = True
+        if any(getattr(o, "__tablename__", "") not in _BOOKKEEPING for o in objects):
+            self.shop_data = True
+
+    def _executing(self, state: ORMExecuteState) -> None:
+        if not (state.is_insert or state.is_update or state.is_delete):
+            return
+        self.wrote = True
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) not in _BOOKKEEPING:
+            self.shop_data = True
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Shop data changed in this transaction and not committed yet."""
+        s = self.session
+        return self.shop_data or any(
+            getattr(o, "__tablename__", "") not in _BOOKKEEPING
+            for o in (*s.new, *s.dirty, *s.deleted))
+
+    async def commit(self) -> None:
+        """The point of no return: after it, confirmations may be sent."""
+        await self.session.flush()
+        if self.wrote and not self.applied:
+            if not await mark_processed(self.session, self.bot_id, self.update_id):
+                raise AlreadyApplied(self.update_id)
+            self.applied = True
+        await self.session.commit()
+        self.wrote = self.shop_data = False
+        jobs, self.after_commit[:] = list(self.after_commit), []
+        for job in jobs:
+            try:
+                await job()
+            except Exception:
+                log.exception("after-commit job %r failed", job)
+
+
+class ConfirmationGuard(BaseRequestMiddleware):
+    """A Bot API call made while the update holds uncommitted shop data could tell someone
+    about a change that then rolls back. `strict` (tests) raises; otherwise it is logged."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Any:
+        uow = current_uow.get()
+        if uow is not None and uow.unconfirmed and _claims(method):
+            text = f"{method.__api_method__} sent before the commit of update {uow.update_id}"
+            if self.strict:
+                raise AssertionError(text)
+            log.warning(text)
+        return await make_request(bot, method)
+
+
+def _claims(method: TelegramMethod[Any]) -> bool:
+    """Whether the call shows a person anything (a typing action or a silent callback answer
+    does not)."""
+    if isinstance(method, SendChatAction):
+        return False
+    return not (isinstance(method, AnswerCallbackQuery) and method.text is None)
