@@ -43,6 +43,7 @@ from html.parser import HTMLParser
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import aiohttp
 from aiogram.types import (
     BotCommand,
     BotCommandScopeDefault,
@@ -844,6 +845,11 @@ class TelegramEmulator:
         self.menu_buttons: dict[int | None, Json] = {}
         self.dropped_updates: list[Json] = []  # filtered out by allowed_updates
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_answers: list[int | str] = []  # what the bot answered each delivery
+        self.webhook_deliveries: list[int] = []  # update ids the bot accepted
+        self._delivery: asyncio.Task[None] | None = None
+        self._webhook_changed = asyncio.Event()
         self._users: dict[int, SimUser] = {}
         self._chats: dict[int, Json] = {}
         self._blocked: set[int] = set()
@@ -911,6 +917,9 @@ class TelegramEmulator:
         self._closing = True
         self._signal_updates()
         self._signal_outbox()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            await asyncio.gather(self._delivery, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1434,13 +1443,62 @@ class TelegramEmulator:
 
     def _delete_webhook(self, params: Json, files: dict[str, _Upload]) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = ""
         if params.get("drop_pending_updates"):
             self._pending.clear()
+        self._signal_updates()  # the delivery loop ends
         return True
 
     def _set_webhook(self, params: Json, files: dict[str, _Upload]) -> bool:
         self.webhook_url = str(params.get("url") or "")
+        self.webhook_secret = str(params.get("secret_token") or "")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        if isinstance(allowed, list):
+            self._allowed = frozenset(allowed) or DEFAULT_ALLOWED
+        if self.webhook_url and (self._delivery is None or self._delivery.done()):
+            self._delivery = asyncio.create_task(self._deliver_to_webhook())
+        self._signal_webhook()
         return True
+
+    async def _deliver_to_webhook(self) -> None:
+        """What Telegram does with a webhook: POST each pending update (in order) with the
+        secret header; an update stays pending until the bot answers 2xx, then is retried."""
+        async with aiohttp.ClientSession() as http:
+            while self.webhook_url and not self._closing:
+                update = next((u for u in self._pending
+                               if next(k for k in u if k != "update_id") in self._allowed), None)
+                if update is None:
+                    await self._wait(lambda: self._updates_changed,
+                                     lambda: self._pending or None, 60)
+                    continue
+                if await self._post_update(http, update):
+                    self._pending = [u for u in self._pending if u is not update]
+                    self.webhook_deliveries.append(update["update_id"])
+                else:
+                    await asyncio.sleep(0.05)  # Telegram backs off too; keep tests quick
+
+    async def _post_update(self, http: aiohttp.ClientSession, update: Json) -> bool:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} \
+            if self.webhook_secret else {}
+        try:
+            async with http.post(self.webhook_url, json=update, headers=headers) as response:
+                self.webhook_answers.append(response.status)
+                return 200 <= response.status < 300
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            self.webhook_answers.append(repr(exc))
+            return False
+
+    def _signal_webhook(self) -> None:
+        self._webhook_changed.set()
+        self._webhook_changed = asyncio.Event()
+
+    async def wait_webhook(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has set its webhook."""
+        if await self._wait(lambda: self._webhook_changed, lambda: self.webhook_url or None,
+                            timeout) is None:
+            raise WaitTimeout(f"the bot did not call setWebhook within {timeout}s")
 
     def _get_webhook_info(self, params: Json, files: dict[str, _Upload]) -> Json:
         return {"url": self.webhook_url, "has_custom_certificate": False,
