@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import logs
 from bot.config import Settings
 from bot.fsm_storage import update_session
 from bot.unit_of_work import UnitOfWork, current_uow
@@ -42,6 +43,12 @@ class DbSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         bot: Bot = data["bot"]
         update_id = event.update_id if isinstance(event, Update) else 0
+        user = data.get("event_from_user")
+        with logs.scope(update_id=update_id or None, user_id=user.id if user else None):
+            return await self._in_transaction(handler, event, data, bot, update_id)
+
+    async def _in_transaction(self, handler: Handler, event: TelegramObject,
+                              data: dict[str, Any], bot: Bot, update_id: int) -> Any:
         async with self.session_factory() as session:
             if update_id and await was_processed(session, bot.id, update_id):
                 await session.rollback()

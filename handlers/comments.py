@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, Field
 
 from bot.config import Settings
+from bot.unit_of_work import UnitOfWork
 from bot.views.formatting import clip, h, local_dt
 from db.desk.models import Attachment, AttachmentKind, Comment, Staff
 from db.desk.tickets import (
@@ -144,7 +145,7 @@ async def comment_other(message: Message) -> None:
 
 
 async def comment_done(query: CallbackQuery, session: DbSession, state: FSMContext,
-                       staff: Staff, lang: str, settings: Settings) -> None:
+                       staff: Staff, lang: str, settings: Settings, uow: UnitOfWork) -> None:
     data = await load(state, CommentData)
     if data is None:
         await query.answer(_("Кнопка устарела."), show_alert=True)
@@ -159,6 +160,7 @@ async def comment_done(query: CallbackQuery, session: DbSession, state: FSMConte
         await query.answer(error_text(exc), show_alert=True)
         return
     await state.clear()
+    await uow.commit()
     await edit_or_send(query, _("✅ Комментарий сохранён."))
     await send_ticket_card(query, session, data.ticket_id, lang, settings, edit=False)
     await query.answer()
