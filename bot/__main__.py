@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.config import ConfigError, load_settings
+from bot.logs import setup_logging
 
 
 def main(argv: list[str]) -> int:
@@ -14,6 +15,7 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
+        setup_logging(settings.log_format)
         if argv[:1] == ["migrate"]:
             from db.engine import create_engine
             from db.migrate import upgrade

@@ -32,6 +32,7 @@ from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.polling import Poller
 from bot.services import Services, make_services
 from bot.unit_of_work import ConfirmationGuard
+from bot.web import HealthCheck, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
@@ -40,6 +41,18 @@ from handlers.errors import on_error
 from handlers.routers import describe, setup_routers
 
 log = logging.getLogger("bot")
+# getUpdates long-polls for 25 s; longer than this without an answer means polling is stuck.
+POLL_SILENCE = 120.0
+
+
+def task_alive(task: asyncio.Task[Any]) -> HealthCheck:
+    async def check() -> str | None:
+        if not task.done():
+            return None
+        error = None if task.cancelled() else task.exception()
+        return f"{task.get_name()} stopped" + (f": {error!r}" if error else "")
+
+    return check
 
 
 def make_storage(settings: Settings,
@@ -166,12 +179,19 @@ class Application:
         self.scheduler.start()
 
     async def run_polling(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; then finish the updates in hand (bot/polling.py)."""
+        """Poll until `stop` is set; then finish the updates in hand (bot/polling.py). With
+        WEB_LISTEN, the web server (health, status pages) runs beside it."""
         assert self.bot and self.dp
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.poller = Poller(self.dp, self.bot,
                              allowed_updates=self.dp.resolve_used_update_types())
-        await self.poller.run(stop)
+        runner = await self._serve(await self.web_app(), self.settings.web_listen) \
+            if self.settings.web_listen else None
+        try:
+            await self.poller.run(stop)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
 
     async def run_webhook(self, stop: asyncio.Event) -> None:
         """Serve WEBHOOK_URL's path on WEBHOOK_LISTEN until `stop` is set; requests in hand
@@ -179,19 +199,48 @@ class Application:
         assert self.bot and self.dp
         settings = self.settings
         secret = settings.webhook_secret.get_secret_value()
-        web_app = web.Application()
+        web_app = await self.web_app()
         CommitThenAckHandler(self.dp, self.bot, secret).register(
             web_app, path=webhook_path(settings.webhook_url))
-        runner = web.AppRunner(web_app, shutdown_timeout=55)
-        await runner.setup()
-        host, port = host_port(settings.webhook_listen)
-        await web.TCPSite(runner, host, port).start()
+        runner = await self._serve(web_app, settings.webhook_listen)
         try:
             await self.bot.set_webhook(settings.webhook_url, secret_token=secret,
                                        allowed_updates=self.dp.resolve_used_update_types())
             await stop.wait()
         finally:
             await runner.cleanup()
+
+    async def web_app(self) -> web.Application:
+        assert self.bot and self.session_factory and self.i18n
+        me = await self.bot.me()
+        return build_web_app(self.settings, self.session_factory, self.i18n, me.username or "",
+                             self.health_checks())
+
+    def health_checks(self) -> dict[str, HealthCheck]:
+        """What /healthz reports: the database, the updates (polling alive), each worker."""
+        assert self.session_factory is not None
+        checks: dict[str, HealthCheck] = {"database": database_check(self.session_factory),
+                                          "updates": self._updates_alive}
+        for task in self.background:
+            checks[task.get_name()] = task_alive(task)
+        return checks
+
+    async def _updates_alive(self) -> str | None:
+        if self.settings.webhook_url or self.poller is None:
+            return None  # webhook: this very server receives them
+        last = self.poller.last_poll_ok
+        quiet = asyncio.get_running_loop().time() - last if last is not None else None
+        if quiet is None or quiet > POLL_SILENCE:
+            return f"no answer to getUpdates for {quiet or 0:.0f} s"
+        return None
+
+    @staticmethod
+    async def _serve(web_app: web.Application, listen: str) -> web.AppRunner:
+        runner = web.AppRunner(web_app, shutdown_timeout=55, access_log=None)
+        await runner.setup()
+        host, port = host_port(listen)
+        await web.TCPSite(runner, host, port).start()
+        return runner
 
     async def stop(self) -> None:
         if self.scheduler is not None:

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     shop_name: str = "Сервисный центр"
     shop_address: str = ""
     shop_phone: str = ""
+    shop_hours: str = ""
     warranty_days: int = Field(default=30, ge=0, le=3650)
     invite_ttl_hours: int = Field(default=48, ge=1, le=24 * 30)
 

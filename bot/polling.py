@@ -55,7 +55,7 @@ class Poller:
         self._tail: dict[Hashable, asyncio.Task[None]] = {}  # the last task of each chat
         self._next: int | None = None  # one past the newest update taken
         self._progress = asyncio.Event()
-        self.last_poll_ok: float | None = None  # loop time of the last good getUpdates
+        self.last_poll_ok: float | None = None  # loop time of the last answer (or the start)
 
     @property
     def offset(self) -> int | None:
@@ -64,6 +64,7 @@ class Poller:
         return min(unfinished) if unfinished else self._next
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.last_poll_ok = asyncio.get_running_loop().time()  # alive from the first poll on
         try:
             while not stop.is_set():
                 self._progress.clear()

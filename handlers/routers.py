@@ -67,7 +67,8 @@ def setup_routers(settings: Settings) -> Router:
 
 def describe(router: Router, depth: int = 0) -> list[str]:
     """The tree as indented names (logged at start, so a reader sees the order)."""
-    lines = ["  " * depth + (router.name or "?")]
+    name = router.name if depth else "dispatcher"
+    lines = ["  " * depth + name]
     for sub in router.sub_routers:
         lines.extend(describe(sub, depth + 1))
     return lines

@@ -845,6 +845,7 @@ class TelegramEmulator:
         self.menu_buttons: dict[int | None, Json] = {}
         self.dropped_updates: list[Json] = []  # filtered out by allowed_updates
         self.webhook_url = ""
+        self.confirmed_through = 0  # the bot confirmed every update up to this id (offset - 1)
         self.webhook_secret = ""
         self.webhook_answers: list[int | str] = []  # what the bot answered each delivery
         self.webhook_deliveries: list[int] = []  # update ids the bot accepted
@@ -861,6 +862,7 @@ class TelegramEmulator:
         self._photo_sizes: dict[str, list[Json]] = {}
         self._next_mid: dict[int, itertools.count[int]] = {}
         self._update_ids = itertools.count(1)
+        self._last_update_id = 0
         self._file_ids = itertools.count(1)
         self._pending: list[Json] = []
         self._allowed: frozenset[str] = DEFAULT_ALLOWED
@@ -980,6 +982,7 @@ class TelegramEmulator:
     def push_update(self, kind: str, payload: Json) -> int:
         """Queue a raw update of any type (e.g. "my_chat_member"); returns its update_id."""
         update_id = next(self._update_ids)
+        self._last_update_id = update_id
         self._pending.append(_wire(Update, {"update_id": update_id, kind: payload}))
         self._signal_updates()
         return update_id
@@ -998,6 +1001,20 @@ class TelegramEmulator:
         if await self._wait(lambda: self._pollers_changed, lambda: self._pollers or None,
                             timeout) is None:
             raise WaitTimeout(f"the bot did not call getUpdates within {timeout}s")
+
+    async def wait_confirmed(self, update_id: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has confirmed (getUpdates offset past) update `update_id`, i.e.
+        it has finished it and every update before it."""
+        if await self._wait(lambda: self._pollers_changed,
+                            lambda: self.confirmed_through >= update_id or None,
+                            timeout) is None:
+            raise WaitTimeout(f"update {update_id} not confirmed within {timeout}s "
+                              f"(confirmed through {self.confirmed_through})")
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued so far."""
+        return self._last_update_id
 
     def reset_stats(self) -> None:
         self.stats = EmulatorStats()
@@ -1418,6 +1435,7 @@ class TelegramEmulator:
             self._allowed = frozenset(allowed) or DEFAULT_ALLOWED
         if offset > 0:
             self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            self.confirmed_through = max(self.confirmed_through, offset - 1)
         elif offset < 0:
             self._pending = self._pending[offset:]
 
