@@ -12,8 +12,8 @@ from sqlalchemy import select
 from db.desk.models import Comment, Role
 from db.engine import create_engine, create_session_factory
 from keyboards.callbacks import FormAction, FormCb, TicketAction, TicketCb
-from tests.emulators.telegram import SimUser, run_telegram_emulator
 from tests.e2e_kit import TOKEN
+from tests.emulators.telegram import SimUser, run_telegram_emulator
 from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID
 from tests.process_kit import BotProcess
