@@ -4,6 +4,7 @@ webhook until SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import signal
@@ -36,6 +37,7 @@ from bot.web import HealthCheck, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
+from db.locks import Leadership
 from db.migrate import upgrade
 from handlers.errors import on_error
 from handlers.routers import describe, setup_routers
@@ -43,6 +45,7 @@ from handlers.routers import describe, setup_routers
 log = logging.getLogger("bot")
 # getUpdates long-polls for 25 s; longer than this without an answer means polling is stuck.
 POLL_SILENCE = 120.0
+LEADERSHIP_CHECK = 10.0  # how often the polling instance checks it still holds the lock
 
 
 def task_alive(task: asyncio.Task[Any]) -> HealthCheck:
@@ -132,6 +135,7 @@ class Application:
     scheduler: Any = None
     outbox_worker: Any = None
     poller: Poller | None = None
+    leadership: Leadership | None = None
     _stop: asyncio.Event | None = None
 
     async def start(self) -> None:
@@ -180,18 +184,43 @@ class Application:
 
     async def run_polling(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; then finish the updates in hand (bot/polling.py). With
-        WEB_LISTEN, the web server (health, status pages) runs beside it."""
-        assert self.bot and self.dp
+        WEB_LISTEN, the web server (health, status pages) runs beside it. Instances sharing a
+        PostgreSQL take turns: one polls, the others stand by (db/locks.py)."""
+        assert self.bot and self.dp and self.engine
+        runner = await self._serve(await self.web_app(), self.settings.web_listen) \
+            if self.settings.web_listen else None
+        self.leadership = Leadership(self.engine, "polling")
+        try:
+            while await self.leadership.acquire(stop):
+                await self._poll_while_leading(stop)
+                await self.leadership.release()
+        finally:
+            await self.leadership.release()
+            if runner is not None:
+                await runner.cleanup()
+
+    async def _poll_while_leading(self, stop: asyncio.Event) -> None:
+        assert self.bot and self.dp and self.leadership
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.poller = Poller(self.dp, self.bot,
                              allowed_updates=self.dp.resolve_used_update_types())
-        runner = await self._serve(await self.web_app(), self.settings.web_listen) \
-            if self.settings.web_listen else None
+        poll_stop = asyncio.Event()
+        watch = asyncio.create_task(self._watch_leadership(stop, poll_stop))
         try:
-            await self.poller.run(stop)
+            await self.poller.run(poll_stop)
         finally:
-            if runner is not None:
-                await runner.cleanup()
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+
+    async def _watch_leadership(self, stop: asyncio.Event, poll_stop: asyncio.Event) -> None:
+        """Stop polling when the app stops or this instance no longer holds the lock."""
+        assert self.leadership is not None
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), LEADERSHIP_CHECK)
+            if not stop.is_set() and not await self.leadership.held():
+                break
+        poll_stop.set()
 
     async def run_webhook(self, stop: asyncio.Event) -> None:
         """Serve WEBHOOK_URL's path on WEBHOOK_LISTEN until `stop` is set; requests in hand
@@ -227,7 +256,7 @@ class Application:
 
     async def _updates_alive(self) -> str | None:
         if self.settings.webhook_url or self.poller is None:
-            return None  # webhook: this very server receives them
+            return None  # webhook: this very server receives them; or standing by
         last = self.poller.last_poll_ok
         quiet = asyncio.get_running_loop().time() - last if last is not None else None
         if quiet is None or quiet > POLL_SILENCE:

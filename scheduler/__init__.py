@@ -4,14 +4,16 @@ use cases; each takes only what it needs (no business rules and no Application h
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.workers.fiscal_runtime import FiscalRuntime
+from db.locks import try_lock
 from db.money.closing import amount_due
 from scheduler.digest import send_daily_digest
 from scheduler.fiscal import add_jobs as add_fiscal_jobs
@@ -44,10 +46,29 @@ def build_scheduler(
         if count:
             log.info("%d pickup reminders queued", count)
 
-    scheduler.add_job(reminders, "cron", hour=REMINDER_HOUR, minute=0, id="ready_reminders",
+    async def digest() -> None:
+        await send_daily_digest(session_factory, bot, settings, i18n=i18n)
+
+    engine = session_factory.kw["bind"]
+    scheduler.add_job(exclusive(engine, "ready_reminders", reminders), "cron",
+                      hour=REMINDER_HOUR, minute=0, id="ready_reminders",
                       coalesce=True, misfire_grace_time=3600)
-    scheduler.add_job(send_daily_digest, "interval", minutes=5, id="daily_digest",
-                      coalesce=True, max_instances=1, replace_existing=True,
-                      args=[session_factory, bot, settings], kwargs={"i18n": i18n})
+    scheduler.add_job(exclusive(engine, "daily_digest", digest), "interval", minutes=5,
+                      id="daily_digest", coalesce=True, max_instances=1, replace_existing=True)
     add_fiscal_jobs(scheduler, fiscal)
     return scheduler
+
+
+def exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaitable[object]]
+              ) -> Callable[[], Awaitable[None]]:
+    """`job` run by one instance at a time (db/locks.py); an instance that finds it running
+    elsewhere skips this turn (every job is idempotent: the next turn catches up)."""
+
+    async def run() -> None:
+        async with try_lock(engine, f"job:{name}") as got:
+            if got:
+                await job()
+            else:
+                log.info("%s runs in another instance; skipped here", name)
+
+    return run
