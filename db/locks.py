@@ -57,7 +57,7 @@ class Leadership:
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this instance leads (True) or `stop` is set (False)."""
         if not _is_pg(self.engine):
-            return True
+            return not stop.is_set()
         waited = False
         while not stop.is_set():
             if await self._try():

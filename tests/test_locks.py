@@ -49,3 +49,9 @@ async def test_one_leader_the_other_stands_by_then_takes_over(engine: AsyncEngin
         await first.release()
         await second.release()
         await other.dispose()
+
+
+async def test_no_leadership_once_stopping(engine: AsyncEngine) -> None:
+    stop = asyncio.Event()
+    stop.set()
+    assert not await Leadership(engine, "polling").acquire(stop)
