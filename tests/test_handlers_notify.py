@@ -167,7 +167,7 @@ async def test_ready_prompt_off_when_switched_off(
 ) -> None:
     await seed(session_factory)
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "ready", False)
+        await set_switch(s, await make_staff(s, Role.OWNER), "ready", False)
     await desk.send(MASTER_ID, "/ticket 1")
     texts = await desk.tap(MASTER_ID, "✅ Можно забирать")
     assert "Сообщить клиенту" not in texts[-1] and "Можно забирать" in texts[-1]
@@ -220,7 +220,7 @@ async def test_intake_switched_off(
     desk: Desk, session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "intake", False)
+        await set_switch(s, await make_staff(s, Role.OWNER), "intake", False)
     await desk.send(OWNER_ID, "/start")
     await desk.send(OWNER_ID, "067 111 22 33")
     await desk.tap(OWNER_ID, "Создать")
