@@ -19,7 +19,9 @@ from handlers import (
     staff_admin,
     tickets,
 )
-from handlers.fiscal import shift
+from handlers.fiscal import receipts as fiscal_receipts
+from handlers.fiscal import retries as fiscal_retries
+from handlers.fiscal import shift as fiscal_shift
 from handlers.money import (
     cash,
     closing,
@@ -51,7 +53,9 @@ def setup_routers(settings: Settings) -> Router:
         price_list.setup(settings),
         cash.setup(settings),
         pay_types.setup(settings),
-        shift.setup(settings),
+        fiscal_shift.setup(),
+        fiscal_retries.setup(),
+        fiscal_receipts.setup(),
         reports.setup(settings),
         notify_card.setup(),
         templates.setup(),
