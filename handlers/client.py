@@ -14,8 +14,6 @@ Nothing staff-only is ever shown: no lock code, comments, expenses or master's s
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -40,8 +38,6 @@ from handlers.notify.error_texts import share_button_text
 from handlers.notify.public import my_tickets_view, public_view
 from handlers.ui import callback_message, edit_or_send
 from keyboards.notify import STATUS_PREFIX, MyTicketAction, MyTicketCb, contact_keyboard
-
-log = logging.getLogger(__name__)
 
 
 class StatusLinkData(FormData):
