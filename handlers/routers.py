@@ -10,6 +10,7 @@ from aiogram import Router
 from bot.config import Settings
 from handlers import (
     client,
+    client_answers,
     clients,
     comments,
     common,
@@ -18,7 +19,9 @@ from handlers import (
     staff_admin,
     tickets,
 )
-from handlers.fiscal import shift
+from handlers.fiscal import receipts as fiscal_receipts
+from handlers.fiscal import retries as fiscal_retries
+from handlers.fiscal import shift as fiscal_shift
 from handlers.money import (
     cash,
     closing,
@@ -30,7 +33,7 @@ from handlers.money import (
     refunds,
 )
 from handlers.notify import card as notify_card
-from handlers.notify import switches, templates
+from handlers.notify import switches, template_form, templates
 from handlers.reports import screens as reports
 
 log = logging.getLogger(__name__)
@@ -50,16 +53,20 @@ def setup_routers(settings: Settings) -> Router:
         price_list.setup(settings),
         cash.setup(settings),
         pay_types.setup(settings),
-        shift.setup(settings),
+        fiscal_shift.setup(),
+        fiscal_retries.setup(),
+        fiscal_receipts.setup(),
         reports.setup(settings),
-        notify_card.setup(settings),
-        templates.setup(settings),
-        switches.setup(settings),
+        notify_card.setup(),
+        templates.setup(),
+        template_form.setup(),
+        switches.setup(),
         tickets.setup(),
         comments.setup(),
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
         clients.setup(settings),
-        client.setup(settings),  # what clients (non-staff) see
+        client.setup(),  # what clients (non-staff) see
+        client_answers.setup(),
         deny.setup(settings),  # the rest: strangers learn nothing, stale buttons get a hint
     )
     return root

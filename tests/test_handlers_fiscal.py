@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import Services
 from db.desk.models import Client, Role, Staff
 from db.desk.staff import get_staff_by_tg
+from db.fiscal.queue import FiscalKind
 from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
 from db.money.payments import PayPart, pay_receipt
 from db.money.refunds import refund
 from keyboards.callbacks import ReceiptPrintCb
-from keyboards.fiscal import FiscalRetryCb, ShiftCb
+from keyboards.fiscal import FiscalRetryCb, ShiftAction, ShiftCb
 from tests.emulators.checkbox import CheckboxEmulator
 from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
@@ -223,9 +224,10 @@ async def test_retry_button_puts_a_refused_receipt_back(
         stored = await session.get(Receipt, receipt.id)
     assert stored.fiscal_state == FiscalState.PENDING
     # twice, forged kinds and ids: refused, nothing changes
-    for data in (FiscalRetryCb(kind="r", id=receipt.id), FiscalRetryCb(kind="x", id=1),
-                 FiscalRetryCb(kind="r", id=999999), FiscalRetryCb(kind="m", id=receipt.id)):
-        await desk.press(OWNER_ID, data.pack())
+    for data in (FiscalRetryCb(kind=FiscalKind.RECEIPT, id=receipt.id).pack(), "fr:x:1",
+                 FiscalRetryCb(kind=FiscalKind.RECEIPT, id=999999).pack(),
+                 FiscalRetryCb(kind=FiscalKind.CASH_MOVE, id=receipt.id).pack()):
+        await desk.press(OWNER_ID, data)
         assert answers(desk) == ["Этот чек уже не в ошибке (или не найден)."]
 
 
@@ -346,3 +348,13 @@ async def test_master_may_print_but_staff_of_no_role_may_not(
         master.active = False
     texts = await desk.press(MASTER_ID, ReceiptPrintCb(id=receipt.id).pack())
     assert not any("Чек №" in t for t in texts)
+
+
+def test_callback_payloads_fit_telegram() -> None:
+    biggest = 2**63 - 1  # DbId's top
+    payloads: list[ShiftCb | FiscalRetryCb] = [ShiftCb(action=a, id=biggest) for a in ShiftAction]
+    payloads += [FiscalRetryCb(kind=k, id=biggest) for k in FiscalKind]
+    for data in payloads:
+        packed = data.pack()
+        assert len(packed.encode()) <= 64, packed
+        assert type(data).unpack(packed) == data

@@ -14,8 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.desk.models import Role, Staff, Status, Ticket
 from db.desk.tickets import change_status
-from db.notify.models import MessageTemplate, OutboxMessage, OutboxState
+from db.notify.models import MessageKind, MessageTemplate, OutboxMessage, OutboxState
 from db.notify.settings import get_notify_settings, set_switch
+from keyboards.notify import (
+    EstimateAction,
+    EstimateCb,
+    MyTicketAction,
+    MyTicketCb,
+    NotifyAction,
+    NotifyCb,
+    NotifySetAction,
+    NotifySetCb,
+    TemplateAction,
+    TemplateCb,
+)
 from sms import SmsProvider, SmsResult
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
@@ -167,7 +179,7 @@ async def test_ready_prompt_off_when_switched_off(
 ) -> None:
     await seed(session_factory)
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "ready", False)
+        await set_switch(s, await make_staff(s, Role.OWNER), "ready", False)
     await desk.send(MASTER_ID, "/ticket 1")
     texts = await desk.tap(MASTER_ID, "✅ Можно забирать")
     assert "Сообщить клиенту" not in texts[-1] and "Можно забирать" in texts[-1]
@@ -220,7 +232,7 @@ async def test_intake_switched_off(
     desk: Desk, session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "intake", False)
+        await set_switch(s, await make_staff(s, Role.OWNER), "intake", False)
     await desk.send(OWNER_ID, "/start")
     await desk.send(OWNER_ID, "067 111 22 33")
     await desk.tap(OWNER_ID, "Создать")
@@ -394,6 +406,25 @@ async def test_templates_editor(
         assert heir == 1
 
 
+async def test_a_stale_save_button_changes_nothing(
+    desk: Desk, session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await desk.send(OWNER_ID, "/start")
+    await desk.send(OWNER_ID, "/templates")
+    await desk.tap(OWNER_ID, "Новый шаблон")
+    await desk.tap(OWNER_ID, "📨 Можно забирать")
+    await desk.tap(OWNER_ID, "українською")
+    await desk.send(OWNER_ID, "Застарілий")
+    await desk.send(OWNER_ID, "Готово, {name}")
+    data, message = desk.find_button(OWNER_ID, "Сохранить")
+    await desk.send(OWNER_ID, "/cancel")
+    await desk.press(OWNER_ID, data, message)
+    assert answers(desk)[-1] == "Форма устарела — откройте /templates заново."
+    async with session_factory() as s:
+        assert await s.scalar(select(MessageTemplate).where(
+            MessageTemplate.name == "Застарілий")) is None
+
+
 async def test_templates_only_for_owner_and_manager(
     desk: Desk, session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -404,7 +435,7 @@ async def test_templates_only_for_owner_and_manager(
     assert "Шаблоны сообщений" in texts[-1]
     texts = await desk.send(MASTER_ID, "/templates")
     assert "Шаблоны" not in texts[-1]
-    await desk.press(MASTER_ID, "tp:delok:1:")
+    await desk.press(MASTER_ID, "tp:delok:1::")
     async with session_factory() as s:
         assert await s.get(MessageTemplate, 1) is not None
 
@@ -433,6 +464,21 @@ async def test_owner_switches(
     # Not for a master, even with forged data.
     async with session_factory() as s, s.begin():
         await make_staff(s, Role.MASTER, tg_user_id=MASTER_ID)
-    await desk.press(MASTER_ID, "ns:sw:ready")
+    await desk.press(MASTER_ID, "ns:sw:ready:0")
     async with session_factory() as s:
         assert (await get_notify_settings(s)).ready is True
+
+
+def test_callback_payloads_fit_telegram() -> None:
+    biggest = 2**63 - 1  # DbId's top
+    payloads = [NotifyCb(action=a, id=biggest, arg=biggest) for a in NotifyAction]
+    payloads += [TemplateCb(action=a, id=biggest, kind=MessageKind.REMINDER, lang="uk")
+                 for a in TemplateAction]
+    payloads += [NotifySetCb(action=a, kind=MessageKind.ESTIMATE, step=-1)
+                 for a in NotifySetAction]
+    payloads += [MyTicketCb(action=a, id=biggest) for a in MyTicketAction]
+    payloads += [EstimateCb(action=a, id=biggest, ev=biggest) for a in EstimateAction]
+    for data in payloads:
+        packed = data.pack()
+        assert len(packed.encode()) <= 64, packed
+        assert type(data).unpack(packed) == data

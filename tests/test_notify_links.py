@@ -7,12 +7,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.desk.models import AuditEntry, Client
-from db.errors import InvalidPhone
+from db.desk.models import AuditEntry, Client, Status
+from db.desk.tickets import change_status, get_ticket
+from db.errors import InvalidPhone, NotFound
 from db.notify.client_links import (
+    SharedContact,
+    awaited_answer,
     client_for_chat,
+    client_ticket,
+    entered_change_id,
     link_by_contact,
     link_by_ticket_token,
+    link_shared_contact,
     mark_chat_unreachable,
     restore_chat,
 )
@@ -136,3 +142,44 @@ async def test_unreachable_chat_is_unlinked_and_restored_on_return(
     await session.flush()
     assert await restore_chat(session, USER) is None
     assert (await session.get(Client, client.id)).tg_chat_id == 6001  # type: ignore[union-attr]
+
+
+async def test_shared_contact_goes_by_the_token_when_there_is_one(session: AsyncSession) -> None:
+    master = await make_staff(session)
+    owner = await make_client(session, "+380671234567")
+    ticket = await make_ticket(session, master, owner)
+    other = SharedContact(tg_user_id=USER, chat_id=USER, contact_user_id=USER,
+                          phone_text="+380671234500", first_name="Сусід")
+    with pytest.raises(PhoneMismatch):
+        await link_shared_contact(session, other, token=ticket.public_token)
+    result = await link_shared_contact(session, other, token=None)  # no link: by the phone
+    assert result.created and result.client.name == "Сусід"
+    own = SharedContact(tg_user_id=USER, chat_id=USER, contact_user_id=USER,
+                        phone_text="380671234567")
+    result = await link_shared_contact(session, own, token=ticket.public_token)
+    assert result.matched_by == "ticket" and result.client.id == owner.id
+
+
+async def test_a_client_sees_only_own_tickets(session: AsyncSession) -> None:
+    master = await make_staff(session)
+    mine, theirs = await make_client(session), await make_client(session)
+    ticket = await make_ticket(session, master, mine)
+    assert (await client_ticket(session, mine.id, ticket.id)).id == ticket.id
+    for client_id, ticket_id in ((theirs.id, ticket.id), (None, ticket.id), (mine.id, 999999)):
+        with pytest.raises(NotFound) as err:
+            await client_ticket(session, client_id, ticket_id)
+        assert err.value.params == {"ticket_id": ticket_id}
+
+
+async def test_estimate_buttons_only_while_the_answer_is_awaited(session: AsyncSession) -> None:
+    master = await make_staff(session)
+    ticket_id = (await make_ticket(session, master)).id
+    codes = {s.code: s.id for s in await session.scalars(select(Status))}
+    assert await awaited_answer(session, await get_ticket(session, ticket_id)) is None
+    for code in ("diagnostics", "approval"):
+        await change_status(session, master, ticket_id, codes[code])
+    ticket = await get_ticket(session, ticket_id)
+    event = await awaited_answer(session, ticket)
+    assert event is not None and event == await entered_change_id(session, ticket)
+    await change_status(session, master, ticket_id, codes["in_work"])
+    assert await awaited_answer(session, await get_ticket(session, ticket_id)) is None

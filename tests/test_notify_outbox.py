@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.desk.models import Status
+from db.desk.models import Role, Status
 from db.desk.tickets import change_status
 from db.notify.errors import InvalidMessage, NoRecipient
 from db.notify.models import (
@@ -246,7 +246,7 @@ async def test_enqueue_for_ticket_keys_by_event_and_respects_switches(
     assert first.dedup_key == f"status:t{ticket.id}:41"
     again = await enqueue_for_ticket(session, ticket.id, kind="status", text="x", event=41)
     assert again is not None and again.id == first.id
-    await set_switch(session, master, "status", False)
+    await set_switch(session, await make_staff(session, Role.OWNER), "status", False)
     assert await enqueue_for_ticket(session, ticket.id, kind="status", text="x", event=42) is None
     forced = await enqueue_for_ticket(session, ticket.id, kind="status", text="x", event=None,
                                       respect_switch=False)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.desk.models import Staff, Status
+from db.desk.models import Role, Staff, Status
 from db.desk.tickets import change_status
 from db.notify.models import OutboxMessage
 from db.notify.settings import set_reminder, set_switch
@@ -68,12 +68,14 @@ async def test_reminders_follow_settings_and_status(
     start = utcnow() - timedelta(days=10)
     ticket_id, master_id = await _ready_ticket(session_factory, start)
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "reminder", False)
+        owner = await make_staff(s, Role.OWNER)
+        await set_switch(s, owner, "reminder", False)
     assert await enqueue_ready_reminders(session_factory, start + timedelta(days=4),
                                          shop=SHOP) == 0
     async with session_factory() as s, s.begin():
-        await set_switch(s, None, "reminder", True)
-        await set_reminder(s, None, days=5)
+        owner = await s.merge(owner)
+        await set_switch(s, owner, "reminder", True)
+        await set_reminder(s, owner, days=5)
     assert await enqueue_ready_reminders(session_factory, start + timedelta(days=4),
                                          shop=SHOP) == 0
     assert await enqueue_ready_reminders(session_factory, start + timedelta(days=5),

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import money_text as format_amount
 from bot.views.templates import compose_for_ticket, preview
-from db.desk.models import Setting
-from db.errors import InvalidValue, NotFound
+from db.desk.models import Role, Setting
+from db.errors import InvalidValue, NotFound, PermissionDenied
 from db.notify.errors import TemplateInvalid, TemplateNameTaken
 from db.notify.settings import (
     NotifySettings,
@@ -16,6 +16,8 @@ from db.notify.settings import (
     notification_enabled,
     set_reminder,
     set_switch,
+    step_reminder,
+    toggle_switch,
 )
 from db.notify.templates import (
     PLACEHOLDERS,
@@ -23,6 +25,7 @@ from db.notify.templates import (
     create_template,
     default_template,
     delete_template,
+    get_template,
     list_templates,
     placeholders_in,
     render,
@@ -132,7 +135,7 @@ async def test_compose_for_a_ticket_in_the_clients_language(session: AsyncSessio
 
 
 async def test_template_crud_and_single_default(session: AsyncSession) -> None:
-    owner = await make_staff(session)
+    owner = await make_staff(session, Role.OWNER)
     first = await create_template(session, owner, kind="estimate", language="uk",
                                   name="Кошторис", text="Кошторис: {amount_due}")
     assert first.is_default  # the first of its kind and language
@@ -166,7 +169,7 @@ async def test_notification_switches(session: AsyncSession) -> None:
     assert all(defaults.enabled(k) for k in ("intake", "ready", "status", "estimate",
                                              "reminder", "receipt", "custom"))
     assert defaults.reminder_days == 3
-    owner = await make_staff(session)
+    owner = await make_staff(session, Role.OWNER)
     await set_switch(session, owner, "status", False)
     await set_reminder(session, owner, days=5, max_count=2)
     settings = await get_notify_settings(session)
@@ -181,3 +184,57 @@ async def test_notification_switches(session: AsyncSession) -> None:
         await set_reminder(session, owner, days=0)
     session.add(Setting(key="notify.reminder", value="yes"))  # hand-edited nonsense
     assert (await get_notify_settings(session)).reminder is True
+
+
+async def test_templates_are_changed_by_owners_and_managers_only(session: AsyncSession) -> None:
+    manager = await make_staff(session, Role.MANAGER)
+    template = await create_template(session, manager, kind="ready", language="uk",
+                                     name="Менеджерський", text="Готово, {name}")
+    master = await make_staff(session, Role.MASTER)
+    gone = await make_staff(session, Role.OWNER)
+    gone.active = False
+    for actor in (master, gone):
+        with pytest.raises(PermissionDenied):
+            await create_template(session, actor, kind="ready", language="uk", name="Ні",
+                                  text="x")
+        with pytest.raises(PermissionDenied):
+            await update_template(session, actor, template.id, text="Змінено",
+                                  make_default=True)
+        with pytest.raises(PermissionDenied):
+            await delete_template(session, actor, template.id)
+    with pytest.raises(PermissionDenied) as err:
+        await update_template(session, master, template.id, name="x")
+    assert err.value.params["needs"] == "manager"
+    kept = await get_template(session, template.id)
+    assert (kept.name, kept.text) == ("Менеджерський", "Готово, {name}")
+    assert [t.name for t in await list_templates(session, kind="ready", language="uk")
+            ].count("Ні") == 0
+
+
+async def test_switches_are_for_the_owner_only(session: AsyncSession) -> None:
+    for role in (Role.MANAGER, Role.MASTER):
+        actor = await make_staff(session, role)
+        with pytest.raises(PermissionDenied) as err:
+            await set_switch(session, actor, "status", False)
+        assert err.value.params["needs"] == "owner"
+        with pytest.raises(PermissionDenied):
+            await toggle_switch(session, actor, "status")
+        with pytest.raises(PermissionDenied):
+            await set_reminder(session, actor, days=5)
+        with pytest.raises(PermissionDenied):
+            await step_reminder(session, actor, days=1)
+    assert await get_notify_settings(session) == NotifySettings()
+
+
+async def test_toggle_and_step_stay_within_bounds(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    assert await toggle_switch(session, owner, "intake") is False
+    assert await toggle_switch(session, owner, "intake") is True
+    with pytest.raises(InvalidValue):
+        await toggle_switch(session, owner, "receipt")  # always on: no switch
+    await step_reminder(session, owner, days=-1)
+    await step_reminder(session, owner, days=-1)
+    await step_reminder(session, owner, days=-1)  # at 1 already: stays
+    await step_reminder(session, owner, max_count=1)
+    settings = await get_notify_settings(session)
+    assert (settings.reminder_days, settings.reminder_max) == (1, 4)

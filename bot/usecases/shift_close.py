@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal, Protocol
@@ -131,24 +132,45 @@ class ShiftCloser:
         fiscal_shift_id = None
         if self.provider.is_fiscal:
             result.flush = await self.fiscalizer.run_locked(now, force=True)
-            try:
-                fiscal_shift = await self.provider.current_shift()
-                if fiscal_shift is not None:
-                    if not fiscal_shift.is_open:
-                        raise FiscalError(f"the PRRO shift is {fiscal_shift.status}; "
-                                          "it will be closed on the next try")
-                    fiscal_shift_id = fiscal_shift.id
-                    result.fiscal_z = await self.provider.close_shift()
-            except FiscalShiftNotOpen:
-                pass  # closed meanwhile (another device): nothing to close there
-            except FiscalError as exc:
-                logger.warning("PRRO shift not closed: %s", exc.message)
-                result.status, result.error = "failed", exc.message
+            fiscal_shift_id = await self._close_fiscal_shift(result)
+            if result.status == "failed":
                 return result
         if shift is None and result.fiscal_z is None:
             result.status = "nothing_open"
             return result
+        if not await self._close_internal_shift(result, now, actor_id, fiscal_shift_id):
+            return result
+        if result.report is None and result.fiscal_z is None:
+            result.status = "already_closed"
+            return result
+        async with self.session_factory() as session:
+            result.backlog = await queue.backlog(session)
+        return result
 
+    async def _close_fiscal_shift(self, result: CloseResult) -> uuid.UUID | None:
+        """Close the PRRO's shift, its Z-report into `result.fiscal_z`; returns that shift's
+        id (None when none was open). A PRRO error marks `result` failed."""
+        try:
+            fiscal_shift = await self.provider.current_shift()
+            if fiscal_shift is None:
+                return None
+            if not fiscal_shift.is_open:
+                raise FiscalError(f"the PRRO shift is {fiscal_shift.status}; "
+                                  "it will be closed on the next try")
+            result.fiscal_z = await self.provider.close_shift()
+            return fiscal_shift.id
+        except FiscalShiftNotOpen:
+            return None  # closed meanwhile (another device): nothing to close there
+        except FiscalError as exc:
+            logger.warning("PRRO shift not closed: %s", exc.message)
+            result.status, result.error = "failed", exc.message
+            return None
+
+    async def _close_internal_shift(self, result: CloseResult, now: datetime,
+                                    actor_id: int | None,
+                                    fiscal_shift_id: uuid.UUID | None) -> bool:
+        """The internal Z-report into `result.report`, with the PRRO's kept beside it. False
+        (and `result` failed) when it could not be made."""
         try:
             async with self.session_factory() as session, session.begin():
                 actor = await session.get(Staff, actor_id) if actor_id is not None else None
@@ -162,13 +184,8 @@ class ShiftCloser:
         except Exception as exc:
             logger.exception("internal Z-report failed")
             result.status, result.error = "failed", str(exc) or type(exc).__name__
-            return result
-        if result.report is None and result.fiscal_z is None:
-            result.status = "already_closed"
-            return result
-        async with self.session_factory() as session:
-            result.backlog = await queue.backlog(session)
-        return result
+            return False
+        return True
 
     async def shift_due(self, now: datetime, autoclose: time | None, tz: ZoneInfo
                         ) -> tuple[bool, str]:

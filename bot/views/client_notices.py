@@ -13,13 +13,15 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.views.formatting import money_text
 from bot.views.links import StatusLinks
+from bot.views.templates import compose
 from db.desk.models import Client, Staff, Status, Ticket
 from db.desk.phones import format_phone
+from db.notify.models import MessageTemplate
 from db.notify.outbox import Buttons, Notice
 from db.notify.templates import client_language
 from keyboards.callbacks import TicketAction, TicketCb
 from keyboards.common import button
-from keyboards.notify import EstimateCb, MyTicketCb
+from keyboards.notify import EstimateAction, EstimateCb, MyTicketAction, MyTicketCb
 
 
 def client_lang(client: Client | None, settings: Settings) -> str:
@@ -44,12 +46,14 @@ def device_name(ticket: Ticket) -> str:
 def view_button(ticket_id: int) -> Buttons:
     """The outbox form of a "📋 Статус ремонта" button (the client's locale is current)."""
     return [[{"text": _("📋 Статус ремонта"),
-              "callback_data": MyTicketCb(action="view", id=ticket_id).pack()}]]
+              "callback_data": MyTicketCb(action=MyTicketAction.VIEW, id=ticket_id).pack()}]]
 
 
 def estimate_buttons(ticket_id: int, event: int) -> list[InlineKeyboardButton]:
-    return [button(_("✅ Согласовать"), EstimateCb(action="ok", id=ticket_id, ev=event)),
-            button(_("❌ Отказаться"), EstimateCb(action="no", id=ticket_id, ev=event))]
+    return [button(_("✅ Согласовать"),
+                   EstimateCb(action=EstimateAction.APPROVE, id=ticket_id, ev=event)),
+            button(_("❌ Отказаться"),
+                   EstimateCb(action=EstimateAction.DECLINE, id=ticket_id, ev=event))]
 
 
 def greeting(ticket: Ticket) -> str:
@@ -149,6 +153,11 @@ class ClientNoticeTexts:
             buttons: Buttons = [[{"text": b.text, "callback_data": b.callback_data or ""}
                                  for b in estimate_buttons(ticket.id, event)]]
             return Notice(text, sms, buttons)
+
+    async def ready(self, ticket: Ticket, template: MessageTemplate, due: int) -> Notice:
+        composed = compose(ticket, template, self.settings.shop, due)
+        with in_locale(composed.language):  # the button speaks the template's language
+            return Notice(composed.text, None, view_button(ticket.id))
 
     async def answer_to_staff(self, ticket: Ticket, approved: bool, person: Staff) -> Notice:
         lang = person.language or self.settings.default_language

@@ -12,6 +12,7 @@ from bot.views.formatting import money_text
 from db.desk.models import Ticket
 from db.desk.tickets import get_ticket
 from db.errors import NotFound
+from db.notify.models import MessageTemplate
 from db.notify.templates import (
     ShopInfo,
     client_language,
@@ -86,5 +87,11 @@ async def compose_for_ticket(
         if found is None:
             raise NotFound("template", kind=kind, language=language)
         template = found
+    return compose(ticket, template, shop, amount_due)
+
+
+def compose(ticket: Ticket, template: MessageTemplate, shop: ShopInfo,
+            amount_due: int | None) -> ComposedText:
+    """`template` filled in for the ticket, amounts in the template's language."""
     context = _context(ticket, shop, amount_due, template.language)
     return ComposedText(render(template.text, context), template.language, template.id)

@@ -92,7 +92,7 @@ class TelegramFiscalNotifier:
         for chat_id, lang in await self._people(staff_ids=(job.staff_id,)):
             with self.i18n.context(), self.i18n.use_locale(lang):
                 text = texts.fiscal_failure(job, error, lang, self.settings.tz)
-                markup = retry_markup(job.kind.value, job.row_id)
+                markup = retry_markup(job.kind, job.row_id)
             await self._send(chat_id, text, markup)
 
     async def provider_unavailable(self, error: str, *, auth: bool) -> None:

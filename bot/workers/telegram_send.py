@@ -48,7 +48,7 @@ def markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(**button) for button in row] for row in buttons
+        [InlineKeyboardButton.model_validate(button) for button in row] for row in buttons
     ])
 
 

@@ -157,7 +157,7 @@ async def claim_due(
     """
     skip_receipts = [row_id for kind, row_id in exclude if kind == FiscalKind.RECEIPT]
     skip_moves = [row_id for kind, row_id in exclude if kind == FiscalKind.CASH_MOVE]
-    lock = {"skip_locked": True} if _is_pg(session) else None
+    skip_locked = _is_pg(session)
 
     original, claimable = _claimable_receipts()
     receipts = (
@@ -177,13 +177,14 @@ async def claim_due(
         receipts = receipts.where(Receipt.id.not_in(skip_receipts))
     if skip_moves:
         moves = moves.where(CashMove.id.not_in(skip_moves))
-    if lock:
-        receipts = receipts.with_for_update(of=Receipt, **lock)
-        moves = moves.with_for_update(**lock)
+    if skip_locked:
+        receipts = receipts.with_for_update(of=Receipt, skip_locked=True)
+        moves = moves.with_for_update(skip_locked=True)
 
     candidates: list[tuple[datetime, FiscalKind, int, int, str | None]] = []
-    for row_id, at, attempts, error in await session.execute(receipts):
-        candidates.append((at, FiscalKind.RECEIPT, row_id, attempts, error))
+    for row_id, paid_at, attempts, error in await session.execute(receipts):
+        assert paid_at is not None  # only paid receipts are queued (CHECK "paid_at")
+        candidates.append((paid_at, FiscalKind.RECEIPT, row_id, attempts, error))
     for row_id, at, attempts, error in await session.execute(moves):
         candidates.append((at, FiscalKind.CASH_MOVE, row_id, attempts, error))
     candidates.sort(key=lambda c: (c[0], c[1] == FiscalKind.CASH_MOVE, c[2]))
@@ -244,8 +245,9 @@ async def _load_jobs(
                                           labels.get(p.payment_type_id, ""))
                                for p in r.payments),
                 related_receipt_id=r.related_receipt_id,
-                related_fiscal_id=related.get(r.related_receipt_id),
-                ticket_number=numbers.get(r.ticket_id),
+                related_fiscal_id=(related.get(r.related_receipt_id)
+                                   if r.related_receipt_id else None),
+                ticket_number=numbers.get(r.ticket_id) if r.ticket_id else None,
             )
     if move_ids:
         for m in await session.scalars(select(CashMove).where(CashMove.id.in_(move_ids))

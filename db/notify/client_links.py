@@ -12,6 +12,8 @@ Rules:
 * A deep-link token (`Ticket.public_token`) plus a contact links the chat only when the
   contact's phone is that ticket's client's (main or extra); otherwise PhoneMismatch and
   nothing changes. The token alone links nobody (it only shows the ticket's public status).
+* A client sees only their own tickets (`client_ticket`), and the estimate buttons only while
+  the ticket waits for their answer (`awaited_answer`).
 * A client answers an estimate (`answer_estimate`) only for their own ticket, only while it
   is still in the approval round the question was asked in (`event`: the status change that
   opened it); approving moves it to APPROVE_TO, declining to DECLINE_TO, as the client.
@@ -42,6 +44,19 @@ from db.notify.templates import LANGUAGES
 APPROVAL = "approval"  # status code: waiting for the client's answer to the estimate
 APPROVE_TO = "in_work"  # where "Согласовать" moves the ticket
 DECLINE_TO = "refused"  # where "Отказаться" moves it
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """A contact shared in a chat, as Telegram gave it."""
+
+    tg_user_id: int  # who sent it
+    chat_id: int
+    contact_user_id: int | None  # whose contact it is (None: typed into an address book)
+    phone_text: str
+    first_name: str = ""
+    last_name: str = ""
+    language: str | None = None  # the sender's Telegram language_code
 
 
 @dataclass(frozen=True)
@@ -168,6 +183,24 @@ async def link_by_ticket_token(
     return LinkResult(client, False, "ticket", moved)
 
 
+async def link_shared_contact(
+    session: AsyncSession, contact: SharedContact, *, token: str | None, region: str = "UA",
+) -> LinkResult:
+    """Link the chat by a shared contact: to the ticket's client when the chat came from that
+    ticket's status link (`token`), else to whoever has the phone. Raises what
+    `link_by_ticket_token` and `link_by_contact` raise."""
+    if token:
+        return await link_by_ticket_token(
+            session, token=token, tg_user_id=contact.tg_user_id, chat_id=contact.chat_id,
+            contact_user_id=contact.contact_user_id, phone_text=contact.phone_text,
+            language=contact.language, region=region)
+    return await link_by_contact(
+        session, tg_user_id=contact.tg_user_id, chat_id=contact.chat_id,
+        contact_user_id=contact.contact_user_id, phone_text=contact.phone_text,
+        first_name=contact.first_name, last_name=contact.last_name, language=contact.language,
+        region=region)
+
+
 async def mark_chat_unreachable(
     session: AsyncSession, chat_id: int, reason: str, now: datetime | None = None,
 ) -> int | None:
@@ -207,6 +240,14 @@ async def restore_chat(session: AsyncSession, chat_id: int) -> Client | None:
     return client
 
 
+async def client_ticket(session: AsyncSession, client_id: int | None, ticket_id: int) -> Ticket:
+    """The ticket, when it is this client's; NotFound (`ticket_id` in params) otherwise, the
+    same for someone else's ticket as for none, so ids reveal nothing."""
+    owner = await session.scalar(select(Ticket.client_id).where(Ticket.id == ticket_id))
+    if client_id is None or owner != client_id:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    return await get_ticket(session, ticket_id)
+
 
 async def entered_change_id(session: AsyncSession, ticket: Ticket) -> int | None:
     """The status change that put the ticket into its current status."""
@@ -215,6 +256,14 @@ async def entered_change_id(session: AsyncSession, ticket: Ticket) -> int | None
                                       StatusChange.to_status_id == ticket.status_id)
         .order_by(StatusChange.id.desc()).limit(1)
     )
+
+
+async def awaited_answer(session: AsyncSession, ticket: Ticket) -> int | None:
+    """The approval round (`event` of `answer_estimate`) the ticket waits for its client's
+    answer in; None when it is not waiting for one."""
+    if ticket.status.code != APPROVAL:
+        return None
+    return await entered_change_id(session, ticket)
 
 
 async def answer_estimate(

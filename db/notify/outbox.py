@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,6 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from db import signals
 from db.base import utcnow
 from db.desk.models import Client, Status, StatusChange, StatusKind, Ticket
+from db.errors import NotFound
 from db.notify.errors import InvalidMessage, NoRecipient
 from db.notify.models import (
     Channel,
@@ -98,6 +100,39 @@ def _check_buttons(buttons: Buttons | None) -> Buttons | None:
     return clean
 
 
+def _check_message(text: str, media_kind: MediaKind | None, media_ref: str | None,
+                   parse_mode: str | None, dedup_key: str | None) -> str:
+    """The text to store (trimmed), or InvalidMessage naming what is wrong."""
+    text = (text or "").strip()
+    limit = CAPTION_MAX if media_kind else TEXT_MAX
+    if not text and not media_kind:
+        raise InvalidMessage("empty_text")
+    if len(text) > limit:
+        raise InvalidMessage("caption_too_long" if media_kind else "text_too_long", limit=limit)
+    if bool(media_kind) != bool(media_ref):
+        raise InvalidMessage("bad_media")
+    if parse_mode not in (None, "HTML"):
+        raise InvalidMessage("bad_parse_mode", parse_mode=parse_mode)
+    if dedup_key is not None and not 0 < len(dedup_key) <= DEDUP_KEY_MAX:
+        raise InvalidMessage("bad_dedup_key")
+    return text
+
+
+async def _recipient(session: AsyncSession, client_id: int | None, ticket_id: int | None,
+                     chat_id: int | None, phone: str | None) -> tuple[int | None, str | None]:
+    """(chat, phone) to record on the row: the client's unless given. NoRecipient when
+    there is neither."""
+    if client_id is not None:
+        client = await session.get(Client, client_id)
+        if client is None:
+            raise InvalidMessage("unknown_client", client_id=client_id)
+        chat_id = chat_id if chat_id is not None else client.tg_chat_id
+        phone = phone or client.phone
+    if chat_id is None and not phone:
+        raise NoRecipient("no chat and no phone", client_id=client_id, ticket_id=ticket_id)
+    return chat_id, phone or None
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -130,18 +165,7 @@ async def enqueue(
     message). Raises NoRecipient, InvalidMessage.
     """
     now = now or utcnow()
-    text = (text or "").strip()
-    limit = CAPTION_MAX if media_kind else TEXT_MAX
-    if not text and not media_kind:
-        raise InvalidMessage("empty_text")
-    if len(text) > limit:
-        raise InvalidMessage("caption_too_long" if media_kind else "text_too_long", limit=limit)
-    if bool(media_kind) != bool(media_ref):
-        raise InvalidMessage("bad_media")
-    if parse_mode not in (None, "HTML"):
-        raise InvalidMessage("bad_parse_mode", parse_mode=parse_mode)
-    if dedup_key is not None and not 0 < len(dedup_key) <= DEDUP_KEY_MAX:
-        raise InvalidMessage("bad_dedup_key")
+    text = _check_message(text, media_kind, media_ref, parse_mode, dedup_key)
     clean_buttons = _check_buttons(buttons)
 
     if dedup_key is not None:
@@ -149,20 +173,12 @@ async def enqueue(
         if existing is not None:
             return existing
 
-    if client_id is not None:
-        client = await session.get(Client, client_id)
-        if client is None:
-            raise InvalidMessage("unknown_client", client_id=client_id)
-        chat_id = chat_id if chat_id is not None else client.tg_chat_id
-        phone = phone or client.phone
-    if chat_id is None and not phone:
-        raise NoRecipient("no chat and no phone", client_id=client_id, ticket_id=ticket_id)
-
-    values = {
+    chat_id, phone = await _recipient(session, client_id, ticket_id, chat_id, phone)
+    values: dict[str, Any] = {
         "kind": str(kind), "ticket_id": ticket_id, "client_id": client_id, "text": text,
         "sms_text": (sms_text or "").strip() or None, "parse_mode": parse_mode,
         "buttons": clean_buttons, "media_kind": media_kind, "media_ref": media_ref,
-        "chat_id": chat_id, "phone": phone or None, "state": OutboxState.PENDING,
+        "chat_id": chat_id, "phone": phone, "state": OutboxState.PENDING,
         "attempts": 0, "retries": 0,
         "next_attempt_at": max(now, not_before) if not_before else now, "created_at": now,
         "dedup_key": dedup_key,
@@ -171,8 +187,14 @@ async def enqueue(
         message = OutboxMessage(**values)
         session.add(message)
         await session.flush()
-        signals.mark(session, signals.OUTBOX)
-        return message
+    else:
+        message = await _insert_once(session, values, dedup_key)
+    signals.mark(session, signals.OUTBOX)
+    return message
+
+
+async def _insert_once(session: AsyncSession, values: dict[str, Any],
+                       dedup_key: str) -> OutboxMessage:
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent transaction enqueuing the same event
     # makes this a no-op instead of an error that would poison the caller's transaction.
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -183,7 +205,6 @@ async def enqueue(
     found = await (session.get(OutboxMessage, new_id) if new_id is not None
                    else by_dedup_key(session, dedup_key))
     assert found is not None
-    signals.mark(session, signals.OUTBOX)
     return found
 
 
@@ -404,6 +425,17 @@ async def retry_failed(session: AsyncSession, outbox_id: int, now: datetime | No
         return False
     signals.mark(session, signals.OUTBOX)
     return True
+
+
+async def retry_ticket_message(session: AsyncSession, ticket_id: int, outbox_id: int) -> bool:
+    """"🔁 Повторить" on a ticket's card: `retry_failed` for a message of that ticket only
+    (NotFound otherwise). False when it is no longer failed."""
+    message = await session.get(OutboxMessage, outbox_id)
+    if message is None or message.ticket_id != ticket_id:
+        raise NotFound("outbox_message", outbox_id=outbox_id, ticket_id=ticket_id)
+    retried = await retry_failed(session, message.id)
+    await session.refresh(message)  # the UPDATE bypassed the identity map
+    return retried
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:

@@ -13,6 +13,7 @@ Keys (a missing key means its default):
 | `notify.reminder_max`    | int   | 3       | … at most this many reminders per ready period  |
 
 Kinds without a switch (receipt, custom) are always on: staff send those deliberately.
+Only an owner changes them (checked here, whoever calls).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import require_owner
 from db.audit import audit
 from db.desk.models import Setting, Staff
 from db.errors import InvalidValue
@@ -76,17 +78,29 @@ async def _put(session: AsyncSession, key: str, value: Any) -> None:
     await session.flush()
 
 
-async def set_switch(session: AsyncSession, actor: Staff | None, kind: str, on: bool) -> None:
+async def set_switch(session: AsyncSession, actor: Staff, kind: str, on: bool) -> None:
+    require_owner(actor)
     if kind not in SWITCHES:
         raise InvalidValue("kind", allowed=list(SWITCHES))
     await _put(session, PREFIX + kind, bool(on))
     audit(session, actor, "settings.notify", "setting", None, key=PREFIX + kind, value=bool(on))
 
 
+async def toggle_switch(session: AsyncSession, actor: Staff, kind: str) -> bool:
+    """Turn one switch the other way; returns whether it is now on."""
+    require_owner(actor)
+    if kind not in SWITCHES:
+        raise InvalidValue("kind", allowed=list(SWITCHES))
+    on = not (await get_notify_settings(session)).enabled(kind)
+    await set_switch(session, actor, kind, on)
+    return on
+
+
 async def set_reminder(
-    session: AsyncSession, actor: Staff | None, *, days: int | None = None,
+    session: AsyncSession, actor: Staff, *, days: int | None = None,
     max_count: int | None = None,
 ) -> None:
+    require_owner(actor)
     if days is not None:
         if not 1 <= days <= REMINDER_DAYS_MAX:
             raise InvalidValue("reminder_days", min=1, max=REMINDER_DAYS_MAX)
@@ -97,3 +111,21 @@ async def set_reminder(
         await _put(session, PREFIX + "reminder_max", max_count)
     audit(session, actor, "settings.notify", "setting", None, reminder_days=days,
           reminder_max=max_count)
+
+
+async def step_reminder(session: AsyncSession, actor: Staff, *, days: int = 0,
+                        max_count: int = 0) -> None:
+    """Move "after N days" and/or "at most M times" by a step (the ➖/➕ buttons), kept within
+    their bounds: a tap past the end leaves the value where it is."""
+    require_owner(actor)
+    current = await get_notify_settings(session)
+    if days:
+        await set_reminder(session, actor, days=_clamp(current.reminder_days + days,
+                                                       REMINDER_DAYS_MAX))
+    if max_count:
+        await set_reminder(session, actor, max_count=_clamp(current.reminder_max + max_count,
+                                                            REMINDER_MAX_MAX))
+
+
+def _clamp(value: int, top: int) -> int:
+    return min(top, max(1, value))

@@ -1,4 +1,5 @@
-"""Message templates the owner edits in /templates: validation, rendering, preview, CRUD.
+"""Message templates the owner and managers edit in /templates: validation, rendering,
+preview, CRUD. Changing a template is for an owner or a manager (checked here, whoever calls).
 
 Decision: one text + one language per row. A client gets a template in their language
 (`Client.language`, else the shop's CLIENT_LANGUAGE); each (kind, language) has one default.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.access import require_manager
 from db.audit import audit
 from db.base import utcnow
 from db.desk.models import Staff
@@ -217,10 +219,11 @@ async def _make_default(session: AsyncSession, template: MessageTemplate) -> Non
 
 
 async def create_template(
-    session: AsyncSession, actor: Staff | None, *, kind: str, language: str, name: str,
+    session: AsyncSession, actor: Staff, *, kind: str, language: str, name: str,
     text: str, is_default: bool = False,
 ) -> MessageTemplate:
     """Add a template; the first one of its (kind, language) becomes the default."""
+    require_manager(actor)
     _check_kind_language(kind, language)
     name = clean_name(name)
     text = validate_text(text)
@@ -244,9 +247,10 @@ async def create_template(
 
 
 async def update_template(
-    session: AsyncSession, actor: Staff | None, template_id: int, *, name: str | None = None,
+    session: AsyncSession, actor: Staff, template_id: int, *, name: str | None = None,
     text: str | None = None, make_default: bool = False,
 ) -> MessageTemplate:
+    require_manager(actor)
     template = await get_template(session, template_id)
     changes: dict[str, object] = {}
     if name is not None:
@@ -264,9 +268,10 @@ async def update_template(
     return template
 
 
-async def delete_template(session: AsyncSession, actor: Staff | None, template_id: int) -> None:
+async def delete_template(session: AsyncSession, actor: Staff, template_id: int) -> None:
     """Delete; if it was the default, the next one of its (kind, language) takes over.
     Pending outbox messages are unaffected (their text is already rendered)."""
+    require_manager(actor)
     template = await get_template(session, template_id)
     kind, language, was_default = template.kind, template.language, template.is_default
     await session.delete(template)

@@ -18,20 +18,22 @@ from db.notify.models import MessageKind
 from db.notify.outbox import DeliveryStatus, delivery_state, last_failed
 from db.notify.policy import STAFF_KIND
 from keyboards.common import button
-from keyboards.notify import NotifyCb
+from keyboards.notify import NotifyAction, NotifyCb
 
 CARD_MESSAGES = 4  # delivery lines on the card
+REASON_SHOWN = 80  # characters of a gateway's error on a delivery line
 
 
 def kind_label(kind: str) -> str:
-    return {
+    labels: dict[str, str] = {
         MessageKind.INTAKE: _("приём"),
         MessageKind.STATUS: _("статус"),
         MessageKind.ESTIMATE: _("смета"),
         MessageKind.READY: _("можно забирать"),
         MessageKind.REMINDER: _("напоминание"),
         MessageKind.RECEIPT: _("чек"),
-    }.get(kind, _("сообщение"))
+    }
+    return labels.get(kind, _("сообщение"))
 
 
 def reason_text(error: str | None) -> str:
@@ -45,7 +47,8 @@ def reason_text(error: str | None) -> str:
     if "no phone" in low:
         return _("нет телефона для SMS")
     text = text.removeprefix("Forbidden: ").removeprefix("Bad Request: ")
-    return h(text[:80] + ("…" if len(text) > 80 else "")) or _("неизвестная ошибка")
+    clipped = text[:REASON_SHOWN] + ("…" if len(text) > REASON_SHOWN else "")
+    return h(clipped) or _("неизвестная ошибка")
 
 
 def _mark(state: DeliveryStatus) -> str:
@@ -85,11 +88,12 @@ async def card_rows(session: DbSession, ticket: Ticket, lang: str
                  if s.kind == StatusKind.READY]
         if ready:
             first.append(button(f"✅ {ready[0].title(lang)}",
-                                NotifyCb(action="ready", id=ticket.id, arg=ready[0].id)))
-    first.append(button(_("📱 Для клиента"), NotifyCb(action="qr", id=ticket.id)))
+                                NotifyCb(action=NotifyAction.READY, id=ticket.id,
+                                         arg=ready[0].id)))
+    first.append(button(_("📱 Для клиента"), NotifyCb(action=NotifyAction.QR, id=ticket.id)))
     rows = [first]
     failed = await last_failed(session, ticket.id, exclude_kind=STAFF_KIND)
     if failed is not None:
         rows.append([button(_("🔁 Повторить отправку"),
-                            NotifyCb(action="retry", id=ticket.id, arg=failed))])
+                            NotifyCb(action=NotifyAction.RETRY, id=ticket.id, arg=failed))])
     return rows

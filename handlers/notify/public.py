@@ -8,18 +8,18 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.views.client_notices import device_name, estimate_buttons
 from bot.views.formatting import h, local_date, money
 from db.desk.models import Client, Ticket
 from db.desk.tickets import client_tickets
+from db.engine import DbSession
 from db.money.closing import closing_summary, unpaid_by_ticket
-from db.notify.client_links import APPROVAL, entered_change_id
+from db.notify.client_links import awaited_answer
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
-from keyboards.notify import MyTicketCb
+from keyboards.notify import MyTicketAction, MyTicketCb
 
 CLOSED_SHOWN = 5  # closed tickets listed in /status after the open ones
 
@@ -36,7 +36,7 @@ def shop_lines(settings: Settings) -> list[str]:
 
 
 async def public_view(
-    session: AsyncSession, ticket: Ticket, lang: str, tz: ZoneInfo, settings: Settings,
+    session: DbSession, ticket: Ticket, lang: str, tz: ZoneInfo, settings: Settings,
     *, viewer: Client | None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The ticket as its client may see it. `viewer`: the client linked to this chat; the
@@ -62,16 +62,15 @@ async def public_view(
         lines.append(_("💳 Оплачено: {amount}").format(amount=money(summary.paid_total, lang)))
     rows: list[list[InlineKeyboardButton]] = []
     own = viewer is not None and viewer.id == ticket.client_id
-    if own and ticket.status.code == APPROVAL:
-        event = await entered_change_id(session, ticket)
-        if event is not None:
-            lines.append("")
-            lines.append(_("Мастер ждёт вашего решения по стоимости ремонта."))
-            rows.append(estimate_buttons(ticket.id, event))
+    event = await awaited_answer(session, ticket) if own else None
+    if event is not None:
+        lines.append("")
+        lines.append(_("Мастер ждёт вашего решения по стоимости ремонта."))
+        rows.append(estimate_buttons(ticket.id, event))
     lines.append("")
     lines.extend(shop_lines(settings))
     if own:
-        rows.append([button(_("📋 Все мои ремонты"), MyTicketCb(action="list"))])
+        rows.append([button(_("📋 Все мои ремонты"), MyTicketCb(action=MyTicketAction.LIST))])
     return "\n".join(lines), markup(rows) if rows else None
 
 
@@ -80,7 +79,7 @@ def _sort_key(ticket: Ticket) -> tuple[bool, int]:
 
 
 async def my_tickets_view(
-    session: AsyncSession, client: Client, lang: str, tz: ZoneInfo,
+    session: DbSession, client: Client, lang: str, tz: ZoneInfo,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """/status: open tickets first (newest first), then the last few closed ones."""
     tickets = sorted(await client_tickets(session, client.id), key=_sort_key)
@@ -104,7 +103,8 @@ async def my_tickets_view(
             line += " · " + _("к оплате {amount}").format(amount=money(due, lang))
         lines.append(line)
         rows.append([button(f"{status_icon(ticket.status)} №{ticket.number} · "
-                            f"{device_name(ticket)}", MyTicketCb(action="open", id=ticket.id))])
+                            f"{device_name(ticket)}",
+                            MyTicketCb(action=MyTicketAction.OPEN, id=ticket.id))])
     if len(shown) < len(tickets):
         lines.append(_("…и ещё закрытые: {count}").format(count=len(tickets) - len(shown)))
     return "\n".join(lines), markup(rows)

@@ -17,7 +17,7 @@ from db.notify.templates import ready_templates
 from handlers.ticket_card import render_ticket
 from handlers.ui import edit_or_send
 from keyboards.common import button
-from keyboards.notify import NotifyCb
+from keyboards.notify import NotifyAction, NotifyCb
 
 
 async def show_ready_prompt(query: CallbackQuery, session: DbSession, ticket: Ticket, lang: str,
@@ -36,11 +36,11 @@ async def show_ready_prompt(query: CallbackQuery, session: DbSession, ticket: Ti
     templates = await ready_templates(session, client_lang(client, settings))
     rows: list[list[InlineKeyboardButton]] = [
         [button(f"📨 {t.name}" + (" ⭐" if t.is_default else ""),
-                NotifyCb(action="send", id=ticket.id, arg=t.id))]
+                NotifyCb(action=NotifyAction.SEND, id=ticket.id, arg=t.id))]
         for t in templates
     ]
     if not templates:
         lines.append(_("Нет шаблонов «Можно забирать» — добавьте в /templates."))
-    rows.append([button(_("🔕 Не уведомлять"), NotifyCb(action="skip", id=ticket.id))])
+    rows.append([button(_("🔕 Не уведомлять"), NotifyCb(action=NotifyAction.SKIP, id=ticket.id))])
     keyboard = InlineKeyboardMarkup(inline_keyboard=rows + card.inline_keyboard)
     await edit_or_send(query, text + "\n\n" + "\n".join(lines), keyboard)

@@ -1,40 +1,46 @@
 """/settings → 🔔 Уведомления (owner only): each client message on or off, and the reminder's
-"after N days, at most M times"."""
+"after N days, at most M times". db/notify/settings checks the role again."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from db.desk.models import Role, Staff
+from db.engine import DbSession
 from db.errors import InvalidValue
+from db.notify.models import MessageKind
 from db.notify.settings import (
-    REMINDER_DAYS_MAX,
-    REMINDER_MAX_MAX,
     SWITCHES,
     NotifySettings,
     get_notify_settings,
-    set_reminder,
-    set_switch,
+    step_reminder,
+    toggle_switch,
 )
 from handlers.filters import IsStaff
 from handlers.ui import edit_or_send
 from keyboards.callbacks import SettingsCb
 from keyboards.common import button, markup
-from keyboards.notify import NotifySetCb
+from keyboards.notify import NotifySetAction, NotifySetCb
+
+UP, DOWN = 1, -1  # the ➕ / ➖ steps
 
 
 def switch_title(kind: str) -> str:
     return {
-        "intake": _("Приём: номер и ссылка на статус"),
-        "ready": _("«Можно забирать» (вопрос на карточке)"),
-        "status": _("Смена статуса (диагностика, запчасть, в работе)"),
-        "estimate": _("Смета на согласование с кнопками"),
-        "reminder": _("Напоминание, если не забирают"),
-    }[kind]
+        MessageKind.INTAKE: _("Приём: номер и ссылка на статус"),
+        MessageKind.READY: _("«Можно забирать» (вопрос на карточке)"),
+        MessageKind.STATUS: _("Смена статуса (диагностика, запчасть, в работе)"),
+        MessageKind.ESTIMATE: _("Смета на согласование с кнопками"),
+        MessageKind.REMINDER: _("Напоминание, если не забирают"),
+    }[MessageKind(kind)]
+
+
+def stepper(action: NotifySetAction, label: str) -> list[InlineKeyboardButton]:
+    return [button("➖", NotifySetCb(action=action, step=DOWN)),
+            button(label, NotifySetCb(action=NotifySetAction.NOOP)),
+            button("➕", NotifySetCb(action=action, step=UP))]
 
 
 def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
@@ -45,60 +51,63 @@ def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
     for kind in SWITCHES:
         mark = "✅" if current.enabled(kind) else "⛔"
         lines.append(f"{mark} {switch_title(kind)}")
-        rows.append([button(f"{mark} {switch_title(kind)}", NotifySetCb(action="sw", arg=kind))])
+        rows.append([button(f"{mark} {switch_title(kind)}",
+                            NotifySetCb(action=NotifySetAction.SWITCH, kind=MessageKind(kind)))])
     lines.append(_("⏰ Напоминание: через {days} дн., не больше {count} раз").format(
         days=current.reminder_days, count=current.reminder_max))
-    rows.append([button("➖", NotifySetCb(action="days", arg="-1")),
-                 button(_("⏰ через {days} дн.").format(days=current.reminder_days),
-                        NotifySetCb(action="noop")),
-                 button("➕", NotifySetCb(action="days", arg="1"))])
-    rows.append([button("➖", NotifySetCb(action="max", arg="-1")),
-                 button(_("🔁 до {count} раз").format(count=current.reminder_max),
-                        NotifySetCb(action="noop")),
-                 button("➕", NotifySetCb(action="max", arg="1"))])
+    rows.append(stepper(NotifySetAction.DAYS,
+                        _("⏰ через {days} дн.").format(days=current.reminder_days)))
+    rows.append(stepper(NotifySetAction.MAX,
+                        _("🔁 до {count} раз").format(count=current.reminder_max)))
     rows.append([button(_("← Настройки"), SettingsCb(action="menu"))])
     return "\n".join(lines), markup(rows)
 
 
-def setup(settings: Settings) -> Router:
+async def show(query: CallbackQuery, session: DbSession, note: str | None = None) -> None:
+    text, kb = view(await get_notify_settings(session))
+    await edit_or_send(query, text, kb)
+    await query.answer(note)
+
+
+async def menu(query: CallbackQuery, session: DbSession) -> None:
+    await show(query, session)
+
+
+async def stale(query: CallbackQuery) -> None:
+    await query.answer(_("Кнопка устарела — откройте /settings заново."), show_alert=True)
+
+
+async def toggle(query: CallbackQuery, callback_data: NotifySetCb, session: DbSession,
+                 staff: Staff) -> None:
+    if callback_data.kind is None:
+        await stale(query)
+        return
+    try:
+        on = await toggle_switch(session, staff, callback_data.kind)
+    except InvalidValue:  # a kind without a switch
+        await stale(query)
+        return
+    await show(query, session, _("Включено") if on else _("Выключено"))
+
+
+async def reminder(query: CallbackQuery, callback_data: NotifySetCb, session: DbSession,
+                   staff: Staff) -> None:
+    step = UP if callback_data.step == UP else DOWN
+    if callback_data.action == NotifySetAction.DAYS:
+        await step_reminder(session, staff, days=step)
+    else:
+        await step_reminder(session, staff, max_count=step)
+    await show(query, session)
+
+
+def setup() -> Router:
     router = Router(name="notify_switches")
+    # A second line: db/notify/settings refuses other roles itself.
     router.callback_query.filter(IsStaff(Role.OWNER))
-
-    async def show(query: CallbackQuery, session: AsyncSession, note: str | None = None) -> None:
-        text, kb = view(await get_notify_settings(session))
-        await edit_or_send(query, text, kb)
-        await query.answer(note)
-
-    @router.callback_query(NotifySetCb.filter(F.action.in_({"menu", "noop"})))
-    async def menu(query: CallbackQuery, session: AsyncSession) -> None:
-        await show(query, session)
-
-    @router.callback_query(NotifySetCb.filter(F.action == "sw"))
-    async def toggle(query: CallbackQuery, callback_data: NotifySetCb, session: AsyncSession,
-                     staff: Staff) -> None:
-        if callback_data.arg not in SWITCHES:
-            await query.answer(_("Кнопка устарела — откройте /settings заново."),
-                               show_alert=True)
-            return
-        current = await get_notify_settings(session)
-        on = not current.enabled(callback_data.arg)
-        await set_switch(session, staff, callback_data.arg, on)
-        await show(query, session, _("Включено") if on else _("Выключено"))
-
-    @router.callback_query(NotifySetCb.filter(F.action.in_({"days", "max"})))
-    async def reminder(query: CallbackQuery, callback_data: NotifySetCb, session: AsyncSession,
-                       staff: Staff) -> None:
-        step = 1 if callback_data.arg == "1" else -1
-        current = await get_notify_settings(session)
-        try:
-            if callback_data.action == "days":
-                days = min(REMINDER_DAYS_MAX, max(1, current.reminder_days + step))
-                await set_reminder(session, staff, days=days)
-            else:
-                count = min(REMINDER_MAX_MAX, max(1, current.reminder_max + step))
-                await set_reminder(session, staff, max_count=count)
-        except InvalidValue:
-            pass
-        await show(query, session)
-
+    router.callback_query.register(menu, NotifySetCb.filter(
+        F.action.in_({NotifySetAction.MENU, NotifySetAction.NOOP})))
+    router.callback_query.register(toggle,
+                                   NotifySetCb.filter(F.action == NotifySetAction.SWITCH))
+    router.callback_query.register(reminder, NotifySetCb.filter(
+        F.action.in_({NotifySetAction.DAYS, NotifySetAction.MAX})))
     return router
