@@ -18,8 +18,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.middlewares import AfterCommit
 from bot.services import Services
+from bot.unit_of_work import AfterCommit
 from bot.usecases.shift_close import close_due_at
 from bot.views import fiscal_texts as ft
 from bot.views.formatting import clip, local_dt
