@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 def setup_routers(settings: Settings) -> Router:
     root = Router(name="root")
     root.include_routers(
-        common.setup(settings),  # /start, /help, /cancel: for everyone, in any state
-        staff_admin.setup(settings),
-        intake.setup(settings),
+        common.setup(),  # /start, /help, /cancel: for everyone, in any state
+        staff_admin.setup(),
+        intake.setup(),
         receipts.setup(settings),
         pay.setup(settings),
         expenses.setup(settings),
@@ -58,9 +58,9 @@ def setup_routers(settings: Settings) -> Router:
         tickets.setup(),
         comments.setup(),
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
-        clients.setup(settings),
+        clients.setup(),
         client.setup(settings),  # what clients (non-staff) see
-        deny.setup(settings),  # the rest: strangers learn nothing, stale buttons get a hint
+        deny.setup(),  # the rest: strangers learn nothing, stale buttons get a hint
     )
     return root
 
