@@ -6,15 +6,25 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import h, local_date
 from db.desk.clients import get_client_with_devices, get_device, list_device_types
 from db.desk.models import Client, Device, Ticket
 from db.desk.phones import format_phone
 from db.desk.tickets import client_tickets, device_tickets
+from db.engine import DbSession
 from handlers.ticket_view import status_icon
-from keyboards.callbacks import ClientCb, DeviceCb, IntakeCb, TicketAction, TicketCb
+from keyboards.callbacks import (
+    ClientAction,
+    ClientCb,
+    ClientField,
+    DeviceAction,
+    DeviceCb,
+    IntakeAction,
+    IntakeCb,
+    TicketAction,
+    TicketCb,
+)
 from keyboards.common import button, chunked, markup
 
 DEVICES_ON_CARD = 15
@@ -32,15 +42,7 @@ def ticket_line(ticket: Ticket, lang: str, tz: ZoneInfo) -> str:
     )
 
 
-async def render_client(
-    session: AsyncSession,
-    client_id: int,
-    lang: str,
-    tz: ZoneInfo,
-    *,
-    with_types: bool = False,
-) -> tuple[str, InlineKeyboardMarkup]:
-    client = await get_client_with_devices(session, client_id)
+def client_lines(client: Client) -> list[str]:
     lines = [f"👤 <b>{h(client_name(client))}</b>", f"📞 {format_phone(client.phone)}"]
     if client.extra_phone:
         lines.append(_("📞 Доп.: {phone}").format(phone=format_phone(client.extra_phone)))
@@ -48,6 +50,29 @@ async def render_client(
         lines.append(f"📝 {h(client.comment)}")
     if client.tg_chat_id:
         lines.append(_("💬 Подключён к боту"))
+    return lines
+
+
+def device_lines(device: Device, tickets: list[Ticket], lang: str, tz: ZoneInfo) -> list[str]:
+    """A device on the client card with its latest tickets (`tickets` newest first)."""
+    lines = [f"📱 {h(device.title)}" + (f" · {h(device.serial)}" if device.serial else "")]
+    lines.extend("   " + ticket_line(t, lang, tz) for t in tickets[:TICKETS_PER_DEVICE])
+    if len(tickets) > TICKETS_PER_DEVICE:
+        more = len(tickets) - TICKETS_PER_DEVICE
+        lines.append("   " + _("… и ещё {count}").format(count=more))
+    return lines
+
+
+async def render_client(
+    session: DbSession,
+    client_id: int,
+    lang: str,
+    tz: ZoneInfo,
+    *,
+    with_types: bool = False,
+) -> tuple[str, InlineKeyboardMarkup]:
+    client = await get_client_with_devices(session, client_id)
+    lines = client_lines(client)
     rows: list[list[InlineKeyboardButton]] = []
     devices = list(reversed(client.devices))[:DEVICES_ON_CARD]
     by_device: dict[int, list[Ticket]] = {}  # newest first: one query for the whole card
@@ -57,37 +82,38 @@ async def render_client(
         lines.append("")
         lines.append(_("<b>Устройства:</b>"))
     for device in devices:
-        lines.append(f"📱 {h(device.title)}" + (f" · {h(device.serial)}" if device.serial else ""))
-        tickets = by_device.get(device.id, [])
-        lines.extend("   " + ticket_line(t, lang, tz) for t in tickets[:TICKETS_PER_DEVICE])
-        if len(tickets) > TICKETS_PER_DEVICE:
-            more = len(tickets) - TICKETS_PER_DEVICE
-            lines.append("   " + _("… и ещё {count}").format(count=more))
-        rows.append([button(f"📱 {device.title}"[:60], DeviceCb(action="card", id=device.id))])
+        lines.extend(device_lines(device, by_device.get(device.id, []), lang, tz))
+        rows.append([button(f"📱 {device.title}"[:60],
+                            DeviceCb(action=DeviceAction.CARD, id=device.id))])
     if len(client.devices) > DEVICES_ON_CARD:
         lines.append(_("… всего устройств: {count}").format(count=len(client.devices)))
     if with_types:
         lines.append("")
         lines.append(_("Какое устройство принимаем?"))
-        types = [
-            button(t.title(lang), IntakeCb(action="type", arg=t.id, cid=client.id))
-            for t in await list_device_types(session)
-        ]
-        rows.extend(chunked(types, 3))
+        rows.extend(await device_type_rows(session, client.id, lang))
     else:
-        rows.append([button(_("➕ Новое устройство"), ClientCb(action="new", id=client.id))])
-    rows.append(
-        [
-            button(_("✏️ Имя"), ClientCb(action="edit", id=client.id, arg=1)),
-            button(_("✏️ Доп. телефон"), ClientCb(action="edit", id=client.id, arg=2)),
-            button(_("✏️ Комментарий"), ClientCb(action="edit", id=client.id, arg=3)),
-        ]
-    )
+        rows.append([button(_("➕ Новое устройство"),
+                            ClientCb(action=ClientAction.NEW, id=client.id))])
+    rows.append([edit_button(_("✏️ Имя"), client.id, ClientField.NAME),
+                 edit_button(_("✏️ Доп. телефон"), client.id, ClientField.EXTRA_PHONE),
+                 edit_button(_("✏️ Комментарий"), client.id, ClientField.COMMENT)])
     return "\n".join(lines), markup(rows)
 
 
+def edit_button(text: str, client_id: int, field: ClientField) -> InlineKeyboardButton:
+    return button(text, ClientCb(action=ClientAction.EDIT, id=client_id, field=field))
+
+
+async def device_type_rows(session: DbSession, client_id: int, lang: str
+                           ) -> list[list[InlineKeyboardButton]]:
+    """The intake's first question as buttons: one tap picks the type and starts it."""
+    return chunked([button(t.title(lang), IntakeCb(action=IntakeAction.TYPE, arg=t.id,
+                                                   cid=client_id))
+                    for t in await list_device_types(session)], 3)
+
+
 async def render_device(
-    session: AsyncSession, device_id: int, lang: str, tz: ZoneInfo
+    session: DbSession, device_id: int, lang: str, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup, Device]:
     device = await get_device(session, device_id)
     tickets = await device_tickets(session, device.id)
@@ -114,6 +140,7 @@ async def render_device(
         )
     rows = chunked(buttons, 2)
     if not tickets or tickets[-1].status.kind.is_closed:
-        rows.append([button(_("➕ Новое обращение"), DeviceCb(action="again", id=device.id))])
-    rows.append([button(_("← Клиент"), ClientCb(action="card", id=device.client_id))])
+        rows.append([button(_("➕ Новое обращение"),
+                            DeviceCb(action=DeviceAction.AGAIN, id=device.id))])
+    rows.append([button(_("← Клиент"), ClientCb(action=ClientAction.CARD, id=device.client_id))])
     return "\n".join(lines), markup(rows), device

@@ -9,28 +9,28 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import STAFF_COMMANDS
-from bot.config import Settings
 from db.desk.models import Staff
 
 CLIENT_ONLY = {"start", "help", "status", "cancel"}
 
 
-def setup(settings: Settings) -> Router:
+async def staff_command(message: Message, staff: Staff | None) -> None:
+    if staff is None:
+        await message.answer(_("Нет доступа: эта команда для сотрудников сервиса."))
+    else:
+        await message.answer(_("Эта команда доступна не всем ролям или ещё не включена."))
+
+
+async def any_button(query: CallbackQuery, staff: Staff | None) -> None:
+    if staff is None:
+        await query.answer(_("Нет доступа."), show_alert=True)
+    else:
+        await query.answer(_("Кнопка устарела — откройте карточку заново."), show_alert=True)
+
+
+def setup() -> Router:
     router = Router(name="deny")
     staff_only = [c for c, _text in STAFF_COMMANDS if c not in CLIENT_ONLY]
-
-    @router.message(Command(*staff_only))
-    async def staff_command(message: Message, staff: Staff | None) -> None:
-        if staff is None:
-            await message.answer(_("Нет доступа: эта команда для сотрудников сервиса."))
-        else:
-            await message.answer(_("Эта команда доступна не всем ролям или ещё не включена."))
-
-    @router.callback_query()
-    async def any_button(query: CallbackQuery, staff: Staff | None) -> None:
-        if staff is None:
-            await query.answer(_("Нет доступа."), show_alert=True)
-        else:
-            await query.answer(_("Кнопка устарела — откройте карточку заново."), show_alert=True)
-
+    router.message.register(staff_command, Command(*staff_only))
+    router.callback_query.register(any_button)
     return router

@@ -8,6 +8,7 @@ from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
 from db.desk.models import Role, Staff
+from keyboards.menu import menu_texts
 
 
 class IsStaff(Filter):
@@ -42,7 +43,5 @@ class NotCommand(Filter):
     /client or "👥 Клиенты" work in the middle of any form."""
 
     async def __call__(self, event: TelegramObject, **_: Any) -> bool:
-        from keyboards.menu import menu_texts
-
         text = getattr(event, "text", None)
         return not (text and (text.startswith("/") or text in menu_texts()))

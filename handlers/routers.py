@@ -42,9 +42,9 @@ log = logging.getLogger(__name__)
 def setup_routers(settings: Settings) -> Router:
     root = Router(name="root")
     root.include_routers(
-        common.setup(settings),  # /start, /help, /cancel: for everyone, in any state
-        staff_admin.setup(settings),
-        intake.setup(settings),
+        common.setup(),  # /start, /help, /cancel: for everyone, in any state
+        staff_admin.setup(),
+        intake.setup(),
         receipts.setup(settings),
         pay.setup(settings),
         expenses.setup(settings),
@@ -64,10 +64,10 @@ def setup_routers(settings: Settings) -> Router:
         tickets.setup(),
         comments.setup(),
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
-        clients.setup(settings),
+        clients.setup(),
         client.setup(),  # what clients (non-staff) see
         client_answers.setup(),
-        deny.setup(settings),  # the rest: strangers learn nothing, stale buttons get a hint
+        deny.setup(),  # the rest: strangers learn nothing, stale buttons get a hint
     )
     return root
 

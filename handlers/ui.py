@@ -1,11 +1,14 @@
-"""Small UI helpers shared by the routers: edit in place, tolerate 'not modified'."""
+"""Small UI helpers shared by the routers: edit in place, tolerate 'not modified', answer a
+button or a message that belongs to a form no longer open."""
 
 from __future__ import annotations
 
 import contextlib
 
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.views.formatting import clip
 
@@ -43,3 +46,15 @@ async def edit_markup(event: CallbackQuery, markup: InlineKeyboardMarkup | None)
 def callback_message(event: CallbackQuery) -> Message | None:
     message = event.message
     return None if message is None or isinstance(message, InaccessibleMessage) else message
+
+
+async def stale_button(query: CallbackQuery) -> None:
+    """A form's button pressed when that form (or that step of it) is not the current one."""
+    await query.answer(_("Кнопка устарела."), show_alert=True)
+
+
+async def form_gone(message: Message, state: FSMContext) -> None:
+    """A form's state whose data is missing or unreadable (another release's, expired): end it
+    rather than guess."""
+    await state.clear()
+    await message.answer(_("Отменено."))

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from db.desk.models import Role
 from keyboards.common import DbId
 
 # /start payload of a device label's QR: tk_<ticket number> (opens the card, for staff only).
@@ -29,25 +30,74 @@ class TicketCb(CallbackData, prefix="t"):
     arg: DbId = 0
 
 
+class ClientAction(StrEnum):
+    CARD = "card"
+    NEW = "new"  # accept a new device of the client
+    EDIT = "edit"  # change the client's `field`
+
+
+class ClientField(StrEnum):
+    """What "✏️" on the client card changes (the values are update_client's keywords)."""
+
+    NAME = "name"
+    EXTRA_PHONE = "extra_phone"
+    COMMENT = "comment"
+
+
 class ClientCb(CallbackData, prefix="c"):
-    action: str  # card, new, edit, pick
-    id: int
-    arg: int = 0
+    action: ClientAction
+    id: DbId
+    field: ClientField | None = None
+
+
+class DeviceAction(StrEnum):
+    CARD = "card"
+    AGAIN = "again"  # a new ticket for the same device
 
 
 class DeviceCb(CallbackData, prefix="d"):
-    action: str  # card, again
-    id: int
+    action: DeviceAction
+    id: DbId
+
+
+class IntakeAction(StrEnum):
+    TYPE = "type"  # device type `arg` for client `cid`: starts an intake
+    FIELD = "field"  # open the review's `field`
+    OPTION = "opt"  # tick option number `arg` of `field` (condition, kit)
+    MASTER = "master"  # staff `arg` repairs it
+    SERVICE = "svc"  # add or remove service `arg` on the quote
+    CLEAR = "clear"  # empty the field being edited
+    BACK = "back"  # to the review screen
+    OK = "ok"  # accept the device
+    CANCEL = "cancel"
+
+
+class IntakeField(StrEnum):
+    """The review screen's optional fields (the values are the form's attribute names)."""
+
+    CONDITION = "condition"
+    KIT = "kit"
+    SERIAL = "serial"
+    LOCK_CODE = "lock_code"
+    ESTIMATE = "estimate"
+    MASTER = "master"
+    SERVICES = "services"
 
 
 class IntakeCb(CallbackData, prefix="i"):
-    action: str  # type, field, cond, kit, master, clear, ok, cancel, back
-    arg: int = 0
-    cid: int = 0  # client id, where the button starts an intake
+    action: IntakeAction
+    field: IntakeField | None = None
+    arg: DbId = 0
+    cid: DbId = 0  # the client, where the button starts an intake
+
+
+class NewClientAction(StrEnum):
+    CREATE = "create"  # create the client with the phone nobody had
+    SKIP = "skip"  # without a name
 
 
 class NewClientCb(CallbackData, prefix="nc"):
-    action: str  # create, skip, cancel
+    action: NewClientAction
 
 
 class ServiceAction(StrEnum):
@@ -60,10 +110,21 @@ class ServiceCb(CallbackData, prefix="sv"):
     status: DbId = 0
 
 
+class StaffAction(StrEnum):
+    LIST = "list"
+    CARD = "card"
+    ROLE = "role"  # give staff `id` the `role`
+    PERCENT = "pct"  # ask for the commission of staff `id`
+    DEACTIVATE = "off"
+    ACTIVATE = "on"
+    INVITE = "inv"  # who is invited?
+    INVITE_ROLE = "invrole"  # an invite link for `role`
+
+
 class StaffCb(CallbackData, prefix="s"):
-    action: str  # list, card, role, pct, off, on, inv, invrole
-    id: int = 0
-    arg: str = ""
+    action: StaffAction
+    id: DbId = 0
+    role: Role | None = None
 
 
 class FormAction(StrEnum):
@@ -77,9 +138,17 @@ class FormCb(CallbackData, prefix="f"):
     action: FormAction
 
 
+class SettingsAction(StrEnum):
+    MENU = "menu"
+    TYPES = "types"  # the device types for intake
+    TYPE_ADD = "type_add"
+    TYPE_OFF = "type_off"  # hide device type `id` from intake
+    TYPE_ON = "type_on"
+
+
 class SettingsCb(CallbackData, prefix="set"):
-    action: str  # menu, types, type_add, type_off, type_on
-    id: int = 0
+    action: SettingsAction
+    id: DbId = 0
 
 
 # Shared entry points between features (each feature keeps its own factories in its module).

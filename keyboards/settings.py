@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from keyboards.callbacks import SettingsCb
+from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeCb
 from keyboards.notify import NotifySetCb
@@ -14,7 +14,7 @@ from keyboards.reports import ReportSettingsCb
 
 def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
     return _("⚙️ <b>Настройки</b>"), markup([
-        [button(_("📱 Типы устройств"), SettingsCb(action="types"))],
+        [button(_("📱 Типы устройств"), SettingsCb(action=SettingsAction.TYPES))],
         [button(_("💳 Способы оплаты"), PayTypeCb(action="list"))],
         [button(_("🔔 Уведомления"), NotifySetCb(action="menu"))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action="menu"))],

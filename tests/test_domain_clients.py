@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.desk.clients import (
@@ -16,7 +17,7 @@ from db.desk.clients import (
     set_device_type_active,
     update_client,
 )
-from db.desk.models import Role
+from db.desk.models import Counter, Role
 from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, PermissionDenied
 from tests.factories import make_client, make_staff, make_ticket
 
@@ -132,3 +133,34 @@ async def test_fill_serial_only_when_unknown(session: AsyncSession) -> None:
     await fill_serial(session, staff, device.id, "OTHER123")
     assert device.serial_norm == "352099001761481"
     assert [h.client.id for h in await search_clients(session, "001761481")] == [client.id]
+
+
+async def test_former_staff_change_no_client_or_device(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    gone = await make_staff(session, Role.MASTER)
+    gone.active = False
+    client = await make_client(session)
+    device = await add_device(session, owner, client.id, kind="Телефон")
+    with pytest.raises(PermissionDenied):
+        await create_client(session, gone, phone="0671112233")
+    with pytest.raises(PermissionDenied):
+        await update_client(session, gone, client.id, name="Чужой")
+    with pytest.raises(PermissionDenied):
+        await add_device(session, gone, client.id, kind="Ноутбук")
+    with pytest.raises(PermissionDenied):
+        await fill_serial(session, gone, device.id, "SN1")
+    assert client.name == "Иван" and device.serial is None
+    assert await find_client_by_phone(session, "0671112233") is None
+
+
+async def test_bare_number_finds_phones_first_then_the_ticket(session: AsyncSession) -> None:
+    staff = await make_staff(session, Role.MASTER)
+    by_phone = await create_client(session, None, phone="0671234567", name="Анна")
+    await session.execute(update(Counter).where(Counter.name == "ticket").values(value=4566))
+    ticket = await make_ticket(session, staff)
+    assert ticket.number == 4567
+    hits = await search_clients(session, "4567")
+    assert [(h.client.id, h.reason) for h in hits] == [(by_phone.id, "phone"),
+                                                      (ticket.client_id, "ticket")]
+    hits = await search_clients(session, "#4567")
+    assert [(h.client.id, h.reason) for h in hits] == [(ticket.client_id, "ticket")]

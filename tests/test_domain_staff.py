@@ -72,6 +72,13 @@ async def test_only_owner_manages_staff(session: AsyncSession) -> None:
         await change_role(session, master, manager.id, Role.MASTER)
     with pytest.raises(PermissionDenied):
         await set_commission(session, manager, master.id, 5000)
+    with pytest.raises(PermissionDenied):
+        await set_active(session, manager, master.id, False)
+    owner = await make_staff(session, Role.OWNER)
+    invite = await create_invite(session, owner, Role.MASTER, timedelta(hours=1))
+    with pytest.raises(PermissionDenied):
+        await revoke_invite(session, manager, invite.id)
+    assert master.active and not invite.revoked
 
 
 async def test_roles_commission_deactivate(session: AsyncSession) -> None:

@@ -240,3 +240,21 @@ async def test_open_tickets_listing(session: AsyncSession) -> None:
     await _move(session, master, tickets[0], "in_work", "ready", "issued")
     rows, total = await open_tickets(session, limit=1)
     assert total == 2 and len(rows) == 1
+
+
+async def test_former_staff_change_no_ticket(session: AsyncSession) -> None:
+    master = await make_staff(session, Role.MASTER)
+    ticket = await make_ticket(session, master)
+    gone = await make_staff(session, Role.OWNER)
+    gone.active = False
+    statuses = await _statuses(session)
+    with pytest.raises(PermissionDenied):
+        await open_ticket(session, gone, TicketDraft(defect="x"), device_id=ticket.device_id)
+    with pytest.raises(PermissionDenied):
+        await add_comment(session, gone, ticket.id, CommentIn(text="чужой"))
+    with pytest.raises(PermissionDenied):
+        await update_ticket(session, gone, ticket.id, text_fields={"defect": "другое"})
+    with pytest.raises(PermissionDenied):
+        await change_status(session, gone, ticket.id, statuses["diagnostics"].id)
+    assert ticket.defect == "Не включается" and ticket.status_id == statuses["accepted"].id
+    assert await list_comments(session, ticket.id) == []

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from aiogram.methods import SendPhoto, SetMyCommands
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import AnswerCallbackQuery, SendPhoto, SetMyCommands
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.desk.models import Client, Comment, DeviceType, Staff, Ticket
+from db.desk.models import Client, Comment, Device, DeviceType, Role, Staff, Ticket
+from keyboards.callbacks import (
+    ClientAction,
+    ClientCb,
+    ClientField,
+    DeviceAction,
+    DeviceCb,
+    IntakeAction,
+    IntakeCb,
+    IntakeField,
+    NewClientAction,
+    NewClientCb,
+    SettingsAction,
+    SettingsCb,
+    StaffAction,
+    StaffCb,
+)
 from tests.handler_kit import OWNER_ID, Desk
 
 MASTER_ID = 2
@@ -127,3 +146,167 @@ async def test_owner_edits_device_types(desk: Desk, session_factory) -> None:  #
         assert hidden is not None and not hidden.active
     texts = await desk.send(MASTER_ID, "/settings")  # not staff yet → no access, learns nothing
     assert "Наушники" not in " ".join(texts)
+
+
+# -- forms: stale buttons, typed data ---------------------------------------------------------
+
+def alerts(desk: Desk) -> list[str]:
+    return [a.text or "" for a in desk.bot.calls(AnswerCallbackQuery) if a.show_alert]
+
+
+async def form(desk: Desk, user_id: int) -> tuple[str | None, dict[str, Any]]:
+    key = StorageKey(bot_id=desk.bot.id, chat_id=user_id, user_id=user_id)
+    return await desk.dp.storage.get_state(key), await desk.dp.storage.get_data(key)
+
+
+INTAKE_BUTTONS = [
+    IntakeCb(action=IntakeAction.FIELD, field=IntakeField.SERIAL),
+    IntakeCb(action=IntakeAction.OPTION, field=IntakeField.CONDITION, arg=1),
+    IntakeCb(action=IntakeAction.MASTER, arg=1),
+    IntakeCb(action=IntakeAction.SERVICE, arg=1),
+    IntakeCb(action=IntakeAction.BACK),
+    IntakeCb(action=IntakeAction.CLEAR),
+    IntakeCb(action=IntakeAction.OK),
+    IntakeCb(action=IntakeAction.CANCEL),
+]
+
+
+async def test_intake_buttons_of_no_current_intake_are_stale(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "/start")
+    for data in INTAKE_BUTTONS:  # no form at all
+        await desk.press(OWNER_ID, data.pack())
+        assert alerts(desk) == ["Кнопка устарела."], (data, desk.bot.session.requests)
+        assert not desk.bot.texts() and await form(desk, OWNER_ID) == (None, {})
+    # Another form is open (a client's comment): it stays as it was and still takes the text.
+    await desk.send(OWNER_ID, "+380671234567")
+    await desk.tap(OWNER_ID, "Создать")
+    await desk.send(OWNER_ID, "Олена")
+    await desk.tap(OWNER_ID, "Комментарий")
+    before = await form(desk, OWNER_ID)
+    for data in INTAKE_BUTTONS:
+        await desk.press(OWNER_ID, data.pack())
+        assert alerts(desk) == ["Кнопка устарела."], data
+        assert await form(desk, OWNER_ID) == before
+    await desk.send(OWNER_ID, "Постоянный клиент")
+    async with session_factory() as s:
+        client = await s.scalar(select(Client))
+        assert client is not None and client.comment == "Постоянный клиент"
+    # An intake at its "brand and model" question: the review's buttons are not current yet.
+    await desk.send(OWNER_ID, "/client 0671234567")
+    await desk.tap(OWNER_ID, "Новое устройство")
+    await desk.tap(OWNER_ID, "Телефон")
+    before = await form(desk, OWNER_ID)
+    for data in INTAKE_BUTTONS[:-1]:
+        await desk.press(OWNER_ID, data.pack())
+        assert alerts(desk) == ["Кнопка устарела."], data
+        assert await form(desk, OWNER_ID) == before
+    texts = await desk.send(OWNER_ID, "Apple iPhone 12")
+    assert "Опишите неисправность" in texts[-1]
+
+
+async def test_intake_review_fields(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "+380671234567")
+    await desk.tap(OWNER_ID, "Создать")
+    await desk.send(OWNER_ID, "Олена")
+    await desk.tap(OWNER_ID, "Телефон")
+    texts = await desk.send(OWNER_ID, "x" * 191)
+    assert "до 190 символов" in texts[-1]
+    await desk.send(OWNER_ID, "Apple iPhone 12")
+    texts = await desk.send(OWNER_ID, "x" * 2001)
+    assert "не больше 2000 символов" in texts[-1]
+    await desk.send(OWNER_ID, "Не заряжается")
+    await desk.tap(OWNER_ID, "Серийный")
+    texts = await desk.send(OWNER_ID, "S" * 65)
+    assert texts[-1] == "Не длиннее 64 символов."
+    texts = await desk.send(OWNER_ID, "SN-777")
+    assert "Серийный/IMEI: SN-777" in texts[-1]
+    await desk.tap(OWNER_ID, "Оценка")
+    texts = await desk.send(OWNER_ID, "1 500")
+    assert "Оценка: 1" in texts[-1] and "500,00" in texts[-1]
+    await desk.tap(OWNER_ID, "Код")
+    await desk.send(OWNER_ID, "1234")
+    await desk.tap(OWNER_ID, "Код")
+    texts = await desk.tap(OWNER_ID, "Очистить")
+    assert "Код блокировки: —" in texts[-1]
+    await desk.tap(OWNER_ID, "Состояние")
+    await desk.tap(OWNER_ID, "Царапины")
+    await desk.tap(OWNER_ID, "Сколы")
+    assert "✓ Царапины" in desk.buttons(OWNER_ID) and "✓ Сколы" in desk.buttons(OWNER_ID)
+    await desk.tap(OWNER_ID, "Царапины")
+    texts = await desk.tap(OWNER_ID, "Готово")
+    assert "Состояние: Сколы" in texts[-1]
+    await desk.tap(OWNER_ID, "Комплект")
+    texts = await desk.send(OWNER_ID, "Кабель и чехол")
+    assert "Комплект: Кабель и чехол" in texts[-1]
+    await desk.tap(OWNER_ID, "Мастер")
+    texts = await desk.tap(OWNER_ID, "✓")  # the one who accepts is the master by default
+    assert "Мастер: Test" in texts[-1]
+    texts = await desk.tap(OWNER_ID, "Принять")
+    assert any("[1] Apple iPhone 12" in t for t in texts), texts
+    assert await form(desk, OWNER_ID) == (None, {})
+    async with session_factory() as s:
+        ticket = await s.scalar(select(Ticket))
+        assert ticket is not None
+        device = await s.get(Device, ticket.device_id)
+        assert (ticket.defect, ticket.condition, ticket.kit, ticket.lock_code, ticket.estimate) \
+            == ("Не заряжается", "Сколы", "Кабель и чехол", "", 150000)
+        assert device is not None and device.serial == "SN-777"
+
+
+async def test_client_edits(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "+380671234567")
+    await desk.tap(OWNER_ID, "Создать")
+    await desk.tap(OWNER_ID, "Пропустить")
+    texts = await desk.press(OWNER_ID, NewClientCb(action=NewClientAction.SKIP).pack())
+    assert alerts(desk) == ["Кнопка устарела."] and not texts  # the client exists already
+    await desk.tap(OWNER_ID, "✏️ Имя")
+    texts = await desk.send(OWNER_ID, "Олена Коваль")
+    assert "Олена Коваль" in texts[-1]
+    await desk.tap(OWNER_ID, "Доп. телефон")
+    texts = await desk.send(OWNER_ID, "12")
+    assert "Попробуйте ещё раз" in texts[-1]
+    await desk.send(OWNER_ID, "050 111 22 33")
+    await desk.tap(OWNER_ID, "✏️ Комментарий")
+    await desk.send(OWNER_ID, "VIP")
+    await desk.tap(OWNER_ID, "✏️ Комментарий")
+    await desk.send(OWNER_ID, "-")
+    async with session_factory() as s:
+        client = await s.scalar(select(Client))
+        assert client is not None
+        assert (client.name, client.surname, client.extra_phone, client.comment) == (
+            "Олена", "Коваль", "+380501112233", "")
+
+
+async def test_owner_sets_role_percent_and_deactivates(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await invite_master(desk)
+    await desk.send(OWNER_ID, "/staff")
+    await desk.tap(OWNER_ID, "Петя")
+    await desk.tap(OWNER_ID, "Процент")
+    texts = await desk.send(OWNER_ID, "сто")
+    assert "от 0 до 100" in texts[-1]
+    texts = await desk.send(OWNER_ID, "12,5")
+    assert "Процент с работ: 12.5%" in texts[-1]
+    await desk.tap(OWNER_ID, "менеджер")
+    assert "Сохранено." in [a.text for a in desk.bot.calls(AnswerCallbackQuery)]
+    await desk.tap(OWNER_ID, "Отключить")
+    async with session_factory() as s:
+        master = await s.scalar(select(Staff).where(Staff.tg_user_id == MASTER_ID))
+        assert master is not None
+        assert (master.role, master.commission_bp, master.active) == (Role.MANAGER, 1250, False)
+    texts = await desk.send(MASTER_ID, "/client 067")
+    assert "Немає доступу" in texts[-1] or "Нет доступа" in texts[-1]
+
+
+def test_every_payload_fits_telegram() -> None:
+    """callback_data ≤ 64 bytes even with the largest ids and the longest enum values."""
+    big = 2**63 - 1
+    payloads = [
+        *(ClientCb(action=a, id=big, field=f) for a in ClientAction for f in ClientField),
+        *(DeviceCb(action=a, id=big) for a in DeviceAction),
+        *(IntakeCb(action=a, field=f, arg=big, cid=big) for a in IntakeAction
+          for f in IntakeField),
+        *(NewClientCb(action=a) for a in NewClientAction),
+        *(StaffCb(action=a, id=big, role=r) for a in StaffAction for r in Role),
+        *(SettingsCb(action=a, id=big) for a in SettingsAction),
+    ]
+    assert max(len(p.pack().encode()) for p in payloads) <= 64

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.notices import NoticeTexts, queue_intake
 from db.desk.clients import fill_serial
+from db.desk.intake import check_photos, check_services
 from db.desk.models import AttachmentKind, Staff, Ticket
 from db.desk.tickets import (
     AttachmentIn,
@@ -63,6 +64,8 @@ async def accept_device(session: AsyncSession, actor: Staff, intake: DeviceIntak
                         texts: NoticeTexts) -> Ticket:
     """Save the intake in a savepoint and queue the client's confirmation. Raises
     ServicesChanged (nothing saved) and the domain's errors."""
+    check_photos(len(intake.photos))
+    check_services(len(intake.service_ids))
     quote = [s.id for s in await active_services(session, intake.service_ids)]
     if quote != intake.service_ids:
         raise ServicesChanged(quote)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.access import require_owner
+from db.access import require_active, require_owner
 from db.audit import audit
 from db.base import utcnow
 from db.desk.models import Client, Device, DeviceType, Staff, Ticket
@@ -19,6 +19,11 @@ from db.desk.phones import TAIL_MIN, digits, parse_phone, reversed_digits
 from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, required_line
 
 NAME_MAX = 128
+# What a device keeps (db.desk.intake checks them as the intake is typed).
+KIND_MAX = 64
+BRAND_MAX = 64
+MODEL_MAX = 128
+SERIAL_MAX = 64
 _PHONEISH = re.compile(r"[\d\s()+\-./#]+")
 SEARCH_LIMIT = 20
 
@@ -78,6 +83,9 @@ async def create_client(
     region: str = "UA",
     self_registered: bool = False,
 ) -> Client:
+    """`actor` None: the client registers themselves (or a test builds one)."""
+    if actor is not None:
+        require_active(actor)
     e164 = parse_phone(phone, region)
     extra = parse_phone(extra_phone, region) if extra_phone else None
     if extra == e164:
@@ -116,6 +124,7 @@ async def update_client(
     comment: str | None = None,
     region: str = "UA",
 ) -> Client:
+    require_active(actor)
     client = await get_client(session, client_id)
     changes: dict[str, str | None] = {}
     if name is not None:
@@ -142,61 +151,77 @@ class SearchHit:
 async def search_clients(
     session: AsyncSession, text: str, region: str = "UA", limit: int = SEARCH_LIMIT
 ) -> list[SearchHit]:
-    """Find clients by a full phone, its last ≥4 digits, name/surname, serial/IMEI or ticket N."""
+    """Find clients by a full phone, its last ≥4 digits, name/surname, serial/IMEI or ticket N
+    ("#N" is that ticket's client and nobody else)."""
     query = text.strip()
     if not query:
         return []
+    ticket_client = await _by_ticket_number(session, query)
+    if ticket_client is not None and query.startswith("#"):
+        return [SearchHit(ticket_client, "ticket")]
     hits: dict[int, SearchHit] = {}
-
-    def add(clients: list[Client], reason: str) -> None:
+    groups = (
+        ("phone", await _by_phone(session, query, region, limit)),
+        ("name", await _by_name(session, query, limit)),
+        ("serial", await _by_serial(session, query, limit)),
+        ("ticket", [ticket_client] if ticket_client is not None else []),
+    )
+    for reason, clients in groups:
         for client in clients:
             hits.setdefault(client.id, SearchHit(client, reason))
-
-    number = query.lstrip("#").strip()
-    if number.isdigit() and len(number) <= 9:
-        ticket_client = await session.scalar(
-            select(Client).join(Ticket, Ticket.client_id == Client.id)
-            .where(Ticket.number == int(number))
-        )
-        if ticket_client is not None and query.startswith("#"):
-            return [SearchHit(ticket_client, "ticket")]
-        ticket_hit = ticket_client
-    else:
-        ticket_hit = None
-
-    only = digits(query)
-    if _PHONEISH.fullmatch(query) and len(only) >= TAIL_MIN:
-        try:
-            e164 = parse_phone(query, region)
-        except InvalidPhone:
-            e164 = None
-        if e164:
-            add(list(await session.scalars(select(Client).where(_has_phone(e164)))), "phone")
-        tail = only[::-1]
-        add(list(await session.scalars(
-            select(Client).where(or_(Client.phone_rev.startswith(tail, autoescape=True),
-                                     Client.extra_phone_rev.startswith(tail, autoescape=True)))
-            .order_by(Client.id.desc()).limit(limit)
-        )), "phone")
-
-    folded = query.casefold()
-    if len(folded) >= 2 and not _PHONEISH.fullmatch(query):
-        add(list(await session.scalars(
-            select(Client).where(Client.search_name.contains(folded, autoescape=True))
-            .order_by(Client.id.desc()).limit(limit)
-        )), "name")
-
-    serial = normalize_serial(query)
-    if len(serial) >= TAIL_MIN:
-        add(list(await session.scalars(
-            select(Client).join(Device, Device.client_id == Client.id)
-            .where(Device.serial_norm.contains(serial, autoescape=True))
-            .distinct().limit(limit)
-        )), "serial")
-
-    if ticket_hit is not None:
-        add([ticket_hit], "ticket")
     return list(hits.values())[:limit]
+
+
+async def _by_ticket_number(session: AsyncSession, query: str) -> Client | None:
+    number = query.lstrip("#").strip()
+    if not number.isdigit() or len(number) > 9:
+        return None
+    return await session.scalar(
+        select(Client).join(Ticket, Ticket.client_id == Client.id)
+        .where(Ticket.number == int(number))
+    )
+
+
+async def _by_phone(session: AsyncSession, query: str, region: str, limit: int) -> list[Client]:
+    """The exact number first, then numbers ending in the typed digits."""
+    only = digits(query)
+    if not _PHONEISH.fullmatch(query) or len(only) < TAIL_MIN:
+        return []
+    found: list[Client] = []
+    try:
+        e164 = parse_phone(query, region)
+    except InvalidPhone:
+        e164 = None
+    if e164:
+        found += await session.scalars(select(Client).where(_has_phone(e164)))
+    tail = only[::-1]
+    found += await session.scalars(
+        select(Client).where(or_(Client.phone_rev.startswith(tail, autoescape=True),
+                                 Client.extra_phone_rev.startswith(tail, autoescape=True)))
+        .order_by(Client.id.desc()).limit(limit)
+    )
+    return found
+
+
+async def _by_name(session: AsyncSession, query: str, limit: int) -> list[Client]:
+    folded = query.casefold()
+    if len(folded) < 2 or _PHONEISH.fullmatch(query):
+        return []
+    return list(await session.scalars(
+        select(Client).where(Client.search_name.contains(folded, autoescape=True))
+        .order_by(Client.id.desc()).limit(limit)
+    ))
+
+
+async def _by_serial(session: AsyncSession, query: str, limit: int) -> list[Client]:
+    serial = normalize_serial(query)
+    if len(serial) < TAIL_MIN:
+        return []
+    return list(await session.scalars(
+        select(Client).join(Device, Device.client_id == Client.id)
+        .where(Device.serial_norm.contains(serial, autoescape=True))
+        .distinct().limit(limit)
+    ))
 
 
 async def list_device_types(session: AsyncSession, *, active_only: bool = True) -> list[DeviceType]:
@@ -204,6 +229,11 @@ async def list_device_types(session: AsyncSession, *, active_only: bool = True) 
     if active_only:
         query = query.where(DeviceType.active.is_(True))
     return list(await session.scalars(query))
+
+
+async def find_device_type(session: AsyncSession, device_type_id: int) -> DeviceType | None:
+    """A device type by id, hidden ones too (None for a forged id)."""
+    return await session.get(DeviceType, device_type_id)
 
 
 DEVICE_TYPE_MAX = 40
@@ -237,7 +267,7 @@ async def set_device_type_active(
 
 async def add_device(
     session: AsyncSession,
-    actor: Staff | None,
+    actor: Staff,
     client_id: int,
     *,
     kind: str,
@@ -246,11 +276,12 @@ async def add_device(
     serial: str | None = None,
     notes: str = "",
 ) -> Device:
+    require_active(actor)
     await get_client(session, client_id)
-    kind = _clean(kind, "kind", 64)
-    brand = _clean(brand, "brand", 64)
-    model = _clean(model, "model", 128)
-    serial_value = _clean(serial, "serial", 64) or None
+    kind = _clean(kind, "kind", KIND_MAX)
+    brand = _clean(brand, "brand", BRAND_MAX)
+    model = _clean(model, "model", MODEL_MAX)
+    serial_value = _clean(serial, "serial", SERIAL_MAX) or None
     if not (kind or brand or model):
         raise InvalidValue("device")
     device = Device(
@@ -266,8 +297,9 @@ async def add_device(
 
 async def fill_serial(session: AsyncSession, actor: Staff, device_id: int, serial: str) -> Device:
     """Record a serial/IMEI learned on a later visit; a known one is never overwritten."""
+    require_active(actor)
     device = await get_device(session, device_id)
-    value = _clean(serial, "serial", 64)
+    value = _clean(serial, "serial", SERIAL_MAX)
     if value and not device.serial:
         device.serial, device.serial_norm = value, normalize_serial(value)
         audit(session, actor, "device.serial", "device", device.id, serial=value)

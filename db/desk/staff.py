@@ -21,7 +21,7 @@ from db.errors import (
     NotFound,
 )
 
-INVITE_PREFIX = "inv_"
+INVITE_PREFIX = "inv_"  # /start payload of an invite link: inv_<token>
 
 
 async def get_staff_by_tg(session: AsyncSession, tg_user_id: int) -> Staff | None:
@@ -36,6 +36,11 @@ async def get_staff(session: AsyncSession, staff_id: int) -> Staff:
     if staff is None:
         raise NotFound("staff", staff_id=staff_id)
     return staff
+
+
+async def find_staff(session: AsyncSession, staff_id: int) -> Staff | None:
+    """A staff member by id, former ones too (None for a forged id)."""
+    return await session.get(Staff, staff_id)
 
 
 async def list_staff(session: AsyncSession, *, active_only: bool = False) -> list[Staff]:

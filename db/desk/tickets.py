@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from db.access import require_active
 from db.audit import audit
 from db.base import utcnow
 from db.desk.clients import add_device, get_device
@@ -38,6 +39,7 @@ from db.errors import (
 )
 
 TEXT_MAX = 2000
+LOCK_CODE_MAX = 64
 ESTIMATE_MAX = 100_000_000_00  # 100 million hryvnias in kopecks
 
 
@@ -164,6 +166,7 @@ async def open_ticket(
     A repeat visit links the previous ticket and is a warranty ticket when it comes within
     the previous ticket's warranty days after that one was closed as done.
     """
+    require_active(actor)
     now = now or utcnow()
     defect = _text(draft.defect, "defect", required=True)
     _check_estimate(draft.estimate)
@@ -193,7 +196,7 @@ async def open_ticket(
         number=await next_number(session), device_id=device.id, client_id=device.client_id,
         master_id=draft.master_id, accepted_by_id=actor.id, status_id=status.id,
         defect=defect, condition=_text(draft.condition, "condition"),
-        kit=_text(draft.kit, "kit"), lock_code=_text(draft.lock_code, "lock_code")[:64],
+        kit=_text(draft.kit, "kit"), lock_code=_text(draft.lock_code, "lock_code")[:LOCK_CODE_MAX],
         estimate=draft.estimate, created_at=now, is_warranty=is_warranty,
         previous_ticket_id=previous.id if previous else None,
         warranty_days=max(0, draft.warranty_days), public_token=secrets.token_urlsafe(16),
@@ -211,7 +214,7 @@ _TICKET_LOADS = (selectinload(Ticket.status), selectinload(Ticket.device),
                  selectinload(Ticket.client), selectinload(Ticket.master))
 
 
-def _ticket_query() -> Select[tuple[Ticket]]:
+def _ticket_query() -> Select[Ticket]:
     return select(Ticket).options(*_TICKET_LOADS)
 
 
@@ -249,8 +252,10 @@ async def change_status(
     """Move a ticket along an allowed transition and record it.
 
     Reopening a closed ticket is for owners and managers only; a closed status stamps
-    closed_at, leaving a closed status clears it.
+    closed_at, leaving a closed status clears it. No `actor`: the client answered (`by_client`).
     """
+    if actor is not None:
+        require_active(actor)
     now = now or utcnow()
     # Lock the ticket row: two taps on two phones must not both move it.
     ticket, current = await lock_ticket(session, ticket_id)
@@ -308,6 +313,7 @@ async def add_comment(
     session: AsyncSession, actor: Staff, ticket_id: int, data: CommentIn,
     now: datetime | None = None,
 ) -> Comment:
+    require_active(actor)
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("ticket", ticket_id=ticket_id)
@@ -427,6 +433,7 @@ async def update_ticket(
     master_id: int | None = None,
 ) -> Ticket:
     """Edit intake data; a closed ticket is history and is not edited (reopen it first)."""
+    require_active(actor)
     ticket = await get_ticket(session, ticket_id)
     if ticket.status.kind.is_closed:
         raise TicketClosed("closed", number=ticket.number)
