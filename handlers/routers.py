@@ -31,7 +31,7 @@ from handlers.money import (
 )
 from handlers.notify import card as notify_card
 from handlers.notify import switches, templates
-from handlers.reports import screens as reports
+from handlers.reports import router as reports
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def setup_routers(settings: Settings) -> Router:
         cash.setup(settings),
         pay_types.setup(settings),
         shift.setup(settings),
-        reports.setup(settings),
+        reports.setup(),
         notify_card.setup(settings),
         templates.setup(settings),
         switches.setup(settings),
