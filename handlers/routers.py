@@ -34,7 +34,7 @@ from handlers.money import (
 )
 from handlers.notify import card as notify_card
 from handlers.notify import switches, template_form, templates
-from handlers.reports import screens as reports
+from handlers.reports import router as reports
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def setup_routers(settings: Settings) -> Router:
         fiscal_shift.setup(),
         fiscal_retries.setup(),
         fiscal_receipts.setup(),
-        reports.setup(settings),
+        reports.setup(),
         notify_card.setup(),
         templates.setup(),
         template_form.setup(),

@@ -1,230 +1,330 @@
-"""Reports (issue 6): the "📊 Отчеты" section, callback factories and inline keyboards.
+"""Reports: the callback data and inline keyboards of the "📊 Отчеты" section.
 
-Days travel in callbacks as `date.toordinal()` (6 digits), so every payload stays far below
-64 bytes; handlers re-check access and existence because callback data can be forged.
+Days travel as `date.toordinal()` (6–7 digits) and a receipts list carries its whole state
+(period, filters, page) in its buttons, so nothing is kept in the FSM and an old list still
+works. Every payload stays under Telegram's 64 bytes (tests/test_handlers_reports.py checks
+the longest). Handlers re-check access and existence: callback data can be forged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from db.reports.periods import Period
+from db.reports.settings import DIGEST_OFF, DIGEST_SHIFT
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, SettingsCb
-from keyboards.common import button, chunked, markup
+from keyboards.common import DbId, button, chunked, markup
+
+# A day as `date.toordinal()`; 0 where a button carries no day (the menu).
+DayNo = Annotated[int, Field(ge=0, le=date.max.toordinal())]
+
+# Buttons show a period's span without the year up to this many days (within one year).
+SPAN_WITHOUT_YEAR_DAYS = 62
+# The digest times offered as buttons ("Своё время" takes any other).
+DIGEST_EVENING_TIMES = ("20:00", "21:00", "22:00")
+DIGEST_MORNING_TIME = "09:00"
+
+
+class ReportAction(StrEnum):
+    MENU = "menu"  # the section's menu
+    DAY = "day"  # a day's totals
+    PERIOD = "per"  # a period's totals
+    PAYROLL = "pay"  # the masters' payroll
+    EXPORT = "exp"  # the export choices
+    ASK = "ask"  # type a day or a period
 
 
 class ReportCb(CallbackData, prefix="rep"):
-    action: str  # menu, day, per (period), pay (payroll), exp (export menu), ask (type a period)
-    a: int = 0  # first day, date ordinal
-    b: int = 0  # last day, date ordinal
+    action: ReportAction
+    start: DayNo = 0  # first day
+    end: DayNo = 0  # last day
+
+
+class ReceiptsView(StrEnum):
+    LIST = "l"
+    PAY_TYPE = "pt"  # pick the payment type filter
+    MASTER = "m"  # pick the master filter
 
 
 class ReceiptsCb(CallbackData, prefix="rcl"):
-    v: str = "l"  # l: list, pt: pick a payment type, m: pick a master
-    a: int = 0
-    b: int = 0
-    pt: int = 0  # payment type id filter (0 = any)
-    m: int = 0  # master id filter (0 = any)
-    r: int = 0  # 1 = refunds only
-    p: int = 0  # page
+    """The receipts list (or one of its filter pickers) with the list's whole state."""
+
+    view: ReceiptsView = ReceiptsView.LIST
+    start: DayNo = 0
+    end: DayNo = 0
+    pay_type: DbId = 0  # payment type id (0 = any)
+    master: DbId = 0  # master's staff id (0 = any)
+    refunds: bool = False  # refunds only
+    page: DbId = 0
 
 
 class ReceiptOpenCb(CallbackData, prefix="rco"):
     """Open a receipt from the list; carries the list's state for "back"."""
 
-    id: int
-    a: int = 0
-    b: int = 0
-    pt: int = 0
-    m: int = 0
-    r: int = 0
-    p: int = 0
+    id: DbId
+    start: DayNo = 0
+    end: DayNo = 0
+    pay_type: DbId = 0
+    master: DbId = 0
+    refunds: bool = False
+    page: DbId = 0
+
+
+class ExportWhat(StrEnum):
+    LINES = "l"  # every line of every receipt
+    PAYROLL = "p"  # the masters' payroll
+
+
+class ExportFormat(StrEnum):
+    CSV = "c"
+    XLSX = "x"
 
 
 class ExportCb(CallbackData, prefix="rex"):
-    what: str  # l: receipt lines, p: payroll
-    fmt: str  # c: CSV, x: XLSX
-    a: int = 0
-    b: int = 0
+    what: ExportWhat
+    fmt: ExportFormat
+    start: DayNo = 0
+    end: DayNo = 0
+
+
+class ReportSettingsAction(StrEnum):
+    MENU = "menu"
+    MANAGERS = "mgr"  # toggle "managers see the totals"
+    DIGEST = "dg"  # set the digest mode
+    DIGEST_TIME = "dgt"  # type a digest time
 
 
 class ReportSettingsCb(CallbackData, prefix="rst"):
-    action: str  # menu, mgr (toggle managers), dg (digest mode)
-    arg: str = ""  # for dg: off | shift | HHMM (":" is the callback separator)
+    action: ReportSettingsAction
+    mode: str = ""  # DIGEST: off | shift | HHMM (":" is the callback separator)
+
+    @classmethod
+    def digest(cls, mode: str) -> ReportSettingsCb:
+        return cls(action=ReportSettingsAction.DIGEST, mode=mode.replace(":", ""))
+
+    @property
+    def digest_mode(self) -> str:
+        """The mode as db.reports.settings spells it ("HH:MM" for a time)."""
+        if len(self.mode) == 4 and self.mode.isdigit():
+            return f"{self.mode[:2]}:{self.mode[2:]}"
+        return self.mode
 
 
-def ordinals(period: Period) -> tuple[int, int]:
-    return period.start.toordinal(), period.end.toordinal()
-
-
-def period_of(a: int, b: int) -> Period | None:
-    """The period a callback carries, or None when forged or out of range."""
+def period_of(start: int, end: int) -> Period | None:
+    """The period a button carries, or None when forged or out of range."""
     try:
-        start, end = date.fromordinal(a), date.fromordinal(b)
+        first, last = date.fromordinal(start), date.fromordinal(end)
     except (ValueError, OverflowError):
         return None
-    return Period(start, end) if start <= end else None
+    return Period(first, last) if first <= last else None
 
 
-def list_cb(state: ReceiptsCb | ReceiptOpenCb, **changes: object) -> ReceiptsCb:
-    data = {"a": state.a, "b": state.b, "pt": state.pt, "m": state.m, "r": state.r,
-            "p": state.p, "v": "l"}
-    data.update(changes)
-    return ReceiptsCb(**data)  # type: ignore[arg-type]
+def report_cb(action: ReportAction, period: Period) -> ReportCb:
+    return ReportCb(action=action, start=period.start.toordinal(), end=period.end.toordinal())
+
+
+def export_cb(what: ExportWhat, fmt: ExportFormat, period: Period) -> ExportCb:
+    return ExportCb(what=what, fmt=fmt, start=period.start.toordinal(),
+                    end=period.end.toordinal())
+
+
+def receipts_cb(period: Period) -> ReceiptsCb:
+    return ReceiptsCb(start=period.start.toordinal(), end=period.end.toordinal())
+
+
+def list_cb(state: ReceiptsCb | ReceiptOpenCb, **changes: Any) -> ReceiptsCb:
+    """Back to the list (or a picker) with the same state, but `changes`."""
+    data = {"view": ReceiptsView.LIST, "start": state.start, "end": state.end,
+            "pay_type": state.pay_type, "master": state.master, "refunds": state.refunds,
+            "page": state.page}
+    return ReceiptsCb.model_validate({**data, **changes})
 
 
 def open_cb(state: ReceiptsCb | ReceiptOpenCb, receipt_id: int) -> ReceiptOpenCb:
     """Open a receipt, keeping the list's state for "back"."""
-    return ReceiptOpenCb(id=receipt_id, a=state.a, b=state.b, pt=state.pt, m=state.m,
-                         r=state.r, p=state.p)
+    return ReceiptOpenCb(id=receipt_id, start=state.start, end=state.end,
+                         pay_type=state.pay_type, master=state.master, refunds=state.refunds,
+                         page=state.page)
+
+
+def _day(day: date) -> Period:
+    return Period(day, day)
 
 
 def reports_menu(today: date, *, totals: bool) -> InlineKeyboardMarkup:
     """The section's buttons; managers without the owner's permission get the receipts only."""
-    t = today.toordinal()
+    month = Period(today.replace(day=1), today)
     rows: list[list[InlineKeyboardButton]] = []
     if totals:
-        rows.append([button(_("📅 Сегодня"), ReportCb(action="day", a=t, b=t)),
-                     button(_("⬅️ Вчера"), ReportCb(action="day", a=t - 1, b=t - 1))])
-        week = t - today.weekday()
-        month = today.replace(day=1).toordinal()
-        last_month_end = month - 1
-        last_month = date.fromordinal(last_month_end).replace(day=1).toordinal()
-        rows.append([button(_("🗓 Неделя"), ReportCb(action="per", a=week, b=t)),
-                     button(_("🗓 Месяц"), ReportCb(action="per", a=month, b=t)),
-                     button(_("🗓 Прошлый месяц"),
-                            ReportCb(action="per", a=last_month, b=last_month_end))])
-        rows.append([button(_("✏️ Другой период"), ReportCb(action="ask", a=t, b=t))])
-    rows.append([button(_("🧾 Чеки"), ReceiptsCb(a=t, b=t))])
+        last_month_end = month.start - timedelta(days=1)
+        rows += [
+            [button(_("📅 Сегодня"), report_cb(ReportAction.DAY, _day(today))),
+             button(_("⬅️ Вчера"), report_cb(ReportAction.DAY,
+                                               _day(today - timedelta(days=1))))],
+            [button(_("🗓 Неделя"), report_cb(ReportAction.PERIOD, Period(
+                today - timedelta(days=today.weekday()), today))),
+             button(_("🗓 Месяц"), report_cb(ReportAction.PERIOD, month)),
+             button(_("🗓 Прошлый месяц"), report_cb(ReportAction.PERIOD, Period(
+                 last_month_end.replace(day=1), last_month_end)))],
+            [button(_("✏️ Другой период"), report_cb(ReportAction.ASK, _day(today)))],
+        ]
+    rows.append([button(_("🧾 Чеки"), receipts_cb(_day(today)))])
     if totals:
-        rows.append([button(_("💰 Зарплата мастеров"), ReportCb(action="pay", a=month, b=t)),
-                     button(_("📤 Выгрузка"), ReportCb(action="exp", a=month, b=t))])
+        rows.append([button(_("💰 Зарплата мастеров"), report_cb(ReportAction.PAYROLL, month)),
+                     button(_("📤 Выгрузка"), report_cb(ReportAction.EXPORT, month))])
     return markup(rows)
 
 
+def _menu_button() -> InlineKeyboardButton:
+    return button(_("← Отчеты"), ReportCb(action=ReportAction.MENU))
+
+
 def day_keyboard(day: date, today: date) -> InlineKeyboardMarkup:
-    d = day.toordinal()
-    nav = [button("◀ " + date.fromordinal(d - 1).strftime("%d.%m"),
-                  ReportCb(action="day", a=d - 1, b=d - 1))]
+    one = timedelta(days=1)
+    nav = [button("◀ " + (day - one).strftime("%d.%m"),
+                  report_cb(ReportAction.DAY, _day(day - one)))]
     if day < today:
-        nav.append(button(date.fromordinal(d + 1).strftime("%d.%m") + " ▶",
-                          ReportCb(action="day", a=d + 1, b=d + 1)))
+        nav.append(button((day + one).strftime("%d.%m") + " ▶",
+                          report_cb(ReportAction.DAY, _day(day + one))))
     return markup([
         nav,
-        [button(_("🧾 Чеки дня"), ReceiptsCb(a=d, b=d)),
-         button(_("💰 Зарплата"), ReportCb(action="pay", a=d, b=d))],
-        [button(_("📤 Выгрузка"), ReportCb(action="exp", a=d, b=d)),
-         button(_("← Отчеты"), ReportCb(action="menu"))],
+        [button(_("🧾 Чеки дня"), receipts_cb(_day(day))),
+         button(_("💰 Зарплата"), report_cb(ReportAction.PAYROLL, _day(day)))],
+        [button(_("📤 Выгрузка"), report_cb(ReportAction.EXPORT, _day(day))), _menu_button()],
     ])
 
 
 def period_keyboard(period: Period, previous: Period, following: Period | None
                     ) -> InlineKeyboardMarkup:
-    a, b = ordinals(period)
     return markup([
-        _nav("per", previous, following),
-        [button(_("🧾 Чеки"), ReceiptsCb(a=a, b=b)),
-         button(_("💰 Зарплата"), ReportCb(action="pay", a=a, b=b))],
-        [button(_("📄 CSV"), ExportCb(what="l", fmt="c", a=a, b=b)),
-         button(_("📊 XLSX"), ExportCb(what="l", fmt="x", a=a, b=b))],
-        [button(_("← Отчеты"), ReportCb(action="menu"))],
+        _nav(ReportAction.PERIOD, previous, following),
+        [button(_("🧾 Чеки"), receipts_cb(period)),
+         button(_("💰 Зарплата"), report_cb(ReportAction.PAYROLL, period))],
+        [button(_("📄 CSV"), export_cb(ExportWhat.LINES, ExportFormat.CSV, period)),
+         button(_("📊 XLSX"), export_cb(ExportWhat.LINES, ExportFormat.XLSX, period))],
+        [_menu_button()],
     ])
 
 
-def _nav(action: str, previous: Period, following: Period | None
+def _nav(action: ReportAction, previous: Period, following: Period | None
          ) -> list[InlineKeyboardButton]:
     """◀ the period before · the period after ▶ (none after the current one)."""
-    nav = [button("◀ " + _span(previous), ReportCb(action=action, a=previous.start.toordinal(),
-                                                    b=previous.end.toordinal()))]
+    nav = [button("◀ " + _span(previous), report_cb(action, previous))]
     if following is not None:
-        nav.append(button(_span(following) + " ▶", ReportCb(
-            action=action, a=following.start.toordinal(), b=following.end.toordinal())))
+        nav.append(button(_span(following) + " ▶", report_cb(action, following)))
     return nav
 
 
 def _span(period: Period) -> str:
     if period.is_day:
         return period.start.strftime("%d.%m")
-    if period.days > 62 or period.start.year != period.end.year:
+    if period.days > SPAN_WITHOUT_YEAR_DAYS or period.start.year != period.end.year:
         return f"{period.start:%d.%m.%y}–{period.end:%d.%m.%y}"
     return f"{period.start:%d.%m}–{period.end:%d.%m}"
 
 
 def export_keyboard(period: Period) -> InlineKeyboardMarkup:
-    a, b = ordinals(period)
+    lines, pay = ExportWhat.LINES, ExportWhat.PAYROLL
+    csv, xlsx = ExportFormat.CSV, ExportFormat.XLSX
     return markup([
-        [button(_("🧾 Чеки · CSV"), ExportCb(what="l", fmt="c", a=a, b=b)),
-         button(_("🧾 Чеки · XLSX"), ExportCb(what="l", fmt="x", a=a, b=b))],
-        [button(_("💰 Зарплата · CSV"), ExportCb(what="p", fmt="c", a=a, b=b)),
-         button(_("💰 Зарплата · XLSX"), ExportCb(what="p", fmt="x", a=a, b=b))],
-        [button(_("← Отчеты"), ReportCb(action="menu"))],
+        [button(_("🧾 Чеки · CSV"), export_cb(lines, csv, period)),
+         button(_("🧾 Чеки · XLSX"), export_cb(lines, xlsx, period))],
+        [button(_("💰 Зарплата · CSV"), export_cb(pay, csv, period)),
+         button(_("💰 Зарплата · XLSX"), export_cb(pay, xlsx, period))],
+        [_menu_button()],
     ])
 
 
 def payroll_keyboard(period: Period, previous: Period, following: Period | None
                      ) -> InlineKeyboardMarkup:
-    a, b = ordinals(period)
     return markup([
-        _nav("pay", previous, following),
-        [button(_("📄 CSV"), ExportCb(what="p", fmt="c", a=a, b=b)),
-         button(_("📊 XLSX"), ExportCb(what="p", fmt="x", a=a, b=b))],
-        [button(_("📊 Отчёт за период"), ReportCb(action="per", a=a, b=b)),
-         button(_("← Отчеты"), ReportCb(action="menu"))],
+        _nav(ReportAction.PAYROLL, previous, following),
+        [button(_("📄 CSV"), export_cb(ExportWhat.PAYROLL, ExportFormat.CSV, period)),
+         button(_("📊 XLSX"), export_cb(ExportWhat.PAYROLL, ExportFormat.XLSX, period))],
+        [button(_("📊 Отчёт за период"), report_cb(ReportAction.PERIOD, period)),
+         _menu_button()],
     ])
 
 
-def receipts_keyboard(
-    state: ReceiptsCb, items: Sequence[tuple[str, int]], pages: int, *, back: bool,
-    filters: tuple[str, str, str],
-) -> InlineKeyboardMarkup:
-    """`items`: (button text, receipt id); `filters`: the three filter buttons' texts."""
-    rows = [[button(text, open_cb(state, receipt_id))] for text, receipt_id in items]
+@dataclass(frozen=True, slots=True)
+class FilterTitles:
+    """The receipts list's three filter buttons, showing what each is set to."""
+
+    pay_type: str
+    master: str
+    refunds: str
+
+
+def _pages_row(state: ReceiptsCb, pages: int) -> list[InlineKeyboardButton]:
     nav: list[InlineKeyboardButton] = []
-    if state.p > 0:
-        nav.append(button("◀", list_cb(state, p=state.p - 1)))
+    if state.page > 0:
+        nav.append(button("◀", list_cb(state, page=state.page - 1)))
     if pages > 1:
-        nav.append(button(f"{state.p + 1}/{pages}", list_cb(state)))
-    if state.p + 1 < pages:
-        nav.append(button("▶", list_cb(state, p=state.p + 1)))
-    rows.append(nav)
-    if state.a == state.b:
-        rows.append([button("◀ " + date.fromordinal(state.a - 1).strftime("%d.%m"),
-                            list_cb(state, a=state.a - 1, b=state.b - 1, p=0)),
-                     button(date.fromordinal(state.a + 1).strftime("%d.%m") + " ▶",
-                            list_cb(state, a=state.a + 1, b=state.b + 1, p=0))])
-    rows.append([button(filters[0], list_cb(state, v="pt")),
-                 button(filters[1], list_cb(state, v="m"))])
-    rows.append([button(filters[2], list_cb(state, r=0 if state.r else 1, p=0))])
+        nav.append(button(f"{state.page + 1}/{pages}", list_cb(state)))
+    if state.page + 1 < pages:
+        nav.append(button("▶", list_cb(state, page=state.page + 1)))
+    return nav
+
+
+def _days_row(state: ReceiptsCb) -> list[InlineKeyboardButton]:
+    """◀ the day before · the day after ▶, for a one-day list."""
+    if state.start != state.end or not 1 < state.start < date.max.toordinal():
+        return []
+    day = date.fromordinal(state.start)
+    before, after = state.start - 1, state.start + 1
+    return [button("◀ " + (day - timedelta(days=1)).strftime("%d.%m"),
+                   list_cb(state, start=before, end=before, page=0)),
+            button((day + timedelta(days=1)).strftime("%d.%m") + " ▶",
+                   list_cb(state, start=after, end=after, page=0))]
+
+
+def receipts_keyboard(state: ReceiptsCb, items: Sequence[tuple[str, int]], pages: int, *,
+                      back: bool, filters: FilterTitles) -> InlineKeyboardMarkup:
+    """`items`: (button text, receipt id); `back`: to the report (who sees the totals) or to
+    the section's menu."""
+    rows = [[button(text, open_cb(state, receipt_id))] for text, receipt_id in items]
+    rows += [
+        _pages_row(state, pages),
+        _days_row(state),
+        [button(filters.pay_type, list_cb(state, view=ReceiptsView.PAY_TYPE)),
+         button(filters.master, list_cb(state, view=ReceiptsView.MASTER))],
+        [button(filters.refunds, list_cb(state, refunds=not state.refunds, page=0))],
+    ]
     if back:
-        action = "day" if state.a == state.b else "per"
-        rows.append([button(_("← Отчёт"), ReportCb(action=action, a=state.a, b=state.b))])
+        action = ReportAction.DAY if state.start == state.end else ReportAction.PERIOD
+        rows.append([button(_("← Отчёт"), ReportCb(action=action, start=state.start,
+                                                    end=state.end))])
     else:
-        rows.append([button(_("← Отчеты"), ReportCb(action="menu"))])
+        rows.append([_menu_button()])
     return markup(rows)
 
 
-def pick_keyboard(state: ReceiptsCb, field: str, options: Sequence[tuple[int, str]]
+def pick_keyboard(state: ReceiptsCb, options: Sequence[tuple[int, str]]
                   ) -> InlineKeyboardMarkup:
-    """A filter's choices: (id, title); 0 = any."""
-    current = state.pt if field == "pt" else state.m
+    """The choices of the filter `state.view` picks: (id, title); 0 = any."""
+    field = "pay_type" if state.view == ReceiptsView.PAY_TYPE else "master"
+    current = getattr(state, field)
     buttons = [button(("✓ " if current == value else "") + title,
-                      list_cb(state, p=0, **{field: value})) for value, title in options]
+                      list_cb(state, page=0, **{field: value})) for value, title in options]
     return markup([*chunked(buttons, 2), [button(_("← К списку"), list_cb(state))]])
 
 
 def receipt_keyboard(state: ReceiptOpenCb, receipt_id: int, *, refundable: bool,
                      original_id: int | None) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
     first = []
     if refundable:
         first.append(button(_("↩️ Возврат"), RefundCb(action="start", id=receipt_id)))
     first.append(button(_("🧾 Чек"), ReceiptPrintCb(id=receipt_id)))
-    rows.append(first)
+    rows = [first]
     if original_id is not None:
         rows.append([button(_("🧾 Исходный чек №{id}").format(id=original_id),
                             open_cb(state, original_id))])
@@ -234,15 +334,16 @@ def receipt_keyboard(state: ReceiptOpenCb, receipt_id: int, *, refundable: bool,
 
 def settings_keyboard(managers: bool, digest: str) -> InlineKeyboardMarkup:
     mark = "✅" if managers else "⬜️"
-    modes = [("shift", _("после закрытия смены")), ("20:00", "20:00"), ("21:00", "21:00"),
-             ("22:00", "22:00"), ("09:00", _("09:00 (за вчера)")), ("off", _("выключена"))]
-    digest_buttons = [button(("✓ " if digest == value else "") + title,
-                             ReportSettingsCb(action="dg", arg=value.replace(":", "")))
-                      for value, title in modes]
+    modes = [(DIGEST_SHIFT, _("после закрытия смены")),
+             *((time, time) for time in DIGEST_EVENING_TIMES),
+             (DIGEST_MORNING_TIME, _("09:00 (за вчера)")), (DIGEST_OFF, _("выключена"))]
+    digest_buttons = [button(("✓ " if digest == mode else "") + title,
+                             ReportSettingsCb.digest(mode)) for mode, title in modes]
     return markup([
         [button(f"{mark} " + _("Менеджеры видят итоги и отчёты"),
-                ReportSettingsCb(action="mgr"))],
+                ReportSettingsCb(action=ReportSettingsAction.MANAGERS))],
         *chunked(digest_buttons, 2),
-        [button(_("✏️ Своё время сводки"), ReportSettingsCb(action="dgt"))],
+        [button(_("✏️ Своё время сводки"),
+                ReportSettingsCb(action=ReportSettingsAction.DIGEST_TIME))],
         [button(_("← Настройки"), SettingsCb(action="menu"))],
     ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
@@ -15,6 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.desk.models import Role
+from keyboards.reports import (
+    ExportCb,
+    ExportFormat,
+    ExportWhat,
+    ReceiptOpenCb,
+    ReceiptsCb,
+    ReceiptsView,
+    ReportAction,
+    ReportCb,
+    ReportSettingsCb,
+)
 from tests.factories import make_staff
 from tests.handler_kit import OWNER_ID, Desk
 from tests.test_reports import _busy_day
@@ -280,3 +291,43 @@ async def test_today_messages_fit_and_sections_button(desk: Desk, session_factor
     text = (await desk.send(OWNER_ID, "/report 01.01.2026 31.12.2026"))[-1]
     assert "По месяцам:" in text and "(365 дн.)" in text and len(text) < 4096
     assert "<code>01.03–31.03</code>" in text
+
+
+def test_payloads_fit_telegram_and_round_trip() -> None:
+    big = 10**10 - 1  # ids far beyond any shop's
+    last = date.max.toordinal()
+    factories = [
+        ReportCb(action=ReportAction.PAYROLL, start=last, end=last),
+        ReceiptsCb(view=ReceiptsView.MASTER, start=last, end=last, pay_type=big, master=big,
+                   refunds=True, page=99999),
+        ReceiptOpenCb(id=big, start=last, end=last, pay_type=big, master=big, refunds=True,
+                      page=99999),
+        ExportCb(what=ExportWhat.PAYROLL, fmt=ExportFormat.XLSX, start=last, end=last),
+        ReportSettingsCb.digest("23:59"),
+    ]
+    for data in factories:
+        packed = data.pack()
+        assert len(packed.encode()) <= 64, packed
+        assert type(data).unpack(packed) == data
+    assert ReportSettingsCb.unpack(ReportSettingsCb.digest("09:00").pack()).digest_mode == "09:00"
+    assert ReportSettingsCb.digest("shift").digest_mode == "shift"
+
+
+async def test_a_stale_form_changes_nothing(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await _seed(session_factory)
+    await desk.send(OWNER_ID, "📊 Отчеты")
+    await desk.tap(OWNER_ID, "Другой период")
+    state = desk.dp.fsm.get_context(desk.bot, OWNER_ID, OWNER_ID)
+    await state.set_data({})  # what a release before typed forms kept
+    text = (await desk.send(OWNER_ID, "01.03.2026 03.03.2026"))[-1]
+    assert "Форма устарела" in text and "Отчёт:" not in text
+    assert await state.get_state() is None
+    # the digest time form: the setting stays as it was
+    await desk.send(OWNER_ID, "/settings")
+    await desk.tap(OWNER_ID, "Отчёты и сводка")
+    await desk.tap(OWNER_ID, "Своё время")
+    await state.set_data({"ticket_id": 1})  # another form's data
+    assert "Форма устарела" in (await desk.send(OWNER_ID, "21:30"))[-1]
+    await desk.send(OWNER_ID, "/settings")
+    texts = await desk.tap(OWNER_ID, "Отчёты и сводка")
+    assert "после закрытия кассовой смены" in texts[-1] and "21:30" not in texts[-1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -113,3 +115,11 @@ def test_chart_is_png() -> None:
     empty = revenue_chart([ChartDay(date(2026, 11, 1), 0, 0, 0)],
                           ChartLabels("—", "₴", "a", "b"))
     assert empty.startswith(b"\x89PNG")
+
+
+def test_start_up_loads_neither_openpyxl_nor_matplotlib() -> None:
+    code = ("import sys, bot.app, handlers.routers, scheduler; "
+            "print(sorted({'openpyxl', 'matplotlib'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.strip() == "[]"

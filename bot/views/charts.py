@@ -1,6 +1,7 @@
 """Charts for the owner: PNG bytes drawn with matplotlib's object API on the Agg canvas
 (no pyplot, no global state, safe from any thread). Rendering takes ~0.1 s: call it through
-`asyncio.to_thread` from async code."""
+`asyncio.to_thread` from async code. matplotlib is imported by the function that draws, so
+start-up does not pay for it (only the digest draws)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 REVENUE_COLOR = "#2e7d32"
 REFUND_COLOR = "#c62828"
@@ -46,6 +43,11 @@ def _grouped(value: float) -> str:
 
 def revenue_chart(days: Sequence[ChartDay], labels: ChartLabels) -> bytes:
     """Bars of the daily revenue (hryvnias) and lines of tickets accepted / closed."""
+    # The Agg canvas is named explicitly, so no backend is selected (no matplotlib.use).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     fig = Figure(figsize=(8, 4.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
@@ -78,7 +80,7 @@ def revenue_chart(days: Sequence[ChartDay], labels: ChartLabels) -> bytes:
     ax2.set_ylim(0, max([d.accepted for d in days] + [d.closed for d in days] + [1]) * 1.3)
     ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
 
-    handles = [bars, *ax2.get_lines()]
+    handles: list[Artist | tuple[Artist, ...]] = [bars, *ax2.get_lines()]
     ax.legend(handles, [labels.revenue, labels.accepted, labels.closed], loc="upper left",
               fontsize=8, frameon=False, ncols=3)
     ax.set_title(labels.title, fontsize=11)

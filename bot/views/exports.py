@@ -19,16 +19,17 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from db.money.models import ReceiptKind
 from db.reports.queries import ExportLine, Payroll, Report, Totals
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
 MONEY_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.###"
@@ -70,7 +71,7 @@ def _line_values(line: ExportLine, tz: ZoneInfo) -> list[object]:
             hryvnias(line.amount), line.payment_types, line.fiscal_code]
 
 
-def _csv(rows: list[list[object]]) -> bytes:
+def _csv(rows: Sequence[Sequence[object]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
@@ -86,37 +87,50 @@ def lines_csv(lines: Sequence[ExportLine], tz: ZoneInfo) -> bytes:
     return _csv([line_headers(), *(_line_values(line, tz) for line in lines)])
 
 
-def _header(ws: WriteOnlyWorksheet, titles: Sequence[str]) -> None:
-    row = []
-    for title in titles:
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = Font(bold=True)
-        row.append(cell)
-    ws.append(row)
+class _Sheet:
+    """A write-only sheet with formatted cells. openpyxl is imported here, when a file is
+    written, not when the bot starts (it is only needed for XLSX exports)."""
+
+    def __init__(self, book: Workbook, title: str) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        self.ws = book.create_sheet(title)
+        self._make = WriteOnlyCell
+        self._bold = Font(bold=True)
+
+    def cell(self, value: object, number_format: str | None = None, *, bold: bool = False
+             ) -> WriteOnlyCell:
+        cell = self._make(self.ws, value=value)
+        if number_format:
+            cell.number_format = number_format
+        if bold:
+            cell.font = self._bold
+        return cell
+
+    def money(self, kopecks: int, *, bold: bool = False) -> WriteOnlyCell:
+        return self.cell(hryvnias(kopecks), MONEY_FORMAT, bold=bold)
+
+    def header(self, titles: Sequence[str]) -> None:
+        self.ws.append([self.cell(title, bold=True) for title in titles])
+
+    def append(self, row: Sequence[object]) -> None:
+        self.ws.append(row)
 
 
-def _cell(ws: WriteOnlyWorksheet, value: object, number_format: str | None = None
-          ) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if number_format:
-        cell.number_format = number_format
-    return cell
+def _book() -> Workbook:
+    from openpyxl import Workbook
+
+    return Workbook(write_only=True)
 
 
-def _bold(ws: WriteOnlyWorksheet, value: object, number_format: str | None = None
-          ) -> WriteOnlyCell:
-    cell = _cell(ws, value, number_format)
-    cell.font = Font(bold=True)
-    return cell
-
-
-def _save(wb: Workbook) -> bytes:
+def _save(book: Workbook) -> bytes:
     out = io.BytesIO()
-    wb.save(out)
+    book.save(out)
     return out.getvalue()
 
 
-def _totals_rows(ws: WriteOnlyWorksheet, totals: Totals, lang: str) -> None:
+def _totals_rows(sheet: _Sheet, totals: Totals, lang: str) -> None:
     money_rows = [
         (_("Продажи"), totals.sales), (_("Возвраты"), -totals.refunds),
         (_("Выручка"), totals.revenue),
@@ -132,52 +146,51 @@ def _totals_rows(ws: WriteOnlyWorksheet, totals: Totals, lang: str) -> None:
         (_("Комиссия мастеров"), totals.commission),
     ]
     for title, value in money_rows:
-        ws.append([title, _cell(ws, hryvnias(value), MONEY_FORMAT)])
+        sheet.append([title, sheet.money(value)])
     for title, count in [(_("Чеков продажи"), totals.sales_count),
                          (_("Чеков возврата"), totals.refunds_count),
                          (_("Обращений принято"), totals.tickets_accepted),
                          (_("Обращений готово"), totals.tickets_ready),
                          (_("Обращений выдано"), totals.tickets_done),
                          (_("Обращений с отказом"), totals.tickets_refused)]:
-        ws.append([title, count])
+        sheet.append([title, count])
+
+
+def _bucket_rows(sheet: _Sheet, report: Report) -> None:
+    sheet.header([_("С"), _("По"), _("Выручка"), _("Продажи"), _("Чеков"), _("Возвраты"),
+                  _("Расходы"), _("Внесено"), _("Изъято"), _("Принято"), _("Выдано"),
+                  _("Отказ"), _("Комиссия")])
+    for line in report.lines:
+        t = line.totals
+        sheet.append([
+            sheet.cell(line.bucket.start, DATE_FORMAT), sheet.cell(line.bucket.end, DATE_FORMAT),
+            sheet.money(t.revenue), sheet.money(t.sales), t.sales_count, sheet.money(t.refunds),
+            sheet.money(t.expenses), sheet.money(t.service_in), sheet.money(t.service_out),
+            t.tickets_accepted, t.tickets_done, t.tickets_refused, sheet.money(t.commission),
+        ])
 
 
 def lines_xlsx(lines: Sequence[ExportLine], report: Report, tz: ZoneInfo, lang: str) -> bytes:
     """Sheets: every receipt line; the period's totals; a line per day (or month)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Чеки"))
-    ws.freeze_panes = "A2"
-    _header(ws, line_headers())
+    book = _book()
+    receipts = _Sheet(book, _("Чеки"))
+    receipts.ws.freeze_panes = "A2"
+    receipts.header(line_headers())
     formats = {0: DATETIME_FORMAT, 9: QTY_FORMAT, 10: MONEY_FORMAT, 11: MONEY_FORMAT}
     for line in lines:
-        ws.append([_cell(ws, v, formats.get(i)) for i, v in enumerate(_line_values(line, tz))])
+        receipts.append([receipts.cell(v, formats.get(i))
+                         for i, v in enumerate(_line_values(line, tz))])
 
-    summary = wb.create_sheet(_("Итоги"))
-    summary.append([_bold(summary, _("Период")),
-                    _cell(summary, report.period.start, DATE_FORMAT),
-                    _cell(summary, report.period.end, DATE_FORMAT)])
+    summary = _Sheet(book, _("Итоги"))
+    summary.append([summary.cell(_("Период"), bold=True),
+                    summary.cell(report.period.start, DATE_FORMAT),
+                    summary.cell(report.period.end, DATE_FORMAT)])
     _totals_rows(summary, report.total, lang)
 
     if report.lines:
-        days = wb.create_sheet(_("По дням") if report.unit == "day" else _("По месяцам"))
-        _header(days, [_("С"), _("По"), _("Выручка"), _("Продажи"), _("Чеков"), _("Возвраты"),
-                       _("Расходы"), _("Внесено"), _("Изъято"), _("Принято"), _("Выдано"),
-                       _("Отказ"), _("Комиссия")])
-        for line in report.lines:
-            t = line.totals
-            days.append([
-                _cell(days, line.bucket.start, DATE_FORMAT),
-                _cell(days, line.bucket.end, DATE_FORMAT),
-                _cell(days, hryvnias(t.revenue), MONEY_FORMAT),
-                _cell(days, hryvnias(t.sales), MONEY_FORMAT), t.sales_count,
-                _cell(days, hryvnias(t.refunds), MONEY_FORMAT),
-                _cell(days, hryvnias(t.expenses), MONEY_FORMAT),
-                _cell(days, hryvnias(t.service_in), MONEY_FORMAT),
-                _cell(days, hryvnias(t.service_out), MONEY_FORMAT),
-                t.tickets_accepted, t.tickets_done, t.tickets_refused,
-                _cell(days, hryvnias(t.commission), MONEY_FORMAT),
-            ])
-    return _save(wb)
+        _bucket_rows(_Sheet(book, _("По дням") if report.unit == "day" else _("По месяцам")),
+                     report)
+    return _save(book)
 
 
 # ---- payroll -----------------------------------------------------------------------------
@@ -201,7 +214,7 @@ def payroll_headers() -> list[str]:
 
 def payroll_csv(payroll: Payroll) -> bytes:
     """One row per master: tickets closed as done, Σ base, percent(s), Σ commission."""
-    rows: list[list[object]] = [payroll_headers()]
+    rows: list[Sequence[object]] = [payroll_headers()]
     for m in payroll.masters:
         rows.append([_master(m.name, m.master_id), m.tickets, hryvnias(m.base),
                      _percent_span(m.bp_min, m.bp_max), hryvnias(m.commission)])
@@ -210,28 +223,28 @@ def payroll_csv(payroll: Payroll) -> bytes:
 
 def payroll_xlsx(payroll: Payroll, tz: ZoneInfo) -> bytes:
     """Sheets: per master (with a total row); every ticket behind the numbers."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Зарплата"))
-    ws.append([_bold(ws, _("Период")), _cell(ws, payroll.period.start, DATE_FORMAT),
-               _cell(ws, payroll.period.end, DATE_FORMAT)])
-    _header(ws, payroll_headers())
+    book = _book()
+    masters = _Sheet(book, _("Зарплата"))
+    masters.append([masters.cell(_("Период"), bold=True),
+                    masters.cell(payroll.period.start, DATE_FORMAT),
+                    masters.cell(payroll.period.end, DATE_FORMAT)])
+    masters.header(payroll_headers())
     for m in payroll.masters:
-        ws.append([_master(m.name, m.master_id), m.tickets,
-                   _cell(ws, hryvnias(m.base), MONEY_FORMAT), _percent_span(m.bp_min, m.bp_max),
-                   _cell(ws, hryvnias(m.commission), MONEY_FORMAT)])
-    ws.append([_bold(ws, _("Итого")), _bold(ws, sum(m.tickets for m in payroll.masters)),
-               _bold(ws, hryvnias(payroll.base), MONEY_FORMAT), "",
-               _bold(ws, hryvnias(payroll.total), MONEY_FORMAT)])
+        masters.append([_master(m.name, m.master_id), m.tickets, masters.money(m.base),
+                        _percent_span(m.bp_min, m.bp_max), masters.money(m.commission)])
+    masters.append([masters.cell(_("Итого"), bold=True),
+                    masters.cell(sum(m.tickets for m in payroll.masters), bold=True),
+                    masters.money(payroll.base, bold=True), "",
+                    masters.money(payroll.total, bold=True)])
 
-    detail = wb.create_sheet(_("Обращения"))
-    _header(detail, [_("Мастер"), _("Обращение"), _("Закрыто"), _("База"), _("Процент"),
-                     _("Комиссия")])
+    detail = _Sheet(book, _("Обращения"))
+    detail.header([_("Мастер"), _("Обращение"), _("Закрыто"), _("База"), _("Процент"),
+                   _("Комиссия")])
     for t in payroll.tickets:
         detail.append([_master(t.master_name, t.master_id), t.ticket_number,
-                       _cell(detail, _local(t.closed_at, tz), DATETIME_FORMAT),
-                       _cell(detail, hryvnias(t.base), MONEY_FORMAT), percent(t.bp),
-                       _cell(detail, hryvnias(t.commission), MONEY_FORMAT)])
-    return _save(wb)
+                       detail.cell(_local(t.closed_at, tz), DATETIME_FORMAT),
+                       detail.money(t.base), percent(t.bp), detail.money(t.commission)])
+    return _save(book)
 
 
 def filename(kind: str, start: object, end: object, ext: str) -> str:

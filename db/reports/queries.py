@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -74,6 +74,8 @@ from db.reports.periods import (
 
 # Chat shows a line per day up to this many days, a line per month beyond.
 DAY_LINES_MAX = 31
+
+_Cols = TypeVarTuple("_Cols")
 
 
 # ---- results -----------------------------------------------------------------------------
@@ -209,40 +211,65 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-async def _payment_rows(session: AsyncSession, b: CTE) -> list[Any]:
-    return list(await session.execute(
+def _moment(value: datetime | None) -> datetime:
+    """A nullable timestamp column that the query's range filter has made non-null."""
+    if value is None:
+        raise ValueError("a range-filtered timestamp is NULL")
+    return value
+
+
+class _Sums:
+    """Per-bucket accumulators, filled by one grouped query per measure."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, dict[str, int]] = defaultdict(dict)
+        # bucket → (payment type id, payment kind) → {"sales": …, "refunds": …}
+        self.by_type: dict[int, dict[tuple[int, str], dict[str, int]]] = defaultdict(dict)
+        self.types: dict[int, PaymentType] = {}
+        # bucket → (master id, tickets, base, commission, bp min, bp max)
+        self.masters: dict[int, list[tuple[int | None, int, int, int, int, int]]] = (
+            defaultdict(list))
+        self.names: dict[int, str] = {}
+
+    def add(self, i: int, key: str, value: Any) -> None:
+        self.numbers[i][key] = self.numbers[i].get(key, 0) + _int(value)
+
+    def totals(self, i: int) -> Totals:
+        lines = [
+            PaymentTypeTotal(type_id, self.types[type_id].name_ru, self.types[type_id].name_uk,
+                             PaymentKind(kind), self.types[type_id].position, **sums)
+            for (type_id, kind), sums in self.by_type.get(i, {}).items()
+        ]
+        lines.sort(key=lambda t: (t.position, t.payment_type_id, t.kind.value))
+        people = [MasterTotal(mid, self.names.get(mid, "") if mid is not None else "", *rest)
+                  for mid, *rest in self.masters.get(i, [])]
+        people.sort(key=lambda m: (-m.commission, -m.tickets, m.master_id is None, m.name))
+        return Totals(payment_types=tuple(lines), masters=tuple(people),
+                      **self.numbers.get(i, {}))
+
+
+async def _by_payment_type(session: AsyncSession, b: CTE, acc: _Sums) -> None:
+    """Revenue by payment type and the change given."""
+    type_ids: set[int] = set()
+    for i, type_id, pay_kind, receipt_kind, amount, change in await session.execute(
         select(b.c.i, Payment.payment_type_id, Payment.kind, Receipt.kind,
                func.sum(Payment.amount), func.sum(Payment.change))
         .select_from(b)
         .join(Payment, _in(b, Payment.created_at))
         .join(Receipt, Receipt.id == Payment.receipt_id)
         .group_by(b.c.i, Payment.payment_type_id, Payment.kind, Receipt.kind)
-    ))
-
-
-async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> list[Totals]:
-    """Totals of every bucket, in the buckets' order; a fixed number of grouped queries."""
-    if not buckets:
-        return []
-    b = _buckets_cte(buckets)
-    acc: dict[int, dict[str, Any]] = defaultdict(dict)
-
-    def add(i: int, key: str, value: int) -> None:
-        acc[i][key] = acc[i].get(key, 0) + value
-
-    # revenue by payment type, change given
-    by_type: dict[int, dict[tuple[int, str], dict[str, int]]] = defaultdict(dict)
-    type_ids: set[int] = set()
-    for i, type_id, pay_kind, receipt_kind, amount, change in await _payment_rows(session, b):
-        slot = by_type[i].setdefault((type_id, PaymentKind(pay_kind).value),
-                                     {"sales": 0, "refunds": 0})
+    ):
+        slot = acc.by_type[i].setdefault((type_id, PaymentKind(pay_kind).value),
+                                         {"sales": 0, "refunds": 0})
         slot["sales" if receipt_kind == ReceiptKind.SALE else "refunds"] += _int(amount)
-        add(i, "change_given", _int(change))
+        acc.add(i, "change_given", change)
         type_ids.add(type_id)
-    types = {t.id: t for t in await session.scalars(
-        select(PaymentType).where(PaymentType.id.in_(type_ids)))} if type_ids else {}
+    if type_ids:
+        acc.types = {t.id: t for t in await session.scalars(
+            select(PaymentType).where(PaymentType.id.in_(type_ids)))}
 
-    # receipts: counts and sums
+
+async def _receipts(session: AsyncSession, b: CTE, acc: _Sums) -> None:
     for i, kind, count, total in await session.execute(
         select(b.c.i, Receipt.kind, func.count(), func.sum(Receipt.total))
         .select_from(b).join(Receipt, _in(b, Receipt.paid_at))
@@ -250,19 +277,21 @@ async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> 
         .group_by(b.c.i, Receipt.kind)
     ):
         sale = kind == ReceiptKind.SALE
-        add(i, "sales" if sale else "refunds", _int(total))
-        add(i, "sales_count" if sale else "refunds_count", _int(count))
+        acc.add(i, "sales" if sale else "refunds", total)
+        acc.add(i, "sales_count" if sale else "refunds_count", count)
 
-    # expenses
+
+async def _expenses(session: AsyncSession, b: CTE, acc: _Sums) -> None:
     for i, kind, count, total in await session.execute(
         select(b.c.i, Expense.kind, func.count(), func.sum(Expense.amount))
         .select_from(b).join(Expense, _in(b, Expense.created_at))
         .group_by(b.c.i, Expense.kind)
     ):
-        add(i, "expenses_cash" if kind == PaymentKind.CASH else "expenses_cashless", _int(total))
-        add(i, "expenses_count", _int(count))
+        acc.add(i, "expenses_cash" if kind == PaymentKind.CASH else "expenses_cashless", total)
+        acc.add(i, "expenses_count", count)
 
-    # service cash in / out
+
+async def _service_cash(session: AsyncSession, b: CTE, acc: _Sums) -> None:
     for i, count, cash_in, cash_out in await session.execute(
         select(b.c.i, func.count(),
                func.sum(case((CashMove.amount > 0, CashMove.amount), else_=0)),
@@ -270,19 +299,23 @@ async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> 
         .select_from(b).join(CashMove, _in(b, CashMove.created_at))
         .group_by(b.c.i)
     ):
-        add(i, "service_count", _int(count))
-        add(i, "service_in", _int(cash_in))
-        add(i, "service_out", _int(cash_out))
+        acc.add(i, "service_count", count)
+        acc.add(i, "service_in", cash_in)
+        acc.add(i, "service_out", cash_out)
 
-    # tickets accepted
+
+async def _tickets_accepted(session: AsyncSession, b: CTE, acc: _Sums) -> None:
     for i, count in await session.execute(
         select(b.c.i, func.count()).select_from(b).join(Ticket, _in(b, Ticket.created_at))
         .group_by(b.c.i)
     ):
-        add(i, "tickets_accepted", _int(count))
+        acc.add(i, "tickets_accepted", count)
 
-    # tickets that became ready (distinct per bucket); IN (subquery), not a join: SQLite's
-    # planner would otherwise start from the statuses and scan the history once per day
+
+async def _tickets_ready(session: AsyncSession, b: CTE, acc: _Sums) -> None:
+    """Tickets that became ready, distinct per bucket."""
+    # IN (subquery), not a join: SQLite's planner would otherwise start from the statuses and
+    # scan the history once per day
     ready = select(Status.id).where(Status.kind == StatusKind.READY)
     for i, count in await session.execute(
         select(b.c.i, func.count(distinct(StatusChange.ticket_id))).select_from(b)
@@ -290,10 +323,11 @@ async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> 
         .where(StatusChange.to_status_id.in_(ready))
         .group_by(b.c.i)
     ):
-        add(i, "tickets_ready", _int(count))
+        acc.add(i, "tickets_ready", count)
 
-    # tickets closed, and per master the done ones with their stamped commission
-    masters: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+
+async def _tickets_closed(session: AsyncSession, b: CTE, acc: _Sums) -> None:
+    """Tickets closed, and per master the done ones with their stamped commission."""
     master_ids: set[int] = set()
     for i, kind, master_id, count, base, commission, bp_min, bp_max in await session.execute(
         select(b.c.i, Status.kind, Ticket.master_id, func.count(),
@@ -304,31 +338,29 @@ async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> 
         .where(Status.kind.in_((StatusKind.DONE, StatusKind.REFUSED)))
         .group_by(b.c.i, Status.kind, Ticket.master_id)
     ):
-        if kind == StatusKind.DONE:
-            add(i, "tickets_done", _int(count))
-            masters[i].append((master_id, _int(count), _int(base), _int(commission),
+        if kind != StatusKind.DONE:
+            acc.add(i, "tickets_refused", count)
+            continue
+        acc.add(i, "tickets_done", count)
+        acc.masters[i].append((master_id, _int(count), _int(base), _int(commission),
                                _int(bp_min), _int(bp_max)))
-            if master_id is not None:
-                master_ids.add(master_id)
-        else:
-            add(i, "tickets_refused", _int(count))
-    names = dict((await session.execute(
-        select(Staff.id, Staff.name).where(Staff.id.in_(master_ids)))).all()) if master_ids else {}
+        if master_id is not None:
+            master_ids.add(master_id)
+    if master_ids:
+        acc.names = {staff_id: name for staff_id, name in await session.execute(
+            select(Staff.id, Staff.name).where(Staff.id.in_(master_ids)))}
 
-    out = []
-    for bucket in buckets:
-        i = bucket.index
-        lines = [
-            PaymentTypeTotal(type_id, types[type_id].name_ru, types[type_id].name_uk,
-                             PaymentKind(kind), types[type_id].position, **sums)
-            for (type_id, kind), sums in by_type.get(i, {}).items()
-        ]
-        lines.sort(key=lambda t: (t.position, t.payment_type_id, t.kind.value))
-        people = [MasterTotal(mid, names.get(mid, "") if mid is not None else "", *rest)
-                  for mid, *rest in masters.get(i, [])]
-        people.sort(key=lambda m: (-m.commission, -m.tickets, m.master_id is None, m.name))
-        out.append(Totals(payment_types=tuple(lines), masters=tuple(people), **acc.get(i, {})))
-    return out
+
+async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> list[Totals]:
+    """Totals of every bucket, in the buckets' order; a fixed number of grouped queries."""
+    if not buckets:
+        return []
+    b = _buckets_cte(buckets)
+    acc = _Sums()
+    for measure in (_by_payment_type, _receipts, _expenses, _service_cash, _tickets_accepted,
+                    _tickets_ready, _tickets_closed):
+        await measure(session, b, acc)
+    return [acc.totals(bucket.index) for bucket in buckets]
 
 
 async def totals(session: AsyncSession, period: Period, tz: ZoneInfo) -> Totals:
@@ -397,7 +429,8 @@ class ReceiptRow:
     payment_type_ids: tuple[int, ...] = ()
 
 
-def _filtered(query: Select[Any], lo: datetime, hi: datetime, flt: ReceiptFilter) -> Select[Any]:
+def _filtered(query: Select[*_Cols], lo: datetime, hi: datetime, flt: ReceiptFilter
+              ) -> Select[*_Cols]:
     query = query.where(Receipt.status == ReceiptStatus.PAID, Receipt.paid_at >= lo,
                         Receipt.paid_at < hi)
     if flt.refunds_only:
@@ -433,7 +466,7 @@ async def list_receipts(
         ):
             if type_id not in types[receipt_id]:
                 types[receipt_id].append(type_id)
-    return [ReceiptRow(r[0], ReceiptKind(r[1]), r[2], int(r[3]), r[4], r[5], r[6],
+    return [ReceiptRow(r[0], ReceiptKind(r[1]), _moment(r[2]), int(r[3]), r[4], r[5], r[6],
                        tuple(types.get(r[0], ()))) for r in rows], int(count or 0)
 
 
@@ -537,7 +570,7 @@ async def receipt_lines(session: AsyncSession, lo: datetime, hi: datetime,
          quantity, price, amount, fiscal_code) in rows:
         sign = -1 if kind == ReceiptKind.REFUND else 1
         out.append(ExportLine(
-            paid_at=paid_at, receipt_id=receipt_id, kind=ReceiptKind(kind),
+            paid_at=_moment(paid_at), receipt_id=receipt_id, kind=ReceiptKind(kind),
             related_receipt_id=related, ticket_number=number, master=master_name or "",
             cashier=cashier_name or "", name=name, code=code, quantity=sign * int(quantity),
             price=int(price), amount=sign * int(amount),
@@ -591,8 +624,8 @@ async def payroll(session: AsyncSession, period: Period, tz: ZoneInfo, *,
                    Ticket.closed_at < whole.hi)
             .order_by(Staff.name.asc().nulls_last(), Ticket.closed_at, Ticket.number)
         )
-        tickets = [PayrollTicket(mid, name or "", int(number), closed_at, _int(base), _int(bp),
-                                 _int(commission))
+        tickets = [PayrollTicket(mid, name or "", int(number), _moment(closed_at), _int(base),
+                                 _int(bp), _int(commission))
                    for mid, name, number, closed_at, base, bp, commission in rows]
     return Payroll(period=period, masters=masters, tickets=tuple(tickets))
 

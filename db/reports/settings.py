@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import settings_store
 from db.access import require_owner
 from db.audit import audit
-from db.desk.models import Role, Setting, Staff
+from db.desk.models import Role, Staff
 from db.errors import InvalidValue
 
 MANAGERS = "reports.managers"
@@ -71,9 +71,7 @@ def _last(value: Any) -> tuple[date | None, datetime | None]:
 
 
 async def get_report_settings(session: AsyncSession) -> ReportSettings:
-    values = dict((await session.execute(
-        select(Setting.key, Setting.value).where(Setting.key.in_((MANAGERS, DIGEST, DIGEST_LAST)))
-    )).all())
+    values = await settings_store.get_many(session, (MANAGERS, DIGEST, DIGEST_LAST))
     digest = values.get(DIGEST)
     try:
         digest = check_digest(digest) if isinstance(digest, str) else DIGEST_DEFAULT
@@ -84,38 +82,27 @@ async def get_report_settings(session: AsyncSession) -> ReportSettings:
                           last_at=at)
 
 
-async def _put(session: AsyncSession, key: str, value: Any) -> None:
-    setting = await session.get(Setting, key)
-    if setting is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        setting.value = value
-    await session.flush()
-
-
 async def set_managers_see_totals(session: AsyncSession, actor: Staff, on: bool) -> None:
     require_owner(actor)
-    await _put(session, MANAGERS, bool(on))
+    await settings_store.put(session, MANAGERS, bool(on))
     audit(session, actor, "settings.reports", "setting", None, key=MANAGERS, value=bool(on))
 
 
 async def set_digest(session: AsyncSession, actor: Staff, mode: str) -> str:
     require_owner(actor)
     mode = check_digest(mode)
-    await _put(session, DIGEST, mode)
+    await settings_store.put(session, DIGEST, mode)
     audit(session, actor, "settings.reports", "setting", None, key=DIGEST, value=mode)
     return mode
 
 
-async def lock_digest_marker(session: AsyncSession) -> Setting | None:
-    """The marker row locked for this transaction (PostgreSQL; SQLite writers are serial)."""
-    return await session.scalar(
-        select(Setting).where(Setting.key == DIGEST_LAST).with_for_update()
-        .execution_options(populate_existing=True))
+async def lock_digest_marker(session: AsyncSession) -> None:
+    """Lock the "last digest" marker for this transaction (see db.reports.digest)."""
+    await settings_store.lock(session, DIGEST_LAST)
 
 
 async def mark_digest(session: AsyncSession, day: date, at: datetime) -> None:
-    await _put(session, DIGEST_LAST, {"day": day.isoformat(), "at": at.isoformat()})
+    await settings_store.put(session, DIGEST_LAST, {"day": day.isoformat(), "at": at.isoformat()})
 
 
 async def can_see_totals(session: AsyncSession, staff: Staff | None) -> bool:
@@ -124,5 +111,4 @@ async def can_see_totals(session: AsyncSession, staff: Staff | None) -> bool:
         return False
     if staff.role == Role.OWNER:
         return True
-    setting = await session.get(Setting, MANAGERS)
-    return setting is not None and setting.value is True
+    return await settings_store.get(session, MANAGERS) is True
