@@ -9,11 +9,13 @@ from aiogram import Router
 
 from bot.config import Settings
 from handlers import (
+    backup,
     client,
     clients,
     comments,
     common,
     deny,
+    import_clients,
     intake,
     staff_admin,
     tickets,
@@ -57,6 +59,8 @@ def setup_routers(settings: Settings) -> Router:
         switches.setup(settings),
         tickets.setup(),
         comments.setup(),
+        backup.setup(),  # /backup (owner)
+        import_clients.setup(),  # a .csv/.xlsx sent outside any form (owner)
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
         clients.setup(settings),
         client.setup(settings),  # what clients (non-staff) see
