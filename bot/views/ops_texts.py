@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.ops.import_file import ImportFileError, LoadedFile
-from bot.views.formatting import h
+from bot.views.formatting import clip, h
 from db.desk.bulk_import import ImportSummary
 from db.desk.import_rows import Refusal
 
@@ -55,12 +55,12 @@ def file_error_text(exc: ImportFileError) -> str:
 
 
 def _columns(loaded: LoadedFile) -> list[str]:
-    used = ", ".join(f"{field_title(name)} ← «{h(header)}»"
+    used = ", ".join(f"{field_title(name)} ← «{h(header[:VALUE_CLIP])}»"
                      for name, header in loaded.columns.headers.items())
     lines = [_("Колонки: {columns}").format(columns=used)]
     if loaded.columns.ignored:
         lines.append(_("Не используются: {columns}").format(
-            columns=", ".join(f"«{h(c)}»" for c in loaded.columns.ignored[:10])))
+            columns=", ".join(f"«{h(c[:VALUE_CLIP])}»" for c in loaded.columns.ignored[:10])))
     return lines
 
 
@@ -87,7 +87,7 @@ def preview_text(summary: ImportSummary, loaded: LoadedFile, file_name: str) -> 
                               "дополняются, новые устройства добавляются. Импортировать?"))
     else:
         lines.append("\n" + _("Импортировать нечего."))
-    return "\n".join(lines)
+    return clip("\n".join(lines))
 
 
 def result_text(summary: ImportSummary, file_name: str) -> str:
