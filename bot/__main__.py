@@ -1,4 +1,5 @@
-"""`python -m bot` runs the bot; `python -m bot migrate` only applies migrations."""
+"""`python -m bot` runs the bot; `python -m bot migrate` only applies migrations;
+`backup FILE`, `restore FILE [--force]` and `import FILE [--yes]` are bot/ops/cli.py."""
 
 from __future__ import annotations
 
@@ -30,8 +31,14 @@ def main(argv: list[str]) -> int:
             asyncio.run(migrate())
             print("database is up to date")
             return 0
+        if argv[:1] and argv[0] in ("backup", "restore", "import"):
+            from bot.ops.cli import run_command
+
+            return run_command(settings, argv)
         if argv:
-            print(f"unknown command {argv[0]!r}; use: python -m bot [migrate]", file=sys.stderr)
+            print(f"unknown command {argv[0]!r}; use: python -m bot "
+                  "[migrate | backup FILE | restore FILE [--force] | import FILE [--yes]]",
+                  file=sys.stderr)
             return 2
         settings.require_token()
     except ConfigError as exc:

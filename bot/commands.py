@@ -29,9 +29,10 @@ STAFF_COMMANDS = [
     ("staff", N_("Сотрудники")),
     ("templates", N_("Шаблоны сообщений")),
     ("settings", N_("Настройки")),
+    ("backup", N_("Резервная копия базы")),
 ]
 # What each role is offered in its menu; the handlers check roles again on every call.
-OWNER_ONLY = {"staff", "settings"}
+OWNER_ONLY = {"staff", "settings", "backup"}
 MANAGER_UP = {"today", "report", "templates"}
 CLIENT_COMMANDS = [("start", N_("Начать")), ("status", N_("Мои ремонты")), ("help", N_("Справка"))]
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     public_url: str = ""
     log_format: Literal["text", "json"] = "text"
 
+    # Daily backup into this folder (empty = off) at BACKUP_AT shop time, keeping the newest
+    # BACKUP_KEEP files (bot/ops/backup.py; `python -m bot backup FILE` works regardless).
+    backup_dir: str = ""
+    backup_at: str = "03:30"
+    backup_keep: int = Field(default=14, ge=1, le=3650)
+
     @field_validator("owner_ids", mode="before")
     @classmethod
     def _split_owner_ids(cls, value: object) -> object:
@@ -104,7 +110,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown phone region {value!r}, e.g. UA")
         return value
 
-    @field_validator("shift_autoclose_at")
+    @field_validator("shift_autoclose_at", "backup_at")
     @classmethod
     def _check_autoclose(cls, value: str) -> str:
         value = value.strip()
@@ -147,6 +153,14 @@ class Settings(BaseSettings):
         if not self.shift_autoclose_at:
             return None
         hours, minutes = self.shift_autoclose_at.split(":")
+        return time(int(hours), int(minutes))
+
+    @property
+    def backup_time(self) -> time | None:
+        """When the daily backup runs (shop time); None when BACKUP_DIR or BACKUP_AT is empty."""
+        if not self.backup_dir.strip() or not self.backup_at:
+            return None
+        hours, minutes = self.backup_at.split(":")
         return time(int(hours), int(minutes))
 
     def require_token(self) -> str:

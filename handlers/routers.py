@@ -9,12 +9,14 @@ from aiogram import Router
 
 from bot.config import Settings
 from handlers import (
+    backup,
     client,
     client_answers,
     clients,
     comments,
     common,
     deny,
+    import_clients,
     intake,
     staff_admin,
     tickets,
@@ -63,6 +65,8 @@ def setup_routers(settings: Settings) -> Router:
         switches.setup(),
         tickets.setup(),
         comments.setup(),
+        backup.setup(),  # /backup (owner)
+        import_clients.setup(),  # a .csv/.xlsx sent outside any form (owner)
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
         clients.setup(),
         client.setup(),  # what clients (non-staff) see

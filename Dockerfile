@@ -1,0 +1,55 @@
+# The bot as a container: `docker compose -f deploy/docker-compose.yml --env-file .env up -d`
+# (see deploy/README.md). Runs `python -m bot` from /app as an unprivileged user; everything it
+# writes (SQLite database, backups) lives in the /app/data volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# pg_dump / pg_restore for backups of a PostgreSQL database (bookworm's client is 15, the
+# server's version in deploy/docker-compose.yml; the client must not be older than the server).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+# Dependencies first, so this layer is rebuilt only when pyproject.toml changes. The repository
+# has no lock file: the ranges pinned in pyproject.toml are installed.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; open('/tmp/requirements.txt', 'w').write('\n'.join(deps))" \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY alembic.ini ./
+COPY bot ./bot
+COPY db ./db
+COPY fiscal ./fiscal
+COPY handlers ./handlers
+COPY keyboards ./keyboards
+COPY scheduler ./scheduler
+COPY sms ./sms
+
+# The message catalogs (.mo) are compiled here: the running container never writes into /app.
+RUN python -m bot.i18n
+
+RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home servicedesk \
+    && mkdir -p /app/data/backups \
+    && chown -R servicedesk:servicedesk /app/data
+USER servicedesk
+VOLUME ["/app/data"]
+
+# The app's web server in polling mode (GET /healthz, status pages); in webhook mode the same
+# routes are served on WEBHOOK_LISTEN (default 0.0.0.0:8080).
+ENV WEB_LISTEN=0.0.0.0:8081
+EXPOSE 8080 8081
+
+# No curl in the image: the health check is Python's urllib (a non-2xx answer raises).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; listen = os.environ.get('WEBHOOK_LISTEN', '0.0.0.0:8080') if os.environ.get('WEBHOOK_URL') else os.environ.get('WEB_LISTEN', ''); port = (listen or ':8081').rsplit(':', 1)[1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+
+# SIGTERM lets the bot finish the updates in hand and close its clients (bot/app.py).
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "bot"]
