@@ -15,7 +15,16 @@ from db.base import utcnow
 from db.desk.models import Status, Ticket
 from db.desk.tickets import allowed_targets, get_ticket, ticket_number
 from db.engine import DbSession
-from keyboards.callbacks import ClientCb, DeviceCb, ServiceAction, ServiceCb, TicketAction, TicketCb
+from keyboards.callbacks import (
+    ClientAction,
+    ClientCb,
+    DeviceAction,
+    DeviceCb,
+    ServiceAction,
+    ServiceCb,
+    TicketAction,
+    TicketCb,
+)
 from keyboards.common import button, markup, pager
 
 
@@ -95,8 +104,8 @@ async def desk_buttons(session: DbSession, ticket: Ticket, comments: int
                TicketCb(action=TicketAction.COMMENTS, id=tid)),
         button(_("📜 История"), TicketCb(action=TicketAction.HISTORY, id=tid)),
         button(_("🏷 Этикетка"), TicketCb(action=TicketAction.LABEL, id=tid)),
-        button(_("👤 Клиент"), ClientCb(action="card", id=ticket.client_id)),
-        button(_("📱 Устройство"), DeviceCb(action="card", id=ticket.device_id)),
+        button(_("👤 Клиент"), ClientCb(action=ClientAction.CARD, id=ticket.client_id)),
+        button(_("📱 Устройство"), DeviceCb(action=DeviceAction.CARD, id=ticket.device_id)),
     ]
     return buttons
 

@@ -8,14 +8,14 @@ from aiogram.utils.i18n import gettext as _
 from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeCb
-from keyboards.notify import NotifySetCb
-from keyboards.reports import ReportSettingsCb
+from keyboards.notify import NotifySetAction, NotifySetCb
+from keyboards.reports import ReportSettingsAction, ReportSettingsCb
 
 
 def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
     return _("⚙️ <b>Настройки</b>"), markup([
         [button(_("📱 Типы устройств"), SettingsCb(action=SettingsAction.TYPES))],
         [button(_("💳 Способы оплаты"), PayTypeCb(action="list"))],
-        [button(_("🔔 Уведомления"), NotifySetCb(action="menu"))],
-        [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action="menu"))],
+        [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
+        [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
     ])

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.workers.fiscal_runtime import FiscalRuntime
 from db.locks import try_lock
 from db.money.closing import amount_due
+from scheduler.backup import add_jobs as add_backup_jobs
 from scheduler.digest import send_daily_digest
 from scheduler.fiscal import add_jobs as add_fiscal_jobs
 from scheduler.notifications import enqueue_ready_reminders
@@ -35,7 +36,8 @@ def build_scheduler(
 
     * pickup reminders at REMINDER_HOUR shop time (they only write to the outbox);
     * the owners' daily digest, checked every 5 minutes (claimed in the database: sent once);
-    * shift auto-close at SHIFT_AUTOCLOSE_AT and the hourly catch-up (scheduler.fiscal).
+    * shift auto-close at SHIFT_AUTOCLOSE_AT and the hourly catch-up (scheduler.fiscal);
+    * the daily backup at BACKUP_AT when BACKUP_DIR is set (scheduler.backup).
     """
     scheduler = AsyncIOScheduler(timezone=settings.tz)
 
@@ -56,6 +58,7 @@ def build_scheduler(
     scheduler.add_job(exclusive(engine, "daily_digest", digest), "interval", minutes=5,
                       id="daily_digest", coalesce=True, max_instances=1, replace_existing=True)
     add_fiscal_jobs(scheduler, fiscal)
+    add_backup_jobs(scheduler, settings, session_factory, bot, i18n)
     return scheduler
 
 

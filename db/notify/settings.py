@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import settings_store
 from db.access import require_owner
 from db.audit import audit
 from db.desk.models import Setting, Staff
@@ -69,20 +70,11 @@ async def notification_enabled(session: AsyncSession, kind: str) -> bool:
     return (await get_notify_settings(session)).enabled(kind)
 
 
-async def _put(session: AsyncSession, key: str, value: Any) -> None:
-    setting = await session.get(Setting, key)
-    if setting is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        setting.value = value
-    await session.flush()
-
-
 async def set_switch(session: AsyncSession, actor: Staff, kind: str, on: bool) -> None:
     require_owner(actor)
     if kind not in SWITCHES:
         raise InvalidValue("kind", allowed=list(SWITCHES))
-    await _put(session, PREFIX + kind, bool(on))
+    await settings_store.put(session, PREFIX + kind, bool(on))
     audit(session, actor, "settings.notify", "setting", None, key=PREFIX + kind, value=bool(on))
 
 
@@ -104,11 +96,11 @@ async def set_reminder(
     if days is not None:
         if not 1 <= days <= REMINDER_DAYS_MAX:
             raise InvalidValue("reminder_days", min=1, max=REMINDER_DAYS_MAX)
-        await _put(session, PREFIX + "reminder_days", days)
+        await settings_store.put(session, PREFIX + "reminder_days", days)
     if max_count is not None:
         if not 1 <= max_count <= REMINDER_MAX_MAX:
             raise InvalidValue("reminder_max", min=1, max=REMINDER_MAX_MAX)
-        await _put(session, PREFIX + "reminder_max", max_count)
+        await settings_store.put(session, PREFIX + "reminder_max", max_count)
     audit(session, actor, "settings.notify", "setting", None, reminder_days=days,
           reminder_max=max_count)
 
