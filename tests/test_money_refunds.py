@@ -14,8 +14,8 @@ from db.money.drawer import drawer_balance
 from db.money.errors import DrawerShort, NotRefundable, RefundTooLarge
 from db.money.models import FiscalState, Receipt, ReceiptKind, ReceiptStatus
 from db.money.payments import pay_receipt
-from db.money.receipts import add_free_line, get_receipt
-from db.money.refunds import refund, refundable_lines, refunds_of
+from db.money.receipts import add_free_line, get_receipt, refunds_of
+from db.money.refunds import picked, refund, refund_amount, refundable_lines
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for
 
@@ -84,6 +84,22 @@ async def test_pieces_add_up_to_the_line(session: AsyncSession) -> None:
     left = {r.line.id: (r.available_quantity, r.available_amount)
             for r in await refundable_lines(session, receipt.id)}
     assert left == {odd.id: (0, 0), tiny.id: (0, 0)}
+
+
+async def test_the_preview_gives_what_the_refund_will(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    receipt = await receipt_for(session, owner, 999, quantity=1500)  # 14,99 for 1,5 items
+    cash = await cash_type(session)
+    await pay_receipt(session, owner, receipt.id, [(cash.id, 1499, None)], now=T0)
+    (line,) = (await get_receipt(session, receipt.id)).lines
+    items = await refundable_lines(session, receipt.id)
+    assert [(p.quantity, p.amount) for p in picked(items, {line.id: 500, 424242: 1000})] == [
+        (500, 500)]  # 4,995 → 5,00; an unknown line is dropped
+    assert refund_amount(items[0], 1500) == 1499  # the rest takes exactly what is left
+    done = await refund(session, owner, receipt.id, [(line.id, 500)], cash.id, T0)
+    assert done.receipt.total == 500
+    (rest,) = await refundable_lines(session, receipt.id)
+    assert refund_amount(rest, 1000) == 999 == rest.available_amount
 
 
 async def test_who_and_what_can_be_refunded(session: AsyncSession) -> None:

@@ -19,8 +19,7 @@ from bot.views.formatting import clip, h, local_dt, money, quantity
 from bot.views.labels import qr_png
 from db.desk.models import Client, Ticket
 from db.money.models import FiscalState, PaymentType, Receipt, ReceiptKind, ReceiptStatus
-from db.money.receipts import get_receipt
-from db.money.refunds import refunds_of
+from db.money.receipts import get_receipt, refunds_of
 
 
 @dataclass(frozen=True)

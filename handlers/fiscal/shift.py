@@ -31,7 +31,7 @@ from db.errors import NotFound
 from db.fiscal import queue
 from db.fiscal.queue import FiscalKind
 from db.money.errors import NoOpenShift, ShiftAlreadyOpen
-from db.money.shifts import current_shift, open_shift, shift_is_stale, x_report
+from db.money.shifts import current_shift, open_shift, shift_is_stale, shift_totals, x_report
 from db.notify.templates import client_language
 from fiscal import FiscalError, FiscalShiftNotOpen
 from handlers.filters import IsStaff
@@ -66,7 +66,7 @@ async def shift_card(session: AsyncSession, staff: Staff, lang: str, settings: S
                 number=last.number, date=local_dt(last.closed_at, tz, lang)))
         lines.append(_("Смена откроется сама с первой оплатой."))
     else:
-        report = await x_report(session, shift.id)
+        report = await shift_totals(session, staff, shift.id)
         lines.append(_("🧾 <b>Кассовая смена №{number}</b> — открыта").format(
             number=shift.number))
         lines.append(_("Открыта {date} ({age} назад)").format(
@@ -155,7 +155,7 @@ def setup(settings: Settings) -> Router:
             await _deny(query)
             return
         try:
-            report = await x_report(session)
+            report = await x_report(session, staff)
         except NoOpenShift:
             await query.answer(_("Смена не открыта."), show_alert=True)
             return

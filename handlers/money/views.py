@@ -16,8 +16,8 @@ from bot.views.formatting import h, local_dt, money, quantity
 from db.desk.models import Staff
 from db.desk.tickets import get_ticket
 from db.money.models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
-from db.money.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
-from db.money.refunds import refundable_lines, refunds_of
+from db.money.receipts import FREE_LINE_CODE, get_receipt, refunds_of, ticket_receipts
+from db.money.refunds import refundable_lines
 from handlers.money.common import PAGE, is_manager, short
 from handlers.ticket_view import ticket_title
 from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketAction, TicketCb
