@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.usecases.closing import close_ticket as close_use_case
 from db.desk.models import AuditEntry, Role, Status, StatusKind
 from db.desk.staff import set_commission
 from db.desk.tickets import change_status, get_ticket
@@ -27,6 +29,7 @@ from db.money.price_list import add_service
 from db.money.receipts import create_receipt, get_receipt, quote_from_services
 from db.money.refunds import refund
 from db.money.shifts import close_shift
+from db.notify.policy import FollowUp
 from tests.factories import make_staff
 from tests.test_money_support import T0, card_type, cash_type, receipt_for, ticket_at
 
@@ -203,3 +206,23 @@ async def test_closing_status_and_the_tabs_money(session: AsyncSession) -> None:
     await receipt_for(session, owner, 2500, ticket)
     await add_expense(session, owner, ticket.id, "Шлейф", 700, (await card_type(session)).id, T0)
     assert await ticket_money(session, ticket.id) == (3, 10000, 10000, 2500, 700)
+
+
+class NoTexts:
+    """Closing moves to DONE, which sends the client nothing by the policy: no text is asked."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"no client message expected, {name} asked")
+
+
+async def test_the_close_use_case_confirms_the_debt_it_was_shown(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await ticket_at(session, owner, "ready")
+    await receipt_for(session, owner, 2500, ticket)
+    with pytest.raises(UnpaidChanged):
+        await close_use_case(session, owner, ticket.id, confirmed_debt=0, texts=NoTexts())
+    assert (await get_ticket(session, ticket.id)).status.code == "ready"
+    closed = await close_use_case(session, owner, ticket.id, confirmed_debt=2500,
+                                  texts=NoTexts())
+    assert closed.ticket.status.kind == StatusKind.DONE and closed.stamped.unpaid_total == 2500
+    assert closed.follow_up.follow_up is FollowUp.NONE and not closed.follow_up.queued

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.usecases.payment import pay
 from db.desk.models import AuditEntry, Role, Staff
 from db.errors import InvalidValue, NotFound
 from db.money.errors import (
@@ -161,3 +162,21 @@ async def test_payment_plan_of_one_type(session: AsyncSession) -> None:
     assert by_card.receive(9000) == by_card and by_card.change == 0  # no cash, no change
     assert PaymentPlan.whole(5000, cash).receive(None).parts[0].received is None
     assert PaymentPlan.whole(5000, cash).receive(10000).change == 5000
+
+
+async def test_the_pay_use_case_records_and_queues_for_the_prro(session: AsyncSession) -> None:
+    master = await make_staff(session, Role.MASTER)
+    ticket = await make_ticket(session, master)
+    receipt = await receipt_for(session, master, 5000, ticket)
+    cash = await cash_type(session)
+    paid = await pay(session, master, receipt.id,
+                     PaymentPlan.whole(receipt.total, cash).receive(6000), fiscal=True)
+    assert (paid.change, paid.fiscal, paid.receipt.fiscal_state) == (
+        1000, True, FiscalState.PENDING)
+    assert paid.ticket is not None and paid.ticket.id == ticket.id
+    assert paid.paid_at == paid.receipt.paid_at
+    with pytest.raises(ReceiptPaid):  # a stale screen pays nothing twice
+        await pay(session, master, receipt.id, PaymentPlan.whole(5000, cash), fiscal=False)
+    quick = await receipt_for(session, master, 100)
+    done = await pay(session, master, quick.id, PaymentPlan.whole(100, cash), fiscal=False)
+    assert done.ticket is None and done.receipt.fiscal_state == FiscalState.NOT_FISCAL

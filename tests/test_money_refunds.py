@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.usecases.refund import refund as refund_use_case
 from db.desk.models import Role, Staff
 from db.errors import NotFound, PermissionDenied
 from db.money.drawer import drawer_balance
@@ -171,3 +172,18 @@ async def test_simultaneous_refunds_of_the_last_item(
             select(func.count()).select_from(Receipt).where(Receipt.kind == ReceiptKind.REFUND)
         )
         assert count == 1
+
+
+async def test_the_refund_use_case(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await make_ticket(session, owner)
+    sale = await receipt_for(session, owner, 20000, ticket, quantity=2000)
+    cash, card = await cash_type(session), await card_type(session)
+    await pay_receipt(session, owner, sale.id, [(card.id, 40000, None)])
+    line = (await get_receipt(session, sale.id)).lines[0]
+    back = await refund_use_case(session, owner, sale.id, {line.id: 1000, 424242: 0}, card.id,
+                                 fiscal=False)
+    assert (back.receipt.total, back.payment_type.id, back.ticket_number) == (
+        20000, card.id, ticket.number)
+    rest = await refund_use_case(session, owner, sale.id, None, card.id, fiscal=False)
+    assert rest.receipt.total == 20000 and cash.id != rest.payment_type.id
