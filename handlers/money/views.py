@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import h, local_dt, money, quantity
+from bot.views.receipts import receipt_text
 from db.desk.models import Staff
 from db.desk.tickets import get_ticket
 from db.money.models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
-from db.money.receipts import FREE_LINE_CODE, get_receipt, refunds_of, ticket_receipts
+from db.money.receipts import FREE_LINE_CODE, receipt_facts, ticket_receipts
 from db.money.refunds import refundable_lines
 from handlers.money.common import PAGE, is_manager, short
 from handlers.ticket_view import ticket_title
@@ -93,41 +94,18 @@ def back_button(receipt: Receipt) -> InlineKeyboardButton:
 
 async def render_receipt(session: AsyncSession, receipt_id: int, staff: Staff, lang: str,
                          tz: ZoneInfo) -> tuple[str, InlineKeyboardMarkup]:
-    receipt = await get_receipt(session, receipt_id)
+    facts = await receipt_facts(session, receipt_id)
+    receipt = facts.receipt
     ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
-    where = (f"[{ticket.number}] {h(ticket.device.title)}" if ticket
-             else _("продажа без обращения"))
-    names = await staff_names(session, [receipt.paid_by_id, receipt.created_by_id])
-    head = f"<b>{receipt_name(receipt)}</b> · {where}"
-    lines = [head]
+    text = receipt_text(facts, lang, tz)
     rows: list[list[InlineKeyboardButton]] = []
     ticket_open = ticket is None or not ticket.status.kind.is_closed
-    if receipt.kind == ReceiptKind.REFUND:
-        lines.append(_("по чеку №{id} · {at} · {who}").format(
-            id=receipt.related_receipt_id, at=local_dt(receipt.created_at, tz, lang),
-            who=h(names.get(receipt.created_by_id or 0, "—"))))
-    elif receipt.is_paid and receipt.paid_at is not None:
-        lines.append(_("оплачен {at} · {who}").format(
-            at=local_dt(receipt.paid_at, tz, lang), who=h(names.get(receipt.paid_by_id or 0, "—"))))
-    else:
-        lines.append(_("не оплачен"))
-    lines.append("")
-    lines.extend(lines_block(receipt.lines, lang))
-    label = _("Итого возврат") if receipt.kind == ReceiptKind.REFUND else _("Итого")
-    lines.append(f"<b>{label}: {money(receipt.total, lang)}</b>")
-    types = await payment_types_by_id(session)
-    lines.extend(payments_block(receipt, types, lang))
-
     if receipt.kind == ReceiptKind.REFUND:
         rows.append([button(_("🧾 Чек возврата"), ReceiptPrintCb(id=receipt.id)),
                      button(_("Чек №{id}").format(id=receipt.related_receipt_id),
                             ReceiptCb(action="view", id=receipt.related_receipt_id or 0))])
     elif receipt.is_paid:
-        returns = await refunds_of(session, receipt.id)
-        for refund in returns[-10:]:
-            lines.append(_("↩️ Возврат №{id}: {amount} · {at}").format(
-                id=refund.id, amount=money(refund.total, lang),
-                at=local_dt(refund.created_at, tz, lang)))
+        returns = facts.refunds
         rows.append([button(_("🧾 Чек"), ReceiptPrintCb(id=receipt.id))])
         left = sum(r.available_quantity for r in await refundable_lines(session, receipt.id))
         if is_manager(staff) and left > 0:
@@ -146,7 +124,7 @@ async def render_receipt(session: AsyncSession, receipt_id: int, staff: Staff, l
         if ticket_open or is_manager(staff):
             rows.append([button(_("🗑 Удалить чек"), ReceiptCb(action="del", id=receipt.id))])
     rows.append([back_button(receipt)])
-    return "\n".join(lines), markup(rows)
+    return text, markup(rows)
 
 
 async def render_tab(session: AsyncSession, ticket_id: int, page: int, lang: str, tz: ZoneInfo
