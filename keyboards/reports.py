@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from db.reports.periods import Period
-from keyboards.callbacks import ReceiptPrintCb, RefundCb, SettingsCb
+from keyboards.callbacks import ReceiptPrintCb, RefundAction, RefundCb, SettingsCb
 from keyboards.common import button, chunked, markup
 
 
@@ -222,7 +222,7 @@ def receipt_keyboard(state: ReceiptOpenCb, receipt_id: int, *, refundable: bool,
     rows: list[list[InlineKeyboardButton]] = []
     first = []
     if refundable:
-        first.append(button(_("↩️ Возврат"), RefundCb(action="start", id=receipt_id)))
+        first.append(button(_("↩️ Возврат"), RefundCb(action=RefundAction.START, id=receipt_id)))
     first.append(button(_("🧾 Чек"), ReceiptPrintCb(id=receipt_id)))
     rows.append(first)
     if original_id is not None:
