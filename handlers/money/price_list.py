@@ -47,21 +47,23 @@ def service_buttons(services: list[Service], staff: Staff, lang: str
                     PriceCb(action=PriceAction.CARD, id=s.id))] for s in services]
 
 
+async def services_page(session: DbSession, page: int, archive: bool
+                        ) -> tuple[list[Service], int]:
+    if archive:
+        return await archived_services(session, offset=page * PAGE, limit=PAGE)
+    return await list_services(session, offset=page * PAGE, limit=PAGE)
+
+
 async def fetch_page(session: DbSession, page: int, archive: bool
                      ) -> tuple[list[Service], int, int]:
     """A page of the list or the archive, the page clamped (a stale page after archiving, or
     a forged one, shows the last), and the count."""
-    async def fetch(page: int) -> tuple[list[Service], int]:
-        if archive:
-            return await archived_services(session, offset=page * PAGE, limit=PAGE)
-        return await list_services(session, offset=page * PAGE, limit=PAGE)
-
     page = max(page, 0)
-    services, total = await fetch(page)
+    services, total = await services_page(session, page, archive)
     pages = max(1, math.ceil(total / PAGE))
     if page >= pages:
         page = pages - 1
-        services, total = await fetch(page)
+        services, total = await services_page(session, page, archive)
     return services, page, total
 
 
