@@ -156,13 +156,23 @@ class ReceiptPrintCb(CallbackData, prefix="rp"):
     """Show a receipt for people (lines, totals, fiscal number, QR); `to_client` sends it to the
     client's chat instead."""
 
-    id: int
-    to_client: int = 0
+    id: DbId
+    to_client: bool = False
+
+
+class RefundAction(StrEnum):
+    START = "start"  # a refund against paid receipt `id`
+    PAGE = "page"  # its lines, page `arg`
+    LINE = "line"  # one more item of line `arg` (wraps to none)
+    NEXT = "next"  # how is the money given back
+    ALL = "all"  # everything left
+    TYPE = "type"  # by type `arg`: confirm
+    OK = "ok"  # refund by type `arg`
 
 
 class RefundCb(CallbackData, prefix="rf"):
-    """Start a refund against a paid receipt (`action="start"`, `id` = receipt id)."""
+    """A refund against a paid receipt (`id` = the receipt)."""
 
-    action: str
-    id: int
-    arg: int = 0
+    action: RefundAction
+    id: DbId
+    arg: DbId = 0

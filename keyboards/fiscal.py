@@ -75,4 +75,4 @@ def receipt_markup(receipt_id: int, *, client_linked: bool) -> InlineKeyboardMar
     if not client_linked:
         return None
     return markup([[button(_("📤 Отправить клиенту"),
-                           ReceiptPrintCb(id=receipt_id, to_client=1))]])
+                           ReceiptPrintCb(id=receipt_id, to_client=True))]])

@@ -1,72 +1,141 @@
-"""CallbackData factories of the money UI (issue 4). Short prefixes, integer ids only, so every
+"""CallbackData factories of the money UI. Short prefixes and actions, integer ids only, so every
 payload stays far below 64 bytes; handlers re-check existence, ownership and roles because
-callback data can be forged. The refund flow uses the shared `RefundCb` (prefix "rf")."""
+callback data can be forged. Refunds use the shared `RefundCb` and people's receipts
+`ReceiptPrintCb` (keyboards.callbacks), since the reports open them too."""
 
 from __future__ import annotations
 
+from enum import IntEnum, StrEnum
+
 from aiogram.filters.callback_data import CallbackData
+
+from db.money.models import PaymentKind
+from keyboards.common import DbId
+
+
+class ReceiptAction(StrEnum):
+    TAB = "tab"  # a ticket's receipts (id = ticket, arg = page)
+    VIEW = "view"  # one receipt (id)
+    NEW = "new"  # "Новый чек" on ticket `id`
+    ADD = "add"  # type lines into receipt `id`
+    SERVICE = "svc"  # add service `arg` × `q` (thousandths) to receipt `id`
+    FREE = "free"  # a free line: ask its name
+    FREE_FOUND = "freef"  # a free line named as typed in the search that found nothing
+    PICK_LINE = "rml"  # which line to remove (arg = page)
+    DROP_LINE = "dl"  # remove line `arg` of receipt `id`
+    DELETE = "del"  # ask to delete unpaid receipt `id`
+    DELETE_OK = "delok"
 
 
 class ReceiptCb(CallbackData, prefix="rc"):
-    """Receipts of a ticket or a quick sale.
+    """Receipts of a ticket or a quick sale; `arg` and `q` as each action says."""
 
-    tab (id=ticket, arg=page), view (id=receipt), new (id=ticket), add (id=receipt: ask for a
-    line), svc (id=receipt, arg=service, q=quantity), free (id=receipt: free line), rml (id=receipt,
-    arg=page: pick a line to remove), dl (id=receipt, arg=line), del / delok (id=receipt)."""
+    action: ReceiptAction
+    id: DbId = 0
+    arg: DbId = 0
+    q: DbId = 0
 
-    action: str
-    id: int = 0
-    arg: int = 0
-    q: int = 0
+
+class PayAction(StrEnum):
+    START = "start"  # how does the client pay receipt `id`
+    TYPE = "type"  # all by type `arg`
+    EXACT = "exact"  # cash handed over exactly
+    RECEIVED = "recv"  # cash handed over: `arg` kopecks
+    MORE = "more"  # a split's cash was more than its part: ask how much
+    SPLIT = "split"  # pay in parts
+    RESET = "reset"  # the split from the start
+    PART = "part"  # a part by type `arg`: ask its amount
+    REST = "rest"  # the rest by type `arg`
+    BACK = "back"  # back to the split
+    CONFIRM = "conf"  # back to the confirmation
+    OK = "ok"  # pay
 
 
 class PayCb(CallbackData, prefix="py"):
-    """Paying receipt `id`: start, type (arg=payment type), exact, split, part (arg=type),
-    rest (arg=type), reset, recv (ask cash received), ok."""
+    action: PayAction
+    id: DbId
+    arg: DbId = 0
 
-    action: str
-    id: int
-    arg: int = 0
+
+class ExpenseAction(StrEnum):
+    TAB = "tab"  # the expenses of ticket `id` (arg = page)
+    ADD = "add"
+    TYPE = "type"  # paid by type `arg`: record it
+    DELETE = "del"  # ask to delete expense `arg`
+    DELETE_OK = "delok"
 
 
 class ExpenseCb(CallbackData, prefix="ex"):
-    """Expenses of ticket `id` (0 = the shop's, from the drawer): tab (arg=page), add,
-    type (arg=payment type), del / delok (arg=expense)."""
+    """Expenses of ticket `id` (0 = the shop's, from the drawer)."""
 
-    action: str
-    id: int = 0
-    arg: int = 0
+    action: ExpenseAction
+    id: DbId = 0
+    arg: DbId = 0
+
+
+class CloseAction(StrEnum):
+    START = "start"  # what is paid and what is not
+    NEXT = "next"  # the summary with the commission
+    OK = "ok"  # close, confirming the debt `debt`
 
 
 class CloseCb(CallbackData, prefix="cl"):
-    """Closing ticket `id`: start, next (summary), ok (arg = the unpaid total confirmed),
-    new (one more receipt)."""
+    """Closing ticket `id`. The debt a person confirms travels with the button, so a debt that
+    changed after the summary was shown is never confirmed blindly."""
 
-    action: str
-    id: int
-    arg: int = 0
+    action: CloseAction
+    id: DbId
+    debt: DbId = 0
+
+
+class PriceAction(StrEnum):
+    PAGE = "page"  # the price list, page `arg`
+    ARCHIVED = "apage"  # the archive, page `arg`
+    CARD = "card"  # service `id`
+    ADD = "add"
+    EDIT = "edit"  # change field `arg` (PriceField) of service `id`
+    ARCHIVE = "arch"
+    UNARCHIVE = "unarch"
+
+
+class PriceField(IntEnum):
+    CODE = 1
+    NAME = 2
+    PRICE = 3
 
 
 class PriceCb(CallbackData, prefix="pl"):
-    """Price list: page (arg=page, id=1 for the archive), card (id), add, edit (id, arg=field),
-    arch / unarch (id)."""
+    action: PriceAction
+    id: DbId = 0
+    arg: DbId = 0
 
-    action: str
-    id: int = 0
-    arg: int = 0
+
+class CashAction(StrEnum):
+    VIEW = "view"  # the drawer, today's movements page `page` (0 = the latest)
+    CASH_IN = "in"
+    CASH_OUT = "out"
+    SALE = "sale"  # a quick sale without a ticket
+    EXPENSE = "exp"  # a shop expense from the drawer
 
 
 class CashCb(CallbackData, prefix="cs"):
-    """The drawer: view (arg=page of today's movements, 0 = latest), in, out, sale, exp."""
+    action: CashAction
+    page: DbId = 0
 
-    action: str
-    arg: int = 0
+
+class PayTypeAction(StrEnum):
+    LIST = "list"
+    CARD = "card"  # type `id`
+    ADD = "add"
+    NAME = "name"  # rename type `id`
+    KIND = "kind"  # make type `id` (0 = the one being added) of `kind`
+    TOGGLE = "toggle"  # switch type `id` off or on
+    UP = "up"  # one place earlier
 
 
 class PayTypeCb(CallbackData, prefix="pt"):
-    """Owner's payment types: list, card (id), add, kind (arg: 0 cash, 1 cashless; id=0 while
-    adding), name (id), toggle (id), up (id)."""
+    """The owner's payment types."""
 
-    action: str
-    id: int = 0
-    arg: int = 0
+    action: PayTypeAction
+    id: DbId = 0
+    kind: PaymentKind | None = None

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from db.reports.periods import Period
 from db.reports.settings import DIGEST_OFF, DIGEST_SHIFT
-from keyboards.callbacks import ReceiptPrintCb, RefundCb, SettingsCb
+from keyboards.callbacks import ReceiptPrintCb, RefundAction, RefundCb, SettingsCb
 from keyboards.common import DbId, button, chunked, markup
 
 # A day as `date.toordinal()`; 0 where a button carries no day (the menu).
@@ -322,7 +322,7 @@ def receipt_keyboard(state: ReceiptOpenCb, receipt_id: int, *, refundable: bool,
                      original_id: int | None) -> InlineKeyboardMarkup:
     first = []
     if refundable:
-        first.append(button(_("↩️ Возврат"), RefundCb(action="start", id=receipt_id)))
+        first.append(button(_("↩️ Возврат"), RefundCb(action=RefundAction.START, id=receipt_id)))
     first.append(button(_("🧾 Чек"), ReceiptPrintCb(id=receipt_id)))
     rows = [first]
     if original_id is not None:

@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, markup
-from keyboards.money import PayTypeCb
+from keyboards.money import PayTypeAction, PayTypeCb
 from keyboards.notify import NotifySetAction, NotifySetCb
 from keyboards.reports import ReportSettingsAction, ReportSettingsCb
 
@@ -15,7 +15,7 @@ from keyboards.reports import ReportSettingsAction, ReportSettingsCb
 def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
     return _("⚙️ <b>Настройки</b>"), markup([
         [button(_("📱 Типы устройств"), SettingsCb(action=SettingsAction.TYPES))],
-        [button(_("💳 Способы оплаты"), PayTypeCb(action="list"))],
+        [button(_("💳 Способы оплаты"), PayTypeCb(action=PayTypeAction.LIST))],
         [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
     ])

@@ -547,3 +547,32 @@ async def test_long_lists_stay_inside_telegram_limits(desk: Desk, shop: Shop,
     assert "1/3" in desk.buttons(OWNER_ID)
     texts = await desk.tap(OWNER_ID, "▶️")
     assert "Итого: 30,00" in plain(texts) and "2/3" in desk.buttons(OWNER_ID)
+
+
+async def test_buttons_of_a_form_that_is_not_current_are_stale(desk: Desk, shop: Shop,
+                                                               session_factory) -> None:  # type: ignore[no-untyped-def]
+    async with session_factory() as s, s.begin():
+        owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
+        ids = []
+        for _i in range(2):
+            receipt = await create_receipt(s, owner, shop.ticket_id)
+            await add_free_line(s, owner, receipt.id, "Работа", 50000)
+            ids.append(receipt.id)
+        card = await default_payment_type(s, PaymentKind.CASHLESS)
+        a, b, card_id = ids[0], ids[1], card.id
+    await desk.press(MASTER_ID, f"py:start:{a}:0")  # paying receipt a, not b
+    for data in (f"py:exact:{b}:0", f"py:part:{b}:{card_id}", f"py:rest:{b}:{card_id}",
+                 f"py:conf:{b}:0", f"py:more:{b}:0", f"py:back:{b}:0",
+                 f"ex:type:{shop.ticket_id}:{card_id}", f"rc:svc:{b}:{shop.service_id}:1000"):
+        await desk.press(MASTER_ID, data)
+        assert "устарела" in alerts(desk), data
+    await desk.press(MASTER_ID, f"py:ok:{b}:0")
+    assert "Оплата не собрана" in alerts(desk)
+    for data in (f"rf:type:{a}:{card_id}", f"rf:ok:{a}:{card_id}", f"rf:line:{a}:1"):
+        await desk.press(OWNER_ID, data)
+        assert "устарела" in alerts(desk), data
+    await desk.press(OWNER_ID, "pt:kind:0:cash")  # a new type's kind, with no name typed
+    assert "устарела" in alerts(desk)
+    assert await scalar(session_factory, select(func.count()).select_from(Payment)) == 0
+    assert await scalar(session_factory, select(func.count()).select_from(Expense)) == 0
+    assert await scalar(session_factory, select(func.count()).select_from(ReceiptLine)) == 2

@@ -11,6 +11,7 @@ from db.money.amounts import (
     parse_amount,
     parse_quantity,
     percent_of,
+    split_quantity,
 )
 from db.money.errors import InvalidAmount, InvalidQuantity
 
@@ -129,3 +130,17 @@ def test_rounding_is_half_up_on_integers() -> None:
     assert percent_of(3, 1250) == 0  # 0.375 → 0
     assert percent_of(5, 1000) == 1  # 0.5 → 1
     assert percent_of(0, 10000) == 0
+
+
+@pytest.mark.parametrize(("text", "split"), [
+    ("стекло *2", ("стекло", 2000)), ("SCR1 ×1,5", ("SCR1", 1500)),
+    ("плёнка x3 шт", ("плёнка", 3000)), ("Кабель х 2", ("Кабель", 2000)),
+    ("350 *2", ("350", 2000)), ("  iPhone X  ", ("iPhone X", None)), ("*2", ("*2", None)),
+])
+def test_split_quantity(text: str, split: tuple[str, int | None]) -> None:
+    assert split_quantity(text) == split
+
+
+def test_split_quantity_refuses_a_bad_suffix() -> None:
+    with pytest.raises(InvalidQuantity):
+        split_quantity("стекло *0")

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.usecases.closing import close_ticket as close_use_case
 from db.desk.models import AuditEntry, Role, Status, StatusKind
 from db.desk.staff import set_commission
 from db.desk.tickets import change_status, get_ticket
 from db.errors import TicketClosed, TransitionNotAllowed
-from db.money.closing import close_ticket, closing_summary, commission_for
+from db.money.closing import (
+    close_ticket,
+    closing_status,
+    closing_summary,
+    commission_for,
+    ticket_money,
+)
 from db.money.drawer import drawer_balance
-from db.money.errors import UnpaidReceipts
+from db.money.errors import UnpaidChanged, UnpaidReceipts
 from db.money.expenses import add_expense
 from db.money.payments import pay_receipt
 from db.money.price_list import add_service
 from db.money.receipts import create_receipt, get_receipt, quote_from_services
 from db.money.refunds import refund
 from db.money.shifts import close_shift
+from db.notify.policy import FollowUp
 from tests.factories import make_staff
 from tests.test_money_support import T0, card_type, cash_type, receipt_for, ticket_at
 
@@ -112,7 +121,10 @@ async def test_unpaid_needs_confirmation(session: AsyncSession) -> None:
                                 "receipt_ids": [first.id, second.id]}
     assert (await get_ticket(session, ticket.id)).status.code == "ready"
 
-    summary = await close_ticket(session, master, ticket.id, confirm_unpaid=True, now=T0)
+    with pytest.raises(UnpaidChanged) as changed:  # the summary said 200,00: not this debt
+        await close_ticket(session, master, ticket.id, expected_unpaid=20000, now=T0)
+    assert changed.value.params == {"expected": 20000, "actual": 25050}
+    summary = await close_ticket(session, master, ticket.id, expected_unpaid=25050, now=T0)
     assert (summary.unpaid_total, summary.commission) == (25050, 3000)  # unpaid is not earned
     assert (await get_receipt(session, first.id)).status == "unpaid"
 
@@ -120,6 +132,7 @@ async def test_unpaid_needs_confirmation(session: AsyncSession) -> None:
 async def test_closing_follows_the_transition_rules(session: AsyncSession) -> None:
     owner = await make_staff(session, Role.OWNER, commission_bp=1000)
     ticket = await ticket_at(session, owner, "in_work", master_id=owner.id)
+    assert await closing_status(session, ticket) is None
     with pytest.raises(TransitionNotAllowed):
         await close_ticket(session, owner, ticket.id, now=T0)
     fresh = await get_ticket(session, ticket.id)
@@ -179,3 +192,37 @@ async def test_issue_flow_end_to_end(session: AsyncSession) -> None:
     assert (z.cash_sales, z.cash_refunds, z.expenses_cash, z.change_given) == (
         150000, 75000, 30000, 50000)
     assert z.drawer == z.expected_drawer == 45000
+
+
+async def test_closing_status_and_the_tabs_money(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await ticket_at(session, owner, "ready")
+    done = await closing_status(session, ticket)
+    assert done is not None and done.kind == StatusKind.DONE
+    paid = await receipt_for(session, owner, 10000, ticket)
+    cash = await cash_type(session)
+    await pay_receipt(session, owner, paid.id, [(cash.id, 10000, None)], now=T0)
+    await refund(session, owner, paid.id, None, cash.id, now=T0)
+    await receipt_for(session, owner, 2500, ticket)
+    await add_expense(session, owner, ticket.id, "Шлейф", 700, (await card_type(session)).id, T0)
+    assert await ticket_money(session, ticket.id) == (3, 10000, 10000, 2500, 700)
+
+
+class NoTexts:
+    """Closing moves to DONE, which sends the client nothing by the policy: no text is asked."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"no client message expected, {name} asked")
+
+
+async def test_the_close_use_case_confirms_the_debt_it_was_shown(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await ticket_at(session, owner, "ready")
+    await receipt_for(session, owner, 2500, ticket)
+    with pytest.raises(UnpaidChanged):
+        await close_use_case(session, owner, ticket.id, confirmed_debt=0, texts=NoTexts())
+    assert (await get_ticket(session, ticket.id)).status.code == "ready"
+    closed = await close_use_case(session, owner, ticket.id, confirmed_debt=2500,
+                                  texts=NoTexts())
+    assert closed.ticket.status.kind == StatusKind.DONE and closed.stamped.unpaid_total == 2500
+    assert closed.follow_up.follow_up is FollowUp.NONE and not closed.follow_up.queued

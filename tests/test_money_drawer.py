@@ -9,12 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.desk.models import AuditEntry, Role
-from db.errors import InvalidValue, PermissionDenied, TicketClosed
+from db.errors import InvalidValue, NotFound, PermissionDenied, TicketClosed
 from db.money.cash import service_cash
 from db.money.closing import close_ticket
 from db.money.drawer import drawer_balance, drawer_movements, drawer_totals
 from db.money.errors import DrawerShort, ExpenseLocked, InvalidAmount
-from db.money.expenses import add_expense, delete_expense, expenses_total, ticket_expenses
+from db.money.expenses import (
+    add_expense,
+    delete_expense,
+    expenses_total,
+    get_expense,
+    ticket_expenses,
+)
 from db.money.models import FiscalState, PaymentKind
 from db.money.payments import pay_receipt
 from db.money.price_list import add_service
@@ -126,6 +132,10 @@ async def test_expenses_per_ticket(session: AsyncSession) -> None:
     with pytest.raises(InvalidAmount):
         await add_expense(session, master, None, "x", 0, cash.id, T0)
 
+    assert (await get_expense(session, a.id, ticket_id=ticket.id)).id == a.id
+    for wrong in (other.id, None):  # a button names the ticket: another one's is not found
+        with pytest.raises(NotFound):
+            await get_expense(session, a.id, ticket_id=wrong)
     with pytest.raises(PermissionDenied):
         await delete_expense(session, master, a.id)
     await delete_expense(session, owner, a.id)

@@ -9,12 +9,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.usecases.payment import pay
 from db.desk.models import AuditEntry, Role, Staff
 from db.errors import InvalidValue, NotFound
-from db.money.errors import InvalidAmount, PaymentMismatch, ReceiptPaid, ReceivedTooLittle
+from db.money.errors import (
+    InvalidAmount,
+    PartTooLarge,
+    PaymentMismatch,
+    ReceiptPaid,
+    ReceivedTooLittle,
+)
 from db.money.models import FiscalState, Payment, PaymentKind, Receipt, ReceiptStatus, Shift
 from db.money.payment_types import edit_payment_type
-from db.money.payments import PayPart, pay_receipt
+from db.money.payments import PaymentPlan, PayPart, pay_receipt
 from db.money.receipts import get_receipt
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for
@@ -126,3 +133,50 @@ async def test_simultaneous_payments_make_exactly_one(
         assert await s.scalar(select(func.count()).select_from(Shift)) == 1
         paid = await s.get(Receipt, receipt.id)
         assert paid is not None and paid.status == ReceiptStatus.PAID and paid.change == 50000
+
+
+async def test_payment_plan_split_change_and_bounds(session: AsyncSession) -> None:
+    master = await make_staff(session, Role.MASTER)
+    receipt = await receipt_for(session, master, 150000)
+    cash, card = await cash_type(session), await card_type(session)
+    plan = PaymentPlan(receipt.total).add(cash, 60000).add(cash, 40000)  # one cash part
+    assert [(p.payment_type_id, p.amount) for p in plan.parts] == [(cash.id, 100000)]
+    assert (plan.paid, plan.left, plan.has_cash) == (100000, 50000, True)
+    with pytest.raises(PartTooLarge) as err:
+        plan.add(card, 50001)
+    assert err.value.params == {"left": 50000, "amount": 50001}
+    plan = plan.add(card, plan.left)
+    with pytest.raises(ReceivedTooLittle):
+        plan.receive(99999)
+    plan = plan.receive(120000)
+    assert (plan.left, plan.change) == (0, 20000)
+    result = await pay_receipt(session, master, receipt.id, plan.pay_parts(), now=T0)
+    assert result.change == 20000
+    assert [(p.kind, p.amount, p.received) for p in result.payments] == [
+        (PaymentKind.CASH, 100000, 120000), (PaymentKind.CASHLESS, 50000, None)]
+
+
+async def test_payment_plan_of_one_type(session: AsyncSession) -> None:
+    card, cash = await card_type(session), await cash_type(session)
+    by_card = PaymentPlan.whole(5000, card)
+    assert by_card.receive(9000) == by_card and by_card.change == 0  # no cash, no change
+    assert PaymentPlan.whole(5000, cash).receive(None).parts[0].received is None
+    assert PaymentPlan.whole(5000, cash).receive(10000).change == 5000
+
+
+async def test_the_pay_use_case_records_and_queues_for_the_prro(session: AsyncSession) -> None:
+    master = await make_staff(session, Role.MASTER)
+    ticket = await make_ticket(session, master)
+    receipt = await receipt_for(session, master, 5000, ticket)
+    cash = await cash_type(session)
+    paid = await pay(session, master, receipt.id,
+                     PaymentPlan.whole(receipt.total, cash).receive(6000), fiscal=True)
+    assert (paid.change, paid.fiscal, paid.receipt.fiscal_state) == (
+        1000, True, FiscalState.PENDING)
+    assert paid.ticket is not None and paid.ticket.id == ticket.id
+    assert paid.paid_at == paid.receipt.paid_at
+    with pytest.raises(ReceiptPaid):  # a stale screen pays nothing twice
+        await pay(session, master, receipt.id, PaymentPlan.whole(5000, cash), fiscal=False)
+    quick = await receipt_for(session, master, 100)
+    done = await pay(session, master, quick.id, PaymentPlan.whole(100, cash), fiscal=False)
+    assert done.ticket is None and done.receipt.fiscal_state == FiscalState.NOT_FISCAL

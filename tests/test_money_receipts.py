@@ -21,7 +21,9 @@ from db.money.receipts import (
     delete_receipt,
     get_receipt,
     quote_from_services,
+    receipt_facts,
     remove_line,
+    start_receipt,
     ticket_receipts,
 )
 from db.money.refunds import refund
@@ -148,3 +150,40 @@ async def test_inactive_staff_cannot_touch_money(session: AsyncSession) -> None:
     with pytest.raises(PermissionDenied):
         await create_receipt(session, master, None)
     assert await session.scalar(select(func.count()).select_from(Receipt)) == 0
+
+
+async def test_new_receipt_reuses_an_empty_one(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await make_ticket(session, owner)
+    with_lines = await receipt_for(session, owner, 100, ticket)
+    first = await start_receipt(session, owner, ticket.id)
+    assert first.id != with_lines.id
+    assert (await start_receipt(session, owner, ticket.id)).id == first.id  # not multiplied
+    await add_free_line(session, owner, first.id, "x", 1)
+    assert (await start_receipt(session, owner, ticket.id)).id not in {first.id, with_lines.id}
+
+
+async def test_a_line_is_removed_only_from_its_receipt(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    mine, other = await receipt_for(session, owner, 100), await receipt_for(session, owner, 200)
+    other_line = (await get_receipt(session, other.id)).lines[0]
+    with pytest.raises(NotFound):
+        await remove_line(session, owner, other_line.id, receipt_id=mine.id)
+    assert (await remove_line(session, owner, other_line.id, receipt_id=other.id)).total == 0
+
+
+async def test_receipt_facts_for_people_staff_and_reports(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER, name="Олег")
+    master = await make_staff(session, Role.MASTER, name="Петя")
+    ticket = await make_ticket(session, owner, master_id=master.id)
+    receipt = await receipt_for(session, owner, 30000, ticket)
+    unpaid = await receipt_facts(session, receipt.id)
+    assert (unpaid.cashier_name, unpaid.refunds, unpaid.master_name) == (None, [], "Петя")
+    assert unpaid.ticket_number == ticket.number and unpaid.device
+    cash = await cash_type(session)
+    await pay_receipt(session, owner, receipt.id, [(cash.id, 30000, None)], now=T0)
+    back = await refund(session, owner, receipt.id, None, cash.id, now=T0)
+    facts = await receipt_facts(session, receipt.id)
+    assert facts.cashier_name == "Олег" and [r.id for r in facts.refunds] == [back.receipt.id]
+    assert cash.id in facts.payment_types and facts.client_chat_id is None
+    assert (await receipt_facts(session, back.receipt.id)).refunds == []

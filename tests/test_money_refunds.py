@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.usecases.refund import refund as refund_use_case
 from db.desk.models import Role, Staff
 from db.errors import NotFound, PermissionDenied
 from db.money.drawer import drawer_balance
 from db.money.errors import DrawerShort, NotRefundable, RefundTooLarge
 from db.money.models import FiscalState, Receipt, ReceiptKind, ReceiptStatus
 from db.money.payments import pay_receipt
-from db.money.receipts import add_free_line, get_receipt
-from db.money.refunds import refund, refundable_lines, refunds_of
+from db.money.receipts import add_free_line, get_receipt, refunds_of
+from db.money.refunds import picked, refund, refund_amount, refundable_lines
 from tests.factories import make_staff, make_ticket
 from tests.test_money_support import T0, card_type, cash_type, receipt_for
 
@@ -84,6 +85,22 @@ async def test_pieces_add_up_to_the_line(session: AsyncSession) -> None:
     left = {r.line.id: (r.available_quantity, r.available_amount)
             for r in await refundable_lines(session, receipt.id)}
     assert left == {odd.id: (0, 0), tiny.id: (0, 0)}
+
+
+async def test_the_preview_gives_what_the_refund_will(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    receipt = await receipt_for(session, owner, 999, quantity=1500)  # 14,99 for 1,5 items
+    cash = await cash_type(session)
+    await pay_receipt(session, owner, receipt.id, [(cash.id, 1499, None)], now=T0)
+    (line,) = (await get_receipt(session, receipt.id)).lines
+    items = await refundable_lines(session, receipt.id)
+    assert [(p.quantity, p.amount) for p in picked(items, {line.id: 500, 424242: 1000})] == [
+        (500, 500)]  # 4,995 → 5,00; an unknown line is dropped
+    assert refund_amount(items[0], 1500) == 1499  # the rest takes exactly what is left
+    done = await refund(session, owner, receipt.id, [(line.id, 500)], cash.id, T0)
+    assert done.receipt.total == 500
+    (rest,) = await refundable_lines(session, receipt.id)
+    assert refund_amount(rest, 1000) == 999 == rest.available_amount
 
 
 async def test_who_and_what_can_be_refunded(session: AsyncSession) -> None:
@@ -155,3 +172,18 @@ async def test_simultaneous_refunds_of_the_last_item(
             select(func.count()).select_from(Receipt).where(Receipt.kind == ReceiptKind.REFUND)
         )
         assert count == 1
+
+
+async def test_the_refund_use_case(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await make_ticket(session, owner)
+    sale = await receipt_for(session, owner, 20000, ticket, quantity=2000)
+    cash, card = await cash_type(session), await card_type(session)
+    await pay_receipt(session, owner, sale.id, [(card.id, 40000, None)])
+    line = (await get_receipt(session, sale.id)).lines[0]
+    back = await refund_use_case(session, owner, sale.id, {line.id: 1000, 424242: 0}, card.id,
+                                 fiscal=False)
+    assert (back.receipt.total, back.payment_type.id, back.ticket_number) == (
+        20000, card.id, ticket.number)
+    rest = await refund_use_case(session, owner, sale.id, None, card.id, fiscal=False)
+    assert rest.receipt.total == 20000 and cash.id != rest.payment_type.id

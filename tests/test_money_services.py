@@ -15,10 +15,13 @@ from db.money.payment_types import (
     edit_payment_type,
     get_payment_type,
     list_payment_types,
+    move_payment_type_up,
+    payment_types_by_id,
 )
 from db.money.price_list import (
     add_service,
     archive_service,
+    archived_services,
     edit_service,
     find_services,
     get_service_by_code,
@@ -103,6 +106,8 @@ async def test_list_active_with_paging(session: AsyncSession) -> None:
     assert [s.code for s in page] == ["C5", "C6"]
     _, total = await list_services(session, include_archived=True)
     assert total == 8
+    page, total = await archived_services(session, offset=0, limit=5)
+    assert total == 1 and [s.code for s in page] == ["C9"]
 
 
 async def test_payment_types_are_the_owners(session: AsyncSession) -> None:
@@ -132,3 +137,18 @@ async def test_the_last_active_payment_type_stays_on(session: AsyncSession) -> N
     await edit_payment_type(session, owner, card.id, active=True)
     await edit_payment_type(session, owner, cash.id, active=False)
     assert [t.id for t in await list_payment_types(session)] == [card.id]
+
+
+async def test_moving_a_payment_type_up(session: AsyncSession) -> None:
+    owner = await make_staff(session, Role.OWNER)
+    manager = await make_staff(session, Role.MANAGER)
+    cash, card = await list_payment_types(session)
+    transfer = await add_payment_type(session, owner, "Перевод", "Переказ", "cashless")
+    await edit_payment_type(session, owner, transfer.id, active=False)
+    with pytest.raises(PermissionDenied):
+        await move_payment_type_up(session, manager, card.id)
+    await move_payment_type_up(session, owner, transfer.id)
+    await move_payment_type_up(session, owner, cash.id)  # the first stays first
+    order = [t.id for t in await list_payment_types(session, active_only=False)]
+    assert order == [cash.id, transfer.id, card.id]
+    assert set(await payment_types_by_id(session)) == set(order)  # switched-off ones too

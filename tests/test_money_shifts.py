@@ -28,6 +28,7 @@ from db.money.shifts import (
     list_shifts,
     open_shift,
     shift_is_stale,
+    shift_totals,
     x_report,
 )
 from tests.factories import make_staff
@@ -151,10 +152,13 @@ async def test_close_needs_a_manager_and_an_open_shift(session: AsyncSession) ->
     with pytest.raises(NoOpenShift):
         await close_shift(session, manager, T0)
     with pytest.raises(NoOpenShift):
-        await x_report(session)
+        await x_report(session, manager)
     await _pay_cash(session, master, 100)
     with pytest.raises(PermissionDenied):
         await close_shift(session, master, T0)
+    with pytest.raises(PermissionDenied):  # the X-report is the managers', like the Z
+        await x_report(session, master)
+    assert (await shift_totals(session, master)).sales_total == 100  # the /shift screen's
     report = await close_shift(session, manager, T0 + timedelta(hours=8))
     shift = await get_shift(session, report.shift_id)
     assert (shift.status, shift.closed_by_id, shift.closed_at) == (
@@ -189,7 +193,7 @@ async def test_z_report_reconciles_to_the_kopeck(session: AsyncSession) -> None:
     await service_cash(session, owner, 5000, "размен", at)
     await service_cash(session, owner, -20000, "инкассация", at)
 
-    x = await x_report(session)
+    x = await x_report(session, owner)
     z = await close_shift(session, owner, at + timedelta(hours=10))
     assert x.to_json() | {"is_z": True, "closed_at": z.to_json()["closed_at"]} == z.to_json()
 
@@ -208,4 +212,4 @@ async def test_z_report_reconciles_to_the_kopeck(session: AsyncSession) -> None:
     shift = await get_shift(session, z.shift_id)
     assert shift.drawer_at_close == 204000
     assert shift.z_report == z.to_json()
-    assert (await x_report(session, shift.id)).to_json() == z.to_json() | {"is_z": False}
+    assert (await x_report(session, owner, shift.id)).to_json() == z.to_json() | {"is_z": False}

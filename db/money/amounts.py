@@ -30,6 +30,7 @@ from db.money.errors import InvalidAmount, InvalidQuantity
 
 AMOUNT_MAX = 10_000_000_00  # 10 million hryvnias, in kopecks
 QUANTITY_MAX = 100_000_000  # 100 000 items, in thousandths
+ONE = 1000  # one item, in thousandths
 _TEXT_MAX = 64
 
 _CURRENCY = re.compile(r"(грн\.?|гривень|гривен|гривні|гривны|гривна|гривня|uah|hrn|₴)$")
@@ -37,6 +38,9 @@ _UNIT = re.compile(r"(шт\.?|pcs\.?|pc\.?)$")
 _MINUS = ("-", "\u2212", "\u2013")  # hyphen, minus sign, en dash (phones autocorrect)
 _DIGITS = re.compile(r"[0-9]+")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:[ .,][0-9]{3})+")
+# "стекло *2", "SCR1 ×1,5", "плёнка x3 шт": a quantity at the end, after * × x or Cyrillic х.
+_QTY_SUFFIX = re.compile(
+    r"^(?P<rest>.*?)\s*(?:[*×]|\s[xх])\s*(?P<qty>\d+(?:[.,]\d+)?\s*(?:шт\.?)?)$", re.IGNORECASE)
 
 
 class _Bad(Exception):
@@ -46,36 +50,8 @@ class _Bad(Exception):
 
 def _scaled(text: str, places: int, suffix: re.Pattern[str], prefix: str = "") -> int:
     """Signed integer of `text` × 10**places; raises _Bad(reason)."""
-    if not isinstance(text, str) or not text.strip():
-        raise _Bad("empty")
-    if len(text) > _TEXT_MAX:
-        raise _Bad("format")
-    s = text.strip().casefold()
-    s = suffix.sub("", s).strip()
-    if prefix and s.startswith(prefix):
-        s = s[len(prefix):].strip()
-    negative = s.startswith(_MINUS)
-    if negative:
-        s = s[1:].strip()
-    s = " ".join(s.split())  # every Unicode space (NBSP, narrow NBSP, thin) → one " "
-    if not s:
-        raise _Bad("format")
-
-    dots, commas = s.count("."), s.count(",")
-    decimal: str | None = None
-    if dots and commas:
-        decimal = "." if s.rfind(".") > s.rfind(",") else ","
-        if s.count(decimal) != 1:
-            raise _Bad("format")
-    elif dots == 1 or commas == 1:
-        decimal = "." if dots else ","
-    whole, frac = s.rsplit(decimal, 1) if decimal else (s, "")
-    if decimal and _DIGITS.fullmatch(frac) is None:
-        raise _Bad("format")  # "12,", "12, 5", "1,5a"
-    if _DIGITS.fullmatch(whole) is None:  # "" (",5"), "12 " ("12 ,5") and grouped numbers
-        if _GROUPED.fullmatch(whole) is None or len({c for c in whole if not c.isdigit()}) != 1:
-            raise _Bad("format")
-        whole = "".join(c for c in whole if c.isdigit())
+    s, negative = _normalized(text, suffix, prefix)
+    whole, frac = _whole_and_fraction(s)
     if len(frac) > places:
         raise _Bad("decimals")
     if len(whole.lstrip("0")) > 15:
@@ -86,6 +62,50 @@ def _scaled(text: str, places: int, suffix: re.Pattern[str], prefix: str = "") -
     if negative:
         raise _Bad("negative")
     return value
+
+
+def _normalized(text: str, suffix: re.Pattern[str], prefix: str) -> tuple[str, bool]:
+    """The number's characters without unit, currency and sign, and whether it was negative."""
+    if not isinstance(text, str) or not text.strip():
+        raise _Bad("empty")
+    if len(text) > _TEXT_MAX:
+        raise _Bad("format")
+    s = suffix.sub("", text.strip().casefold()).strip()
+    if prefix and s.startswith(prefix):
+        s = s[len(prefix):].strip()
+    negative = s.startswith(_MINUS)
+    if negative:
+        s = s[1:].strip()
+    s = " ".join(s.split())  # every Unicode space (NBSP, narrow NBSP, thin) → one " "
+    if not s:
+        raise _Bad("format")
+    return s, negative
+
+
+def _decimal_mark(s: str) -> str | None:
+    """The decimal separator: the last of two kinds, or a single one (a repeated one groups)."""
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        mark = "." if s.rfind(".") > s.rfind(",") else ","
+        if s.count(mark) != 1:
+            raise _Bad("format")
+        return mark
+    if dots == 1 or commas == 1:
+        return "." if dots else ","
+    return None
+
+
+def _whole_and_fraction(s: str) -> tuple[str, str]:
+    mark = _decimal_mark(s)
+    whole, frac = s.rsplit(mark, 1) if mark else (s, "")
+    if mark and _DIGITS.fullmatch(frac) is None:
+        raise _Bad("format")  # "12,", "12, 5", "1,5a"
+    if _DIGITS.fullmatch(whole) is not None:
+        return whole, frac
+    # "" (",5"), "12 " ("12 ,5") and grouped numbers: grouping must be real thousands.
+    if _GROUPED.fullmatch(whole) is None or len({c for c in whole if not c.isdigit()}) != 1:
+        raise _Bad("format")
+    return "".join(c for c in whole if c.isdigit()), frac
 
 
 def parse_amount(text: str) -> int:
@@ -112,6 +132,15 @@ def parse_quantity(text: str) -> int:
     if value > QUANTITY_MAX:
         raise InvalidQuantity("too_large", text, limit=QUANTITY_MAX)
     return value
+
+
+def split_quantity(text: str) -> tuple[str, int | None]:
+    """("стекло", 2000) from "стекло *2"; (text, None) when there is no quantity suffix.
+    Raises InvalidQuantity for a suffix that is not a valid quantity ("*0")."""
+    match = _QTY_SUFFIX.match(text.strip())
+    if match is None or not match.group("rest").strip():
+        return text.strip(), None
+    return match.group("rest").strip(), parse_quantity(match.group("qty"))
 
 
 def check_amount(value: int, field: str = "amount") -> int:
@@ -141,7 +170,7 @@ def check_quantity(value: int) -> int:
 
 def line_amount(price: int, quantity: int) -> int:
     """Kopecks for `quantity` thousandths at `price` kopecks per item, half up (like a till)."""
-    return (price * quantity + 500) // 1000
+    return (price * quantity + ONE // 2) // ONE
 
 
 def percent_of(base: int, basis_points: int) -> int:

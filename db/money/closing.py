@@ -15,14 +15,17 @@ The commission rule
 
 Closing
 - Any active staff member closes. Unpaid receipts stop the closing with UnpaidReceipts
-  (count, total, ids) unless `confirm_unpaid=True`; they stay unpaid (a debt). An empty
+  (count, total, ids) unless `confirm_unpaid=True` or the debt is confirmed by its amount
+  (`expected_unpaid`, see below); they stay unpaid (a debt). An empty
   receipt (total 0) owes nothing and does not count.
 - The ticket moves to the first active status of kind DONE through db.desk.tickets.change_status,
   so the guarded transitions apply: with the default table only "Можно забирать" (ready)
   leads to "Выдан"; closing from any other status raises TransitionNotAllowed. Closing as
   "Отказ" (refused) is a plain status change and stamps no commission.
 - The ticket row is locked first, as every receipt change does, so no payment, refund or
-  expense of this ticket can slip in between the summary and the stamp.
+  expense of this ticket can slip in between the summary and the stamp. A person confirms the
+  debt they saw (`expected_unpaid`, 0 = none); a different one under the lock refuses with
+  UnpaidChanged, so a debt that changed after the summary is never confirmed blindly.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,11 +41,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.access import require_active
 from db.audit import audit
 from db.base import utcnow
-from db.desk.models import Staff, StatusKind, Ticket
-from db.desk.tickets import change_status, first_active_status, lock_open_ticket
+from db.desk.models import Staff, Status, StatusKind, Ticket
+from db.desk.tickets import (
+    allowed_targets,
+    change_status,
+    first_active_status,
+    lock_open_ticket,
+)
 from db.errors import NotFound
 from db.money.amounts import percent_of
-from db.money.errors import UnpaidReceipts
+from db.money.errors import UnpaidChanged, UnpaidReceipts
 from db.money.expenses import expenses_total
 from db.money.models import Receipt, ReceiptKind, ReceiptStatus
 
@@ -120,16 +129,30 @@ async def closing_summary(session: AsyncSession, ticket_id: int) -> ClosingSumma
     return await _summary(session, ticket)
 
 
+async def closing_status(session: AsyncSession, ticket: Ticket) -> Status | None:
+    """The status closing moves the ticket to, when its guarded transitions allow it now;
+    None otherwise (e.g. it is not "ready" yet) or when the list has no DONE status."""
+    try:
+        done = await first_active_status(session, StatusKind.DONE)
+    except NotFound:
+        return None
+    targets = await allowed_targets(session, ticket.status_id)
+    return done if done.id in {s.id for s in targets} else None
+
+
 async def close_ticket(
     session: AsyncSession, actor: Staff, ticket_id: int, *, confirm_unpaid: bool = False,
-    now: datetime | None = None,
+    expected_unpaid: int | None = None, now: datetime | None = None,
 ) -> ClosingSummary:
     """Close a ticket as done and stamp the master's commission; returns what was stamped."""
     require_active(actor)
     now = now or utcnow()
     ticket = await lock_open_ticket(session, ticket_id)
     summary = await _summary(session, ticket)
-    if summary.unpaid and not confirm_unpaid:
+    if expected_unpaid is not None:
+        if expected_unpaid != summary.unpaid_total:
+            raise UnpaidChanged(expected_unpaid, summary.unpaid_total)
+    elif summary.unpaid and not confirm_unpaid:
         raise UnpaidReceipts(len(summary.unpaid), summary.unpaid_total,
                              [u.receipt_id for u in summary.unpaid])
     done = await first_active_status(session, StatusKind.DONE)
@@ -157,7 +180,8 @@ async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -
                Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0)
         .group_by(Receipt.ticket_id)
     )
-    return {ticket_id: int(total) for ticket_id, total in rows}
+    # The filter on ticket_id leaves no NULL group.
+    return {ticket_id: int(total) for ticket_id, total in rows if ticket_id is not None}
 
 
 async def amount_due(session: AsyncSession, ticket_id: int) -> int:
@@ -165,10 +189,17 @@ async def amount_due(session: AsyncSession, ticket_id: int) -> int:
     return (await unpaid_by_ticket(session, [ticket_id])).get(ticket_id, 0)
 
 
-async def ticket_money(session: AsyncSession, ticket_id: int
-                       ) -> tuple[int, int, int, int, int]:
-    """(receipts, paid sales, refunds, unpaid total, expenses) for the ticket card: one
-    aggregate over its receipts plus the expenses sum."""
+class TicketMoney(NamedTuple):
+    receipts: int  # how many, sales and refunds
+    paid: int  # paid sales
+    refunded: int
+    due: int  # unpaid sales
+    expenses: int
+
+
+async def ticket_money(session: AsyncSession, ticket_id: int) -> TicketMoney:
+    """A ticket's money for its card and its "Оплата" tab: one aggregate over its receipts
+    plus the expenses sum."""
     sale = Receipt.kind == ReceiptKind.SALE
     count, paid, refunded, due = (await session.execute(
         select(
@@ -182,4 +213,4 @@ async def ticket_money(session: AsyncSession, ticket_id: int
         ).where(Receipt.ticket_id == ticket_id)
     )).one()
     expenses = await expenses_total(session, ticket_id)
-    return int(count), int(paid), int(refunded), int(due), expenses
+    return TicketMoney(int(count), int(paid), int(refunded), int(due), expenses)

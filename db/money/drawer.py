@@ -38,7 +38,7 @@ class DrawerTotals:
                 + self.service_in - self.service_out)
 
 
-def _sum(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+def _sum(expr: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(expr), 0)
 
 

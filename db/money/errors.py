@@ -153,3 +153,23 @@ class UnpaidReceipts(DomainError):
     def __init__(self, count: int, total: int, receipt_ids: list[int]) -> None:
         super().__init__(f"{count} unpaid receipts, {total}", count=count, total=total,
                          receipt_ids=receipt_ids)
+
+
+class UnpaidChanged(DomainError):
+    """Closing was confirmed for a debt (`expected`) other than the ticket's now (`actual`): a
+    receipt was added or paid after the summary was shown, so nothing is confirmed blindly."""
+
+    code = "unpaid_changed"
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"unpaid {actual} != confirmed {expected}", expected=expected,
+                         actual=actual)
+
+
+class PartTooLarge(DomainError):
+    """A part of a split payment above what is left to pay (`left`, `amount`)."""
+
+    code = "part_too_large"
+
+    def __init__(self, left: int, amount: int) -> None:
+        super().__init__(f"part {amount} > left {left}", left=left, amount=amount)

@@ -82,6 +82,16 @@ async def delete_expense(session: AsyncSession, actor: Staff, expense_id: int) -
           shift_id=expense.shift_id)
 
 
+async def get_expense(session: AsyncSession, expense_id: int, *, ticket_id: int | None
+                      ) -> Expense:
+    """The expense of that ticket (None: of the shop); another's reads as not found, since a
+    button names both."""
+    expense = await session.get(Expense, expense_id)
+    if expense is None or expense.ticket_id != ticket_id:
+        raise NotFound("expense", expense_id=expense_id)
+    return expense
+
+
 async def ticket_expenses(session: AsyncSession, ticket_id: int) -> list[Expense]:
     return list(await session.scalars(
         select(Expense).where(Expense.ticket_id == ticket_id).order_by(Expense.id)

@@ -33,6 +33,11 @@ async def list_payment_types(
     return list(await session.scalars(query))
 
 
+async def payment_types_by_id(session: AsyncSession) -> dict[int, PaymentType]:
+    """Every type, switched off ones too (old payments name them)."""
+    return {t.id: t for t in await session.scalars(select(PaymentType))}
+
+
 async def get_payment_type(
     session: AsyncSession, payment_type_id: int, *, active: bool = True
 ) -> PaymentType:
@@ -98,4 +103,20 @@ async def edit_payment_type(
             raise LastPaymentType(payment_type.id)
         payment_type.active = changes["active"] = active
     audit(session, actor, "payment_type.edit", "payment_type", payment_type.id, **changes)
+    return payment_type
+
+
+async def move_payment_type_up(session: AsyncSession, actor: Staff, payment_type_id: int
+                               ) -> PaymentType:
+    """One place earlier in the list (the order of the payment buttons); the first stays."""
+    require_owner(actor)
+    payment_type = await get_payment_type(session, payment_type_id, active=False)
+    types = await list_payment_types(session, active_only=False)
+    index = [t.id for t in types].index(payment_type.id)
+    if index == 0:
+        return payment_type
+    ordered = [*types[:index - 1], payment_type, types[index - 1], *types[index + 1:]]
+    for position, item in enumerate(ordered, 1):
+        if item.position != position * 10:
+            await edit_payment_type(session, actor, item.id, position=position * 10)
     return payment_type

@@ -15,13 +15,18 @@ Rules
 - Fiscal hook: the receipt gets a client-generated UUID `fiscal_id` when paid and
   fiscal_state `pending` when `fiscal=True` (the use case calls the PRRO after commit) or
   `not_fiscal` otherwise.
+
+The plan (`PaymentPlan`) is how the desk puts the parts together before paying: one type for
+the whole total, or split parts, each never more than what is left; the cash handed over goes
+to the (first) cash part and gives the change. `pay_receipt` checks everything again, so a plan
+that went stale (the receipt changed meanwhile) is refused, never paid wrong.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -36,6 +41,7 @@ from db.desk.models import Staff
 from db.errors import InvalidValue
 from db.money.amounts import check_amount
 from db.money.errors import (
+    PartTooLarge,
     PaymentMismatch,
     ReceiptEmpty,
     ReceiptPaid,
@@ -45,6 +51,7 @@ from db.money.models import (
     FiscalState,
     Payment,
     PaymentKind,
+    PaymentType,
     Receipt,
     ReceiptStatus,
     Shift,
@@ -63,11 +70,102 @@ class PayPart(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedPart:
+    """One part of a plan: its type and kind (which part takes cash), the amount it pays and,
+    for cash, what was handed over (None = exactly the amount)."""
+
+    payment_type_id: int
+    kind: PaymentKind
+    amount: int
+    received: int | None = None
+
+    @property
+    def change(self) -> int:
+        return self.received - self.amount if self.received is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPlan:
+    """How the client pays a receipt of `total` kopecks, put together step by step."""
+
+    total: int
+    parts: tuple[PlannedPart, ...] = ()
+
+    @classmethod
+    def whole(cls, total: int, payment_type: PaymentType) -> PaymentPlan:
+        """All of it by one type."""
+        return cls(total, (PlannedPart(payment_type.id, payment_type.kind, total),))
+
+    @property
+    def paid(self) -> int:
+        return sum(p.amount for p in self.parts)
+
+    @property
+    def left(self) -> int:
+        return self.total - self.paid
+
+    @property
+    def change(self) -> int:
+        return sum(p.change for p in self.parts)
+
+    @property
+    def has_cash(self) -> bool:
+        return any(p.kind == PaymentKind.CASH for p in self.parts)
+
+    def add(self, payment_type: PaymentType, amount: int) -> PaymentPlan:
+        """One more part (a type already in the plan pays `amount` more). Raises PartTooLarge
+        for more than is left."""
+        check_amount(amount)
+        if amount > self.left:
+            raise PartTooLarge(self.left, amount)
+        same = next((p for p in self.parts if p.payment_type_id == payment_type.id), None)
+        if same is None:
+            parts = (*self.parts, PlannedPart(payment_type.id, payment_type.kind, amount))
+        else:
+            parts = tuple(replace(p, amount=p.amount + amount) if p is same else p
+                          for p in self.parts)
+        return replace(self, parts=parts)
+
+    def receive(self, received: int | None) -> PaymentPlan:
+        """Cash handed over for the (first) cash part; None = exactly its amount. A plan without
+        cash stays as it is. Raises ReceivedTooLittle."""
+        cash = next((p for p in self.parts if p.kind == PaymentKind.CASH), None)
+        if cash is None:
+            return self
+        if received is not None and received < cash.amount:
+            raise ReceivedTooLittle(cash.amount, received)
+        return replace(self, parts=tuple(replace(p, received=received) if p is cash else p
+                                         for p in self.parts))
+
+    def pay_parts(self) -> list[PayPart]:
+        return [PayPart(p.payment_type_id, p.amount, p.received) for p in self.parts]
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentResult:
     receipt: Receipt
     payments: list[Payment]
     change: int  # total cash to hand back
     shift: Shift
+
+
+async def _payment_row(session: AsyncSession, actor: Staff, part: PayPart, now: datetime
+                       ) -> Payment:
+    """A part as a payment row: cash may be handed over in excess (change), a card never."""
+    check_amount(part.amount)
+    payment_type = await get_payment_type(session, part.payment_type_id)
+    received = part.received
+    if payment_type.kind == PaymentKind.CASH:
+        received = part.amount if received is None else check_amount(received, "received")
+        if received < part.amount:
+            raise ReceivedTooLittle(part.amount, received)
+    elif received is not None and received != part.amount:
+        raise InvalidValue("received", reason="cashless", payment_type_id=payment_type.id)
+    else:
+        received = None
+    change = received - part.amount if received is not None else 0
+    return Payment(payment_type_id=payment_type.id, kind=payment_type.kind, amount=part.amount,
+                   received=received, change=change, staff_id=actor.id, created_at=now)
 
 
 async def pay_receipt(
@@ -90,25 +188,7 @@ async def pay_receipt(
     if receipt.total <= 0:
         raise ReceiptEmpty(receipt.id)
 
-    rows: list[Payment] = []
-    for part in parts:
-        payment_type_id, amount, received = PayPart(*part)
-        check_amount(amount)
-        payment_type = await get_payment_type(session, payment_type_id)
-        if payment_type.kind == PaymentKind.CASH:
-            received = amount if received is None else check_amount(received, "received")
-            if received < amount:
-                raise ReceivedTooLittle(amount, received)
-        elif received is not None and received != amount:
-            raise InvalidValue("received", reason="cashless", payment_type_id=payment_type.id)
-        else:
-            received = None
-        rows.append(Payment(
-            payment_type_id=payment_type.id, kind=payment_type.kind,
-            amount=amount, received=received,
-            change=(received - amount) if received is not None else 0,
-            staff_id=actor.id, created_at=now,
-        ))
+    rows = [await _payment_row(session, actor, PayPart(*part), now) for part in parts]
     paid = sum(p.amount for p in rows)
     if paid != receipt.total:
         raise PaymentMismatch(receipt.total, paid)

@@ -159,6 +159,16 @@ async def list_services(
     return list(rows), total
 
 
+async def archived_services(session: AsyncSession, *, offset: int = 0, limit: int = 20
+                            ) -> tuple[list[Service], int]:
+    """A page of the archive ordered by code, with its total count."""
+    where = Service.archived.is_(True)
+    total = await session.scalar(select(func.count()).select_from(Service).where(where)) or 0
+    rows = await session.scalars(select(Service).where(where).order_by(Service.code)
+                                 .offset(offset).limit(limit))
+    return list(rows), total
+
+
 async def active_services(session: AsyncSession, ids: Sequence[int]) -> list[Service]:
     """The services with these ids that still exist and are not archived, in the given order."""
     found = {s.id: s for s in await session.scalars(select(Service).where(Service.id.in_(ids)))}

@@ -16,7 +16,8 @@ Rules
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -26,19 +27,21 @@ from sqlalchemy.orm import selectinload
 from db.access import require_active, require_manager
 from db.audit import audit
 from db.base import utcnow
-from db.desk.models import Staff, Status, Ticket
-from db.desk.tickets import lock_open_ticket, lock_ticket
+from db.desk.models import Client, Staff, Status, Ticket
+from db.desk.tickets import get_ticket, lock_open_ticket, lock_ticket, staff_names
 from db.errors import InvalidValue, NotFound, TicketClosed, required_line
 from db.money.amounts import AMOUNT_MAX, check_quantity, line_amount
 from db.money.errors import InvalidAmount, ReceiptPaid
 from db.money.models import (
     FiscalState,
+    PaymentType,
     Receipt,
     ReceiptKind,
     ReceiptLine,
     ReceiptStatus,
     Service,
 )
+from db.money.payment_types import payment_types_by_id
 from db.money.price_list import (
     CODE_MAX,
     NAME_MAX,
@@ -175,12 +178,15 @@ async def add_free_line(
                            name=clean, price=price, quantity=quantity)
 
 
-async def remove_line(session: AsyncSession, actor: Staff, line_id: int) -> Receipt:
-    receipt_id = await session.scalar(
+async def remove_line(session: AsyncSession, actor: Staff, line_id: int, *,
+                      receipt_id: int | None = None) -> Receipt:
+    """Remove a line; with `receipt_id`, only a line of that receipt (a button names both)."""
+    owner_id = await session.scalar(
         select(ReceiptLine.receipt_id).where(ReceiptLine.id == line_id)
     )
-    if receipt_id is None:
+    if owner_id is None or (receipt_id is not None and owner_id != receipt_id):
         raise NotFound("receipt_line", line_id=line_id)
+    receipt_id = owner_id
     receipt = await _editable(session, actor, receipt_id)
     line = next((x for x in receipt.lines if x.id == line_id), None)
     if line is None:  # removed while we waited
@@ -191,6 +197,19 @@ async def remove_line(session: AsyncSession, actor: Staff, line_id: int) -> Rece
     audit(session, actor, "receipt.line_remove", "receipt", receipt.id, line_id=line_id,
           total=receipt.total)
     return receipt
+
+
+async def start_receipt(session: AsyncSession, actor: Staff, ticket_id: int,
+                            now: datetime | None = None) -> Receipt:
+    """"Новый чек" on an open ticket: an empty unpaid receipt left from a previous try is
+    reused, not multiplied; otherwise a new one."""
+    require_active(actor)
+    await lock_open_ticket(session, ticket_id)
+    empty = await session.scalar(
+        select(Receipt).where(Receipt.ticket_id == ticket_id, Receipt.kind == ReceiptKind.SALE,
+                              Receipt.status == ReceiptStatus.UNPAID, ~Receipt.lines.any())
+        .order_by(Receipt.id).limit(1))
+    return empty or await create_receipt(session, actor, ticket_id, now)
 
 
 async def delete_receipt(session: AsyncSession, actor: Staff, receipt_id: int) -> None:
@@ -259,3 +278,43 @@ async def ticket_receipts(session: AsyncSession, ticket_id: int) -> list[Receipt
         .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
         .execution_options(populate_existing=True)
     ))
+
+
+async def refunds_of(session: AsyncSession, receipt_id: int) -> list[Receipt]:
+    """The returns made against a sale receipt, oldest first, with lines and payments."""
+    return list(await session.scalars(
+        select(Receipt).where(Receipt.related_receipt_id == receipt_id).order_by(Receipt.id)
+        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
+    ))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFacts:
+    """A receipt with what it is shown with (the staff screen, people's copy, the reports)."""
+
+    receipt: Receipt  # lines and payments loaded
+    payment_types: Mapping[int, PaymentType]  # at least those of its and its returns' payments
+    refunds: Sequence[Receipt] = ()  # returns against a sale, oldest first
+    ticket_number: int | None = None
+    device: str = ""
+    master_name: str | None = None
+    cashier_name: str | None = None  # who took the money (made the return)
+    client: Client | None = None
+
+    @property
+    def client_chat_id(self) -> int | None:
+        return self.client.tg_chat_id if self.client is not None else None
+
+
+async def receipt_facts(session: AsyncSession, receipt_id: int) -> ReceiptFacts:
+    """Raises NotFound for an unknown id."""
+    receipt = await get_receipt(session, receipt_id)
+    refunds = await refunds_of(session, receipt.id) if receipt.kind == ReceiptKind.SALE else []
+    ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
+    names = await staff_names(session, [receipt.paid_by_id] if receipt.paid_by_id else [])
+    return ReceiptFacts(
+        receipt=receipt, payment_types=await payment_types_by_id(session), refunds=refunds,
+        ticket_number=ticket.number if ticket else None,
+        device=ticket.device.title if ticket else "",
+        master_name=ticket.master.name if ticket and ticket.master else None,
+        cashier_name=names.get(receipt.paid_by_id or 0), client=ticket.client if ticket else None)

@@ -2,9 +2,9 @@
 
 Rules
 - Owners and managers only: money leaves the shop, so a master asks one of them.
-- The original is never touched; it lists its returns (`refunds_of`). A refund is born paid
-  and immutable, carries `related_receipt_id`, the ticket of the original, and lines pointing
-  at the original lines (`refund_of_line_id`).
+- The original is never touched; it lists its returns (`db.money.receipts.refunds_of`). A
+  refund is born paid and immutable, carries `related_receipt_id`, the ticket of the original,
+  and lines pointing at the original lines (`refund_of_line_id`).
 - Never more than was sold: per line, the quantities of all its returns ≤ the quantity sold,
   and their amounts ≤ the line amount. Checked with the original receipt row locked, so two
   refunds of one receipt cannot both take the last item. A line's amount is split half up
@@ -22,14 +22,13 @@ Rules
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from db import signals
 from db.access import require_manager
@@ -72,6 +71,32 @@ class RefundableLine:
     @property
     def available_amount(self) -> int:
         return self.line.amount - self.refunded_amount
+
+
+def refund_amount(item: RefundableLine, quantity: int) -> int:
+    """What returning `quantity` of the line gives back: the rest of the line's amount when it
+    takes the rest, else price × quantity half up, never more than is left."""
+    if quantity == item.available_quantity:
+        return item.available_amount
+    return min(line_amount(item.line.price, quantity), item.available_amount)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPick:
+    """A line picked for a return and how much of it (thousandths)."""
+
+    item: RefundableLine
+    quantity: int
+
+    @property
+    def amount(self) -> int:
+        return refund_amount(self.item, self.quantity)
+
+
+def picked(items: Sequence[RefundableLine], selection: Mapping[int, int]) -> list[RefundPick]:
+    """The lines of `selection` ({line id: quantity}) still on the receipt, in its order."""
+    return [RefundPick(item, selection[item.line.id]) for item in items
+            if selection.get(item.line.id, 0) > 0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +160,9 @@ async def refund(
         if quantity > have.available_quantity:
             raise RefundTooLarge(line_id, quantity, have.available_quantity)
         src = have.line
-        amount = (have.available_amount if quantity == have.available_quantity
-                  else min(line_amount(src.price, quantity), have.available_amount))
         new_lines.append(ReceiptLine(
             service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,
-            price=src.price, quantity=quantity, amount=amount,
+            price=src.price, quantity=quantity, amount=refund_amount(have, quantity),
         ))
     total = sum(line.amount for line in new_lines)
 
@@ -168,10 +191,3 @@ async def refund(
           lines=[[line.refund_of_line_id, line.quantity, line.amount] for line in new_lines])
     return RefundResult(receipt=receipt, payment=payment, shift=shift)
 
-
-async def refunds_of(session: AsyncSession, receipt_id: int) -> list[Receipt]:
-    """The returns made against a sale receipt, oldest first, with lines and payments."""
-    return list(await session.scalars(
-        select(Receipt).where(Receipt.related_receipt_id == receipt_id).order_by(Receipt.id)
-        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
-    ))

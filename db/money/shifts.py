@@ -13,7 +13,9 @@ Rules
 - Stale: a shift open for 24 hours or more (`now - opened_at >= 24 h`; PRRO shifts must
   close within 24 h) refuses all money with ShiftTooOld until it is closed. It is not closed
   automatically here: the Z-report is a deliberate act (staff or the scheduler job).
-- The Z-report is computed with SQL aggregates and stored on the shift as JSON.
+- The Z-report is computed with SQL aggregates and stored on the shift as JSON. Owners and
+  managers open and close shifts by hand and take X-reports; the scheduler closes with no
+  actor; any active staff member sees the open shift's totals (`shift_totals`).
 """
 
 from __future__ import annotations
@@ -227,8 +229,23 @@ async def _report(session: AsyncSession, shift: Shift, *, is_z: bool,
     )
 
 
-async def x_report(session: AsyncSession, shift_id: int | None = None) -> ShiftReport:
-    """The report of a shift (default: the open one) as it stands; changes nothing."""
+async def x_report(session: AsyncSession, actor: Staff, shift_id: int | None = None
+                   ) -> ShiftReport:
+    """The X-report of a shift (default: the open one) as it stands; changes nothing. Owners
+    and managers take it, like the Z-report."""
+    require_manager(actor)
+    return await _report_as_is(session, shift_id)
+
+
+async def shift_totals(session: AsyncSession, actor: Staff, shift_id: int | None = None
+                       ) -> ShiftReport:
+    """The same figures for the /shift screen, which every active staff member may see (a
+    master checks the shift's money there, but takes no X-report)."""
+    require_active(actor)
+    return await _report_as_is(session, shift_id)
+
+
+async def _report_as_is(session: AsyncSession, shift_id: int | None) -> ShiftReport:
     if shift_id is None:
         shift = await current_shift(session)
         if shift is None:

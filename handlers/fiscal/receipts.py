@@ -13,9 +13,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.views.client_notices import client_lang
-from bot.views.receipts import ReceiptBundle, load_receipt, receipt_qr, render_receipt
+from bot.views.receipts import load_receipt, receipt_qr, render_receipt
 from db.engine import DbSession
 from db.errors import NotFound
+from db.money.receipts import ReceiptFacts
 from handlers.filters import IsStaff
 from keyboards.callbacks import ReceiptPrintCb
 from keyboards.fiscal import receipt_markup
@@ -28,7 +29,7 @@ def qr_caption() -> str:
     return _("QR-код для проверки чека на сайте налоговой")
 
 
-async def to_staff(query: CallbackQuery, bundle: ReceiptBundle, lang: str, bot: Bot,
+async def to_staff(query: CallbackQuery, bundle: ReceiptFacts, lang: str, bot: Bot,
                    settings: Settings) -> None:
     text = render_receipt(bundle, settings, lang)
     markup = receipt_markup(bundle.receipt.id, client_linked=bundle.client_chat_id is not None)
@@ -40,7 +41,7 @@ async def to_staff(query: CallbackQuery, bundle: ReceiptBundle, lang: str, bot: 
     await query.answer()
 
 
-async def to_client(query: CallbackQuery, bundle: ReceiptBundle, chat_id: int, bot: Bot,
+async def to_client(query: CallbackQuery, bundle: ReceiptFacts, chat_id: int, bot: Bot,
                     i18n: I18n, settings: Settings) -> None:
     language = client_lang(bundle.client, settings)
     with i18n.use_locale(language):

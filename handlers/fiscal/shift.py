@@ -30,7 +30,7 @@ from db.engine import DbSession
 from db.fiscal import queue
 from db.money.errors import NoOpenShift, ShiftAlreadyOpen
 from db.money.models import Shift
-from db.money.shifts import current_shift, open_shift, shift_is_stale, x_report
+from db.money.shifts import current_shift, open_shift, shift_is_stale, shift_totals, x_report
 from fiscal import FiscalError, FiscalProvider, FiscalShiftNotOpen
 from handlers.filters import IsStaff
 from handlers.ui import edit_or_send
@@ -51,9 +51,9 @@ async def closed_lines(session: DbSession, lang: str, settings: Settings) -> lis
     return lines
 
 
-async def open_lines(session: DbSession, shift: Shift, lang: str, settings: Settings,
-                     now: datetime) -> list[str]:
-    report = await x_report(session, shift.id)
+async def open_lines(session: DbSession, staff: Staff, shift: Shift, lang: str,
+                     settings: Settings, now: datetime) -> list[str]:
+    report = await shift_totals(session, staff, shift.id)
     lines = [_("🧾 <b>Кассовая смена №{number}</b> — открыта").format(number=shift.number),
              _("Открыта {date} ({age} назад)").format(
                  date=local_dt(shift.opened_at, settings.tz, lang),
@@ -76,7 +76,7 @@ async def shift_card(session: DbSession, staff: Staff, lang: str, settings: Sett
     if shift is None:
         lines = await closed_lines(session, lang, settings)
     else:
-        lines = await open_lines(session, shift, lang, settings, utcnow())
+        lines = await open_lines(session, staff, shift, lang, settings, utcnow())
     lines.append("")
     if services.fiscal_enabled:
         lines.append(_("ПРРО Checkbox: в очереди {pending}, с ошибкой {errors}.").format(
@@ -182,7 +182,7 @@ async def shift_x(query: CallbackQuery, session: DbSession, staff: Staff, lang: 
         await deny(query)
         return
     try:
-        report = await x_report(session)
+        report = await x_report(session, staff)
     except NoOpenShift:
         await query.answer(_("Смена не открыта."), show_alert=True)
         return

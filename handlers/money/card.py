@@ -12,7 +12,16 @@ from db.engine import DbSession
 from db.money.closing import ticket_money
 from db.money.receipts import unpaid_ticket_sales
 from keyboards.common import button
-from keyboards.money import CloseCb, ExpenseCb, PayCb, ReceiptCb
+from keyboards.money import (
+    CloseAction,
+    CloseCb,
+    ExpenseAction,
+    ExpenseCb,
+    PayAction,
+    PayCb,
+    ReceiptAction,
+    ReceiptCb,
+)
 
 
 async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]:
@@ -36,14 +45,15 @@ async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]
 
 async def card_rows(session: DbSession, ticket: Ticket, lang: str
                     ) -> list[list[InlineKeyboardButton]]:
-    rows = [[button(_("💳 Оплата"), ReceiptCb(action="tab", id=ticket.id)),
-             button(_("🧾 Расходы"), ExpenseCb(action="tab", id=ticket.id))]]
+    rows = [[button(_("💳 Оплата"), ReceiptCb(action=ReceiptAction.TAB, id=ticket.id)),
+             button(_("🧾 Расходы"), ExpenseCb(action=ExpenseAction.TAB, id=ticket.id))]]
     unpaid = await unpaid_ticket_sales(session, ticket.id, limit=2)
     # The desk's most common act — the client pays the quote — one tap from the card.
     if len(unpaid) == 1:
         rid, due = unpaid[0]
         rows.insert(0, [button(_("💳 Оплатить {amount}").format(amount=money(due, lang)),
-                               PayCb(action="start", id=rid))])
+                               PayCb(action=PayAction.START, id=rid))])
     if not ticket.status.kind.is_closed:
-        rows.append([button(_("🏁 Закрыть обращение"), CloseCb(action="start", id=ticket.id))])
+        rows.append([button(_("🏁 Закрыть обращение"),
+                            CloseCb(action=CloseAction.START, id=ticket.id))])
     return rows

@@ -1,11 +1,10 @@
-"""Helpers shared by the money routers: quantities, flow messages, refusals."""
+"""What the money handlers share: a step's reply that strips the previous step's buttons,
+leaving a form, refusals as pop-ups and their texts."""
 
 from __future__ import annotations
 
 import contextlib
-import re
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
@@ -13,27 +12,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.views.formatting import clip
-from db.desk.models import Role, Staff
 from db.errors import DomainError, InvalidValue, PermissionDenied
-from db.money.amounts import parse_quantity
+from db.money.errors import ReceiptPaid
 from handlers.error_texts import error_text
+from handlers.forms import update
 from handlers.money.error_texts import money_field_text
-from handlers.ui import callback_message
+from handlers.money.forms import MONEY_STATES, MoneyForm
+from handlers.ui import callback_message, edit_or_send
 
 PAGE = 10  # rows of a paginated list
-# "стекло *2", "SCR1 ×1,5", "плёнка x3 шт": a quantity at the end, after * × x or Cyrillic х.
-_QTY_SUFFIX = re.compile(
-    r"^(?P<rest>.*?)\s*(?:[*×]|\s[xх])\s*(?P<qty>\d+(?:[.,]\d+)?\s*(?:шт\.?)?)$", re.IGNORECASE)
+ALERT_MAX = 200  # Telegram's cap on a pop-up's text
 
-
-
-def split_quantity(text: str) -> tuple[str, int | None]:
-    """("стекло", 2000) from "стекло *2"; (text, None) when there is no quantity suffix.
-    Raises InvalidQuantity for a suffix that is not a valid quantity ("*0")."""
-    match = _QTY_SUFFIX.match(text.strip())
-    if match is None or not match.group("rest").strip():
-        return text.strip(), None
-    return match.group("rest").strip(), parse_quantity(match.group("qty"))
+M = TypeVar("M", bound=MoneyForm)
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -41,71 +31,68 @@ def short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def is_manager(staff: Staff) -> bool:
-    return staff.role in (Role.OWNER, Role.MANAGER)
-
-
-def day_bounds(tz: ZoneInfo, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The shop's local calendar day around `now`, as UTC bounds (DST-safe)."""
-    local = (now or datetime.now(UTC)).astimezone(tz).date()
-    start = datetime.combine(local, time.min, tz)
-    end = datetime.combine(local + timedelta(days=1), time.min, tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-async def flow_reply(message: Message, state: FSMContext, text: str,
-                     kb: InlineKeyboardMarkup | None = None) -> None:
+async def flow_reply(message: Message, state: FSMContext, form: M, text: str,
+                     kb: InlineKeyboardMarkup | None = None) -> M:
     """Answer a typed value with the next step and strip the buttons of the previous step,
     so only the current step can be tapped."""
-    data = await state.get_data()
-    old = data.get("ui_id")
     sent = await message.answer(clip(text), reply_markup=kb)
-    await state.update_data(ui_id=sent.message_id if kb is not None else None)
+    old = form.ui_id
+    form = await update(state, form, ui_id=sent.message_id if kb is not None else None)
     if old and old != sent.message_id and message.bot is not None:
         with contextlib.suppress(TelegramBadRequest):
             await message.bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=old,
                                                         reply_markup=None)
+    return form
 
 
-MONEY_FORMS = ("ReceiptForm:", "PayForm:", "ExpenseForm:", "CashForm:", "PriceForm:",
-               "PayTypeForm:")
+async def remember_ui(query: CallbackQuery, state: FSMContext, form: M) -> M:
+    """The message a form's step was shown on is the one whose buttons `flow_reply` strips."""
+    message = callback_message(query)
+    return form if message is None else await update(state, form, ui_id=message.message_id)
+
+
+async def show_step(target: CallbackQuery | Message, state: FSMContext, form: M, text: str,
+                    kb: InlineKeyboardMarkup) -> M:
+    """A step reached by a button edits its message; one reached by typing is sent anew."""
+    if isinstance(target, Message):
+        return await flow_reply(target, state, form, text, kb)
+    await edit_or_send(target, text, kb)
+    await target.answer()
+    return form
 
 
 async def leave_form(state: FSMContext) -> None:
     """A "back"/list button abandons a money form, so later typing is not read as its input."""
-    if (await state.get_state() or "").startswith(MONEY_FORMS):
+    if await state.get_state() in MONEY_STATES:
         await state.set_state(None)
-
-
-async def remember_ui(query: CallbackQuery, state: FSMContext) -> None:
-    """The message a form was started from is the one whose buttons `flow_reply` strips."""
-    message = callback_message(query)
-    if message is not None:
-        await state.update_data(ui_id=message.message_id)
 
 
 async def alert(query: CallbackQuery, text: str) -> None:
     """A refusal as a pop-up; Telegram caps those at 200 characters, so longer ones (a long
     translation) go to the chat instead of being cut."""
     message = callback_message(query)
-    if len(text) <= 200 or message is None:
-        await query.answer(text[:200], show_alert=True)
+    if len(text) <= ALERT_MAX or message is None:
+        await query.answer(text[:ALERT_MAX], show_alert=True)
         return
     await query.answer()
     await message.answer(text)
 
 
-def paid_error(receipt_id: int) -> str:
-    from db.money.errors import ReceiptPaid
-
-    return money_error(ReceiptPaid(receipt_id))
+async def refuse(target: CallbackQuery | Message, text: str) -> None:
+    """A refusal where the person acted: a pop-up for a button, a message for typed text."""
+    if isinstance(target, CallbackQuery):
+        await alert(target, text)
+    else:
+        await target.answer(text)
 
 
 def stale() -> str:
     return _("Кнопка устарела — откройте карточку заново.")
 
 
-# ---- error texts -------------------------------------------------------------------------
+def paid_error(receipt_id: int) -> str:
+    return money_error(ReceiptPaid(receipt_id))
+
 
 def money_error(exc: DomainError) -> str:
     """What a person reads for a refused money operation: what was wrong and how to fix it."""

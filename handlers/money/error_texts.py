@@ -120,6 +120,10 @@ MONEY_ERRORS: dict[str, Callable[[DomainError], str]] = {
         available=quantity(int(exc.params.get("available", 0)), lang_now()),
         requested=quantity(int(exc.params.get("requested", 0)), lang_now())),
     "expense_locked": _expense_locked,
+    "part_too_large": lambda exc: _(
+        "Это больше остатка ({left}). Напишите сумму не больше остатка.").format(
+        left=_m(exc, "left")),
+    "unpaid_changed": lambda exc: _("Суммы изменились — проверьте ещё раз."),
     "unpaid_receipts": lambda exc: _(
         "Есть неоплаченные чеки: {count} на {total}. Оплатите их или подтвердите закрытие "
         "с долгом.").format(count=_p(exc, "count"), total=_m(exc, "total")),

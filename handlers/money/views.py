@@ -1,4 +1,6 @@
-"""Receipts as text + buttons: one receipt, a ticket's "💳 Оплата" tab."""
+"""Money screens shared by several handler modules: a receipt with the staff's buttons, a
+ticket's "💳 Оплата" tab, the "how is it paid" buttons. The receipt's text is the one every
+reader gets (bot.views.receipts)."""
 
 from __future__ import annotations
 
@@ -9,62 +11,25 @@ from zoneinfo import ZoneInfo
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.views.formatting import h, local_dt, money, quantity
+from bot.config import Settings
+from bot.views.formatting import h, local_dt, money
+from bot.views.receipts import kind_icon, receipt_name, receipt_text
 from db.desk.models import Staff
 from db.desk.tickets import get_ticket
-from db.money.models import PaymentKind, PaymentType, Receipt, ReceiptKind, ReceiptLine
-from db.money.receipts import FREE_LINE_CODE, get_receipt, ticket_receipts
-from db.money.refunds import refundable_lines, refunds_of
-from handlers.money.common import PAGE, is_manager, short
+from db.engine import DbSession
+from db.money.closing import ticket_money
+from db.money.models import PaymentType, Receipt, ReceiptKind
+from db.money.receipts import ReceiptFacts, receipt_facts, ticket_receipts
+from db.money.refunds import refundable_lines
+from handlers.money.common import PAGE
 from handlers.ticket_view import ticket_title
-from keyboards.callbacks import ReceiptPrintCb, RefundCb, TicketAction, TicketCb
+from keyboards.callbacks import ReceiptPrintCb, RefundAction, RefundCb, TicketAction, TicketCb
 from keyboards.common import button, chunked, markup, pager
-from keyboards.money import CashCb, PayCb, ReceiptCb
+from keyboards.money import CashAction, CashCb, PayAction, PayCb, ReceiptAction, ReceiptCb
 
-LINES_SHOWN = 25  # a receipt's lines on screen; the rest are counted (4096-char messages)
-
-
-def receipt_name(receipt: Receipt) -> str:
-    if receipt.kind == ReceiptKind.REFUND:
-        return _("↩️ Возврат №{id}").format(id=receipt.id)
-    icon = "🟢" if receipt.is_paid else "🟡"
-    return _("{icon} Чек №{id}").format(icon=icon, id=receipt.id)
-
-
-def line_text(index: int, line: ReceiptLine, lang: str, *, html: bool = True) -> str:
-    """One receipt line; `html=False` for button labels (no escaping there)."""
-    esc = h if html else str
-    name = esc(short(line.name))
-    code = "" if line.code == FREE_LINE_CODE else f" · {esc(line.code)}"
-    if line.quantity == 1000:
-        return f"{index}. {name}{code} — {money(line.amount, lang)}"
-    return (f"{index}. {name}{code} — {quantity(line.quantity, lang)} × "
-            f"{money(line.price, lang)} = {money(line.amount, lang)}")
-
-
-def lines_block(lines: list[ReceiptLine], lang: str) -> list[str]:
-    out = [line_text(i, line, lang) for i, line in enumerate(lines[:LINES_SHOWN], 1)]
-    if len(lines) > LINES_SHOWN:
-        out.append(_("… и ещё строк: {count}").format(count=len(lines) - LINES_SHOWN))
-    return out or [_("Строк пока нет.")]
-
-
-async def payment_types_by_id(session: AsyncSession) -> dict[int, PaymentType]:
-    return {t.id: t for t in await session.scalars(select(PaymentType))}
-
-
-async def staff_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {s.id: s.name for s in await session.scalars(select(Staff).where(Staff.id.in_(wanted)))}
-
-
-def kind_icon(kind: PaymentKind) -> str:
-    return "💵" if kind == PaymentKind.CASH else "💳"
+TAB_PAY_BUTTONS = 5  # "Оплатить №…" buttons on a tab; the rest are paid from the receipt
+RETURNS_SHOWN = 6  # buttons to a receipt's latest returns
 
 
 def type_buttons(types: Iterable[PaymentType], lang: str,
@@ -73,83 +38,77 @@ def type_buttons(types: Iterable[PaymentType], lang: str,
     return chunked([button(f"{kind_icon(t.kind)} {t.title(lang)}", to(t)) for t in types], 2)
 
 
-def payments_block(receipt: Receipt, types: dict[int, PaymentType], lang: str) -> list[str]:
-    out = []
-    for p in receipt.payments:
-        name = h(types[p.payment_type_id].title(lang)) if p.payment_type_id in types else "?"
-        text = f"{kind_icon(p.kind)} {name}: {money(p.amount, lang)}"
-        if p.received is not None and p.change:
-            text += " " + _("(получено {received}, сдача {change})").format(
-                received=money(p.received, lang), change=money(p.change, lang))
-        out.append(text)
-    return out
-
-
 def back_button(receipt: Receipt) -> InlineKeyboardButton:
     if receipt.ticket_id is None:
-        return button(_("← Касса"), CashCb(action="view"))
-    return button(_("← Чеки обращения"), ReceiptCb(action="tab", id=receipt.ticket_id))
+        return button(_("← Касса"), CashCb(action=CashAction.VIEW))
+    return button(_("← Чеки обращения"),
+                  ReceiptCb(action=ReceiptAction.TAB, id=receipt.ticket_id))
 
 
-async def render_receipt(session: AsyncSession, receipt_id: int, staff: Staff, lang: str,
-                         tz: ZoneInfo) -> tuple[str, InlineKeyboardMarkup]:
-    receipt = await get_receipt(session, receipt_id)
-    ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
-    where = (f"[{ticket.number}] {h(ticket.device.title)}" if ticket
-             else _("продажа без обращения"))
-    names = await staff_names(session, [receipt.paid_by_id, receipt.created_by_id])
-    head = f"<b>{receipt_name(receipt)}</b> · {where}"
-    lines = [head]
-    rows: list[list[InlineKeyboardButton]] = []
-    ticket_open = ticket is None or not ticket.status.kind.is_closed
+async def _paid_rows(session: DbSession, facts: ReceiptFacts, staff: Staff
+                     ) -> list[list[InlineKeyboardButton]]:
+    receipt = facts.receipt
+    first = [button(_("🧾 Чек"), ReceiptPrintCb(id=receipt.id))]
+    left = sum(r.available_quantity for r in await refundable_lines(session, receipt.id))
+    if staff.is_manager_or_owner and left > 0:
+        first.append(button(_("↩️ Возврат"), RefundCb(action=RefundAction.START, id=receipt.id)))
+    returns = chunked([button(_("↩️ Возврат №{id}").format(id=r.id),
+                              ReceiptCb(action=ReceiptAction.VIEW, id=r.id))
+                       for r in facts.refunds[-RETURNS_SHOWN:]], 3)
+    return [first, *returns]
+
+
+def _unpaid_rows(receipt: Receipt, staff: Staff, ticket_open: bool, lang: str
+                 ) -> list[list[InlineKeyboardButton]]:
+    rows = []
+    if ticket_open:
+        add = [button(_("➕ Добавить строку"), ReceiptCb(action=ReceiptAction.ADD, id=receipt.id))]
+        if receipt.lines:
+            add.append(button(_("➖ Убрать строку"),
+                              ReceiptCb(action=ReceiptAction.PICK_LINE, id=receipt.id)))
+        rows.append(add)
+    if receipt.total > 0:
+        rows.append([button(_("💳 Оплатить {amount}").format(amount=money(receipt.total, lang)),
+                            PayCb(action=PayAction.START, id=receipt.id))])
+    if ticket_open or staff.is_manager_or_owner:
+        rows.append([button(_("🗑 Удалить чек"),
+                            ReceiptCb(action=ReceiptAction.DELETE, id=receipt.id))])
+    return rows
+
+
+async def receipt_screen(session: DbSession, receipt_id: int, staff: Staff, lang: str,
+                         settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    """A receipt with what this staff member may do with it."""
+    facts = await receipt_facts(session, receipt_id)
+    receipt = facts.receipt
+    text = receipt_text(facts, lang, settings.tz, prro=settings.fiscal_provider != "none")
     if receipt.kind == ReceiptKind.REFUND:
-        lines.append(_("по чеку №{id} · {at} · {who}").format(
-            id=receipt.related_receipt_id, at=local_dt(receipt.created_at, tz, lang),
-            who=h(names.get(receipt.created_by_id or 0, "—"))))
-    elif receipt.is_paid and receipt.paid_at is not None:
-        lines.append(_("оплачен {at} · {who}").format(
-            at=local_dt(receipt.paid_at, tz, lang), who=h(names.get(receipt.paid_by_id or 0, "—"))))
-    else:
-        lines.append(_("не оплачен"))
-    lines.append("")
-    lines.extend(lines_block(receipt.lines, lang))
-    label = _("Итого возврат") if receipt.kind == ReceiptKind.REFUND else _("Итого")
-    lines.append(f"<b>{label}: {money(receipt.total, lang)}</b>")
-    types = await payment_types_by_id(session)
-    lines.extend(payments_block(receipt, types, lang))
-
-    if receipt.kind == ReceiptKind.REFUND:
-        rows.append([button(_("🧾 Чек возврата"), ReceiptPrintCb(id=receipt.id)),
-                     button(_("Чек №{id}").format(id=receipt.related_receipt_id),
-                            ReceiptCb(action="view", id=receipt.related_receipt_id or 0))])
+        original = receipt.related_receipt_id or 0
+        rows = [[button(_("🧾 Чек возврата"), ReceiptPrintCb(id=receipt.id)),
+                 button(_("Чек №{id}").format(id=original),
+                        ReceiptCb(action=ReceiptAction.VIEW, id=original))]]
     elif receipt.is_paid:
-        returns = await refunds_of(session, receipt.id)
-        for refund in returns[-10:]:
-            lines.append(_("↩️ Возврат №{id}: {amount} · {at}").format(
-                id=refund.id, amount=money(refund.total, lang),
-                at=local_dt(refund.created_at, tz, lang)))
-        rows.append([button(_("🧾 Чек"), ReceiptPrintCb(id=receipt.id))])
-        left = sum(r.available_quantity for r in await refundable_lines(session, receipt.id))
-        if is_manager(staff) and left > 0:
-            rows[-1].append(button(_("↩️ Возврат"), RefundCb(action="start", id=receipt.id)))
-        rows.extend(chunked([button(_("↩️ Возврат №{id}").format(id=r.id),
-                                    ReceiptCb(action="view", id=r.id)) for r in returns[-6:]], 3))
+        rows = await _paid_rows(session, facts, staff)
     else:
-        if ticket_open:
-            add = [button(_("➕ Добавить строку"), ReceiptCb(action="add", id=receipt.id))]
-            if receipt.lines:
-                add.append(button(_("➖ Убрать строку"), ReceiptCb(action="rml", id=receipt.id)))
-            rows.append(add)
-        if receipt.total > 0:
-            rows.append([button(_("💳 Оплатить {amount}").format(amount=money(receipt.total, lang)),
-                                PayCb(action="start", id=receipt.id))])
-        if ticket_open or is_manager(staff):
-            rows.append([button(_("🗑 Удалить чек"), ReceiptCb(action="del", id=receipt.id))])
-    rows.append([back_button(receipt)])
-    return "\n".join(lines), markup(rows)
+        ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
+        ticket_open = ticket is None or not ticket.status.kind.is_closed
+        rows = _unpaid_rows(receipt, staff, ticket_open, lang)
+    return text, markup([*rows, [back_button(receipt)]])
 
 
-async def render_tab(session: AsyncSession, ticket_id: int, page: int, lang: str, tz: ZoneInfo
+def _tab_lines(sales: list[Receipt], refunds: dict[int, list[Receipt]], lang: str, tz: ZoneInfo
+               ) -> list[str]:
+    lines = []
+    for r in sales:
+        state = (_("оплачен {at}").format(at=local_dt(r.paid_at, tz, lang))
+                 if r.is_paid and r.paid_at else _("не оплачен"))
+        lines.append(f"{receipt_name(r)} — {money(r.total, lang)} · {state}")
+        lines.extend("   " + _("↩️ возврат №{id} — {amount}").format(
+            id=ret.id, amount=money(ret.total, lang)) for ret in refunds.get(r.id, []))
+    return lines
+
+
+async def render_tab(session: DbSession, ticket_id: int, page: int, lang: str, tz: ZoneInfo
                      ) -> tuple[str, InlineKeyboardMarkup]:
     """The ticket's "💳 Оплата" tab: every receipt with its state, totals, pay buttons."""
     ticket = await get_ticket(session, ticket_id)
@@ -162,37 +121,23 @@ async def render_tab(session: AsyncSession, ticket_id: int, page: int, lang: str
     pages = max(1, math.ceil(len(sales) / PAGE))
     page = min(max(page, 0), pages - 1)
     shown = sales[page * PAGE:(page + 1) * PAGE]
-    lines = [_("💳 <b>Оплата</b> · {title}").format(title=h(ticket_title(ticket)))]
-    if not sales:
-        lines.append(_("Чеков пока нет."))
-    for r in shown:
-        state = (_("оплачен {at}").format(at=local_dt(r.paid_at, tz, lang))
-                 if r.is_paid and r.paid_at else _("не оплачен"))
-        lines.append(f"{receipt_name(r)} — {money(r.total, lang)} · {state}")
-        for ret in refunds.get(r.id, []):
-            lines.append("   " + _("↩️ возврат №{id} — {amount}").format(
-                id=ret.id, amount=money(ret.total, lang)))
-    paid = sum(r.total for r in sales if r.is_paid)
-    returned = sum(r.total for r in receipts if r.kind == ReceiptKind.REFUND)
-    due = sum(r.total for r in sales if not r.is_paid)
-    lines.append("")
-    summary = _("Оплачено: {paid}").format(paid=money(paid, lang))
-    if returned:
-        summary += " · " + _("возвраты: {amount}").format(amount=money(returned, lang))
-    summary += " · " + _("к оплате: {due}").format(due=money(due, lang))
-    lines.append(f"<b>{summary}</b>")
+    lines = [_("💳 <b>Оплата</b> · {title}").format(title=h(ticket_title(ticket))),
+             *(_tab_lines(shown, refunds, lang, tz) or [_("Чеков пока нет.")])]
+    totals = await ticket_money(session, ticket.id)
+    summary = _("Оплачено: {paid}").format(paid=money(totals.paid, lang))
+    if totals.refunded:
+        summary += " · " + _("возвраты: {amount}").format(amount=money(totals.refunded, lang))
+    summary += " · " + _("к оплате: {due}").format(due=money(totals.due, lang))
+    lines += ["", f"<b>{summary}</b>"]
 
-    rows: list[list[InlineKeyboardButton]] = []
-    for r in sales:
-        if not r.is_paid and r.total > 0:
-            rows.append([button(_("💳 Оплатить №{id} · {amount}").format(
-                id=r.id, amount=money(r.total, lang)), PayCb(action="start", id=r.id))])
-    rows = rows[:5]
-    rows.extend(chunked([button(receipt_name(r), ReceiptCb(action="view", id=r.id))
+    rows = [[button(_("💳 Оплатить №{id} · {amount}").format(
+        id=r.id, amount=money(r.total, lang)), PayCb(action=PayAction.START, id=r.id))]
+        for r in sales if not r.is_paid and r.total > 0][:TAB_PAY_BUTTONS]
+    rows.extend(chunked([button(receipt_name(r), ReceiptCb(action=ReceiptAction.VIEW, id=r.id))
                          for r in shown], 3))
-    rows.append(pager(page, pages, lambda p: ReceiptCb(action="tab", id=ticket.id, arg=p)))
+    rows.append(pager(page, pages,
+                      lambda p: ReceiptCb(action=ReceiptAction.TAB, id=ticket.id, arg=p)))
     if not ticket.status.kind.is_closed:
-        rows.append([button(_("➕ Новый чек"), ReceiptCb(action="new", id=ticket.id))])
+        rows.append([button(_("➕ Новый чек"), ReceiptCb(action=ReceiptAction.NEW, id=ticket.id))])
     rows.append([button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))])
     return "\n".join(lines), markup(rows)
-

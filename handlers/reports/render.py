@@ -9,8 +9,10 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.views.formatting import BABEL_LOCALES, h, local_dt, money, quantity
-from db.money.models import PaymentType, ReceiptKind
+from bot.views.formatting import BABEL_LOCALES, h, money
+from bot.views.receipts import receipt_text
+from db.money.models import ReceiptKind
+from db.money.receipts import ReceiptFacts
 from db.reports.periods import Period
 from db.reports.queries import MasterTotal, Payroll, ReceiptDetail, ReceiptRow, Report, Totals
 
@@ -166,50 +168,9 @@ def render_receipts_head(period: Period, count: int, lang: str, filters: list[st
     return "\n".join(lines)
 
 
-def _type_name(types: dict[int, PaymentType], type_id: int, lang: str) -> str:
-    t = types.get(type_id)
-    return h(t.title(lang)) if t is not None else "?"
-
-
 def render_receipt(detail: ReceiptDetail, lang: str, tz: ZoneInfo) -> str:
-    r = detail.receipt
-    if r.kind == ReceiptKind.SALE:
-        head = _("🟢 <b>Чек №{id}</b> · продажа").format(id=r.id)
-    else:
-        head = _("↩️ <b>Возврат №{id}</b> к чеку №{original}").format(
-            id=r.id, original=r.related_receipt_id)
-    lines = [head]
-    if r.paid_at is not None:
-        when = local_dt(r.paid_at, tz, lang)
-        lines.append(_("{when} · кассир {name}").format(when=when, name=h(detail.cashier_name))
-                     if detail.cashier_name else when)
-    if detail.ticket_number is not None:
-        ticket = _("Обращение [{number}]").format(number=detail.ticket_number)
-        if detail.master_name:
-            ticket += " · " + _("мастер {name}").format(name=h(detail.master_name))
-        lines.append(ticket)
-    else:
-        lines.append(_("Продажа без обращения"))
-    lines.append("")
-    for n, line in enumerate(r.lines, 1):
-        lines.append(f"{n}. {h(line.name)} <code>{h(line.code)}</code> — "
-                     f"{quantity(line.quantity, lang)} × {money(line.price, lang)} = "
-                     f"{money(line.amount, lang)}")
-    lines.append(_("Итого: <b>{sum}</b>").format(sum=money(r.total, lang)))
-    for p in r.payments:
-        part = f"{_type_name(detail.payment_types, p.payment_type_id, lang)}: " \
-               f"{money(p.amount, lang)}"
-        if p.received is not None and p.change:
-            part += " " + _("(получено {received}, сдача {change})").format(
-                received=money(p.received, lang), change=money(p.change, lang))
-        lines.append(("💳 " if r.kind == ReceiptKind.SALE else "↩️ ") + part)
-    if r.fiscal_code:
-        lines.append(_("Фискальный номер: {code}").format(code=h(r.fiscal_code)))
-    if detail.refunds:
-        lines += ["", _("Возвраты по этому чеку:")]
-        for refund in detail.refunds:
-            when = local_dt(refund.paid_at, tz, lang) if refund.paid_at else ""
-            lines.append(f"↩️ №{refund.id} · {when} · −{money(refund.total, lang)}")
-        lines.append(_("Осталось после возвратов: {sum}").format(
-            sum=money(r.total - detail.refunded, lang)))
-    return "\n".join(lines)
+    """The receipt as every screen shows it (bot.views.receipts), from the reports' read."""
+    return receipt_text(ReceiptFacts(
+        receipt=detail.receipt, payment_types=detail.payment_types, refunds=detail.refunds,
+        ticket_number=detail.ticket_number, master_name=detail.master_name,
+        cashier_name=detail.cashier_name), lang, tz)

@@ -1,0 +1,36 @@
+"""Taking payment for a receipt: the payment is recorded in the open shift (opened if none)
+and, when the shop has a PRRO, queued for fiscalization in the same transaction; the fiscal
+worker sends it after the commit (db.signals wakes it), so nothing is fiscalized that was not
+recorded, and a crash loses nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.desk.models import Staff, Ticket
+from db.desk.tickets import get_ticket
+from db.money.models import Receipt
+from db.money.payments import PaymentPlan, pay_receipt
+
+
+@dataclass(frozen=True)
+class Paid:
+    receipt: Receipt  # paid, with its payments
+    change: int  # cash to hand back
+    paid_at: datetime
+    ticket: Ticket | None  # None for a quick sale
+    fiscal: bool  # queued for the PRRO
+
+
+async def pay(session: AsyncSession, actor: Staff, receipt_id: int, plan: PaymentPlan, *,
+              fiscal: bool) -> Paid:
+    """Pay by the plan (checked again by db.money.payments: a stale plan is refused). `fiscal`:
+    the shop's PRRO is on. Raises the domain's errors (ReceiptPaid, PaymentMismatch, …)."""
+    result = await pay_receipt(session, actor, receipt_id, plan.pay_parts(), fiscal=fiscal)
+    receipt = result.receipt
+    ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
+    return Paid(receipt=receipt, change=result.change,
+                paid_at=receipt.paid_at or result.shift.opened_at, ticket=ticket, fiscal=fiscal)
