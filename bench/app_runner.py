@@ -12,9 +12,11 @@ task ends the runner prints one JSON line on stdout:
 
     {"update": 17, "queries": 12}
 
-At exit it prints {"totals": {<task name or "other">: statements}} (workers, scheduler,
-start-up). Logs go to stderr as usual. With BENCH_SQL_LOG=<file> every statement is also
-written there as "<task name>\\t<SQL on one line>" (to see what an interaction runs).
+BEGIN is not counted (see `_executing`). At exit it prints {"totals": {<task name or
+"other">: statements}} (workers, scheduler; start-up is not counted). Logs go to stderr as
+usual. With BENCH_SQL_LOG=<file> every statement is also written there as
+"<task name>\\t<ms>\\t<SQL on one line>" (what an interaction runs and how long each statement
+took, cursor execute to its return, the driver's thread hop included).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections import Counter
 from typing import Any, TextIO
 
@@ -40,8 +43,14 @@ class QueryCounter:
         self.by_task: Counter[str] = Counter()
         self.sql_log = sql_log
         event.listen(engine, "before_cursor_execute", self._executing)
+        if sql_log is not None:
+            event.listen(engine, "after_cursor_execute", self._executed)
 
     def _executing(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("BEGIN"):
+            # SQLite's BEGIN IMMEDIATE (db/engine.py) is a statement, PostgreSQL's BEGIN is
+            # not (asyncpg starts transactions itself): leave both out, count alike.
+            return
         # Runs synchronously inside the awaiting task (SQLAlchemy's greenlet bridge), so the
         # current task is the one that issued the statement.
         task = _current_task()
@@ -52,7 +61,16 @@ class QueryCounter:
             task.add_done_callback(lambda _t, n=name: self._finished(n))
         self.by_task[name] += 1
         if self.sql_log is not None:
-            self.sql_log.write(f"{name}\t{' '.join(statement.split())}\n")
+            _conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def _executed(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        started = conn.info.get("bench_started")
+        if not started or self.sql_log is None:
+            return
+        elapsed = (time.perf_counter() - started.pop()) * 1000
+        task = _current_task()
+        name = task.get_name() if task is not None else "other"
+        self.sql_log.write(f"{name}\t{elapsed:.2f}\t{' '.join(statement.split())}\n")
 
     def _finished(self, name: str) -> None:
         update_id = int(name.removeprefix(UPDATE_TASK))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import contextlib
 import json
 import os
@@ -199,6 +200,7 @@ class Side:
     queries: dict[int, int] = field(default_factory=dict)  # update id → SQL statements
     totals: dict[str, int] = field(default_factory=dict)
     reader: asyncio.Task[None] | None = None
+    spy: asyncio.subprocess.Process | None = None  # py-spy, with --profile
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def read_stdout(self) -> None:
@@ -386,6 +388,8 @@ async def stop(side: Side) -> None:
         await proc.wait()
     if side.reader is not None:
         await side.reader
+    if side.spy is not None:  # it writes its file when the app is gone
+        await asyncio.wait_for(side.spy.wait(), 120)
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -544,13 +548,36 @@ async def measure(args: argparse.Namespace, prepared: Prepared, log_dir: Path,
                   background, (load_before, os.getloadavg()), started)
 
 
+async def profile(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling the app until it exits: collapsed stacks, thread ids first, only
+    samples holding the GIL (Python on CPU; SQLite and the sockets release it)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(spy) if spy.exists() else "py-spy", "record", "-p", str(pid), "-f", "raw",
+        "--threads", "--gil", "-r", "200", "-o", str(out), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+
+
 async def iterate(args: argparse.Namespace, prepared: Prepared, app: Side, echo: Side) -> None:
     for i, target in enumerate(prepared.targets):
         if i == args.warmup:
             _clear(app, echo)
+            if args.profile and app.proc is not None:  # the measured part only
+                app.spy = await profile(app.proc.pid, args.profile)
         await Iteration(app, echo, target, echo_first=i % 2 == 1).run()
         if not args.quiet and (i + 1) % 10 == 0:
             print(f"  {i + 1}/{len(prepared.targets)} iterations", flush=True)
+
+
+PACKAGES = ("bot", "db", "handlers", "keyboards", "scheduler", "sms", "fiscal", "bench")
+
+
+def compile_app() -> None:
+    """A deployed app starts from its bytecode; with PYTHONDONTWRITEBYTECODE set (as in this
+    environment) every start would compile the project's sources again instead. The
+    __pycache__ folders are git-ignored."""
+    for package in PACKAGES:
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def main() -> None:
@@ -562,9 +589,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="which phones and tickets")
     parser.add_argument("--sql-log", type=Path, default=None,
                         help="write every statement of the app here (task name, SQL)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy the app over the measured iterations into this file "
+                             "(collapsed stacks; bench.profile_report reads it)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    compile_app()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     prepared = asyncio.run(prepare(args.url, args.owner, args.n + args.warmup, args.seed))
     report = asyncio.run(measure(args, prepared, RESULTS, stamp))

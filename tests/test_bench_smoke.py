@@ -90,7 +90,7 @@ async def test_one_iteration_through_the_real_app(db_url: str, tmp_path: Path) -
     await factory.kw["bind"].dispose()
     prepared = await prepare(db_url, OWNER, 1, seed=2)
     args = argparse.Namespace(url=db_url, owner=OWNER, n=1, warmup=0, sql_log=None,
-                              quiet=True)
+                              profile=None, quiet=True)
     report = await measure(args, prepared, tmp_path, "smoke")
     assert [r.interaction for r in report.rows] == list(INTERACTIONS)
     assert all(r.queries != "—" for r in report.rows)
