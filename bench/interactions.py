@@ -41,6 +41,7 @@ import signal
 import statistics
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.timed_emulator import TimedEmulator, run_timed_emulator
 from db.desk.clients import get_client
 from db.desk.models import CLOSED_STATUS_KINDS, Client, Device, Staff, Status, Ticket
+from db.desk.phones import format_phone
 from db.desk.tickets import NewDevice, TicketDraft, open_ticket
 from db.engine import create_engine, create_session_factory
 from db.money.models import Receipt, ReceiptKind, ReceiptStatus, Service
@@ -62,6 +64,7 @@ from db.money.shifts import close_shift, current_shift, shift_is_stale
 from tests.emulators.telegram import BotMessage, SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
+UPDATE_TASK = "update-"  # bot/polling.py names each update's task so (bench/app_runner.py)
 RESULTS = ROOT / "bench" / "results"
 TIMEOUT = 120.0  # seconds for one answer: a slow path must show up, not hang the run
 START_TIMEOUT = 180.0
@@ -230,31 +233,42 @@ class Side:
 Check = Callable[[BotMessage], bool]
 
 
-def _expect(side: Side, interaction: str, message: BotMessage | None, check: Check) -> None:
-    if message is not None and not check(message):
-        raise BenchError(f"{side.name}, {interaction}: unexpected answer "
-                         f"{(message.text or '')[:300]!r}")
+async def _answer(side: Side, interaction: str, start: int,
+                  find: Callable[[], tuple[BotMessage | None, float] | None]
+                  ) -> tuple[BotMessage | None, float]:
+    """Wait for the expected answer; other messages in between (the daily digest, a
+    reminder) are passed over, a wrong screen ends in a BenchError after TIMEOUT."""
+    try:
+        return await side.emu.wait_until(find, TIMEOUT)
+    except TimeoutError:
+        seen = [(m.text or "")[:200] for m in side.user.messages()[start:]]
+        raise BenchError(f"{side.name}, {interaction}: no expected answer within {TIMEOUT} s;"
+                         f" the chat got {seen}") from None
 
 
 async def send_text(side: Side, interaction: str, text: str, check: Check) -> BotMessage:
+    """Send and wait for the first message in the chat that passes `check`."""
     chat, emu = side.user.id, side.emu
     start = emu.log_size(chat)
     await side.user.send(text)
     update_id = emu.last_update_id
-    message, answered = await emu.wait_until(
-        lambda: emu.message_after(chat, start, lambda _m: True), TIMEOUT)
-    _expect(side, interaction, message, check)
+    message, answered = await _answer(side, interaction, start,
+                                      lambda: emu.message_after(chat, start, check))
     await _record(side, interaction, update_id, answered)
+    assert message is not None
     return message
 
 
 async def tap(side: Side, interaction: str, button: str, on: BotMessage, check: Check,
-              *, edits: bool = True) -> BotMessage | None:
-    """Tap and wait for the callback answer and (`edits`) the message's new screen."""
+              *, edits: bool = True) -> None:
+    """Tap and wait for the callback answer and (`edits`) the tapped message's new screen."""
     chat, emu = side.user.id, side.emu
     start = emu.log_size(chat)
     query_id = await side.user.tap(button, on)
     update_id = emu.last_update_id
+
+    def same_message(m: BotMessage) -> bool:
+        return m.message_id == on.message_id and check(m)
 
     def done() -> tuple[BotMessage | None, float] | None:
         answered = emu.answered_at.get(query_id or "")
@@ -262,13 +276,11 @@ async def tap(side: Side, interaction: str, button: str, on: BotMessage, check: 
             return None
         if not edits:
             return None, answered
-        found = emu.message_after(chat, start, lambda _m: True)
+        found = emu.message_after(chat, start, same_message)
         return None if found is None else (found[0], max(found[1], answered))
 
-    message, at = await emu.wait_until(done, TIMEOUT)
-    _expect(side, interaction, message, check)
+    _message, at = await _answer(side, interaction, start, done)
     await _record(side, interaction, update_id, at)
-    return message
 
 
 async def _record(side: Side, interaction: str, update_id: int, answered: float) -> None:
@@ -296,9 +308,10 @@ class Iteration:
 
     async def run(self) -> None:
         t = self.target
-        await self._text(INTERACTIONS[0], national(t.phone), _has("📞"))
+        await self._text(INTERACTIONS[0], national(t.phone), _has(format_phone(t.phone)))
         await self._text(INTERACTIONS[1], t.phone[-4:], _has("Найдено", "📞"))
-        await self._text(INTERACTIONS[2], f"#{t.number}", _has(f"[{t.number}]"))
+        await self._text(INTERACTIONS[2], f"#{t.number}",
+                         lambda m: _has(f"[{t.number}]")(m) and _has("Статус")(m))
         self.card = await self._text(INTERACTIONS[3], f"/ticket {t.number}",
                                      lambda m: m.button("💳 Оплатить") is not None
                                      or any("💳 Оплатить" in b for b in m.buttons))
@@ -468,6 +481,7 @@ class Report:
     background_sql: dict[str, int]
     load: tuple[tuple[float, ...], tuple[float, ...]]
     started: datetime
+    app_samples: list[Sample] = field(default_factory=list)
 
     def database(self) -> str:
         u = make_url(self.url)
@@ -509,6 +523,29 @@ class Report:
         ])
 
 
+def sql_summary(path: Path, samples: list[Sample], top: int = 3) -> list[str]:
+    """From a --sql-log: per interaction, the median SQL time per update and the statements
+    that took longest (median over the updates that ran them)."""
+    kinds = {f"{UPDATE_TASK}{s.update_id}": s.interaction for s in samples}
+    per_update: dict[str, float] = defaultdict(float)
+    statements: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for line in path.read_text(encoding="utf-8").splitlines():
+        task, ms, sql = [*line.split("\t", 2), "", ""][:3]
+        if task in kinds:
+            per_update[task] += float(ms)
+            statements[kinds[task]][sql].append(float(ms))
+    out = ["| interaction | SQL ms per update (median) | slowest statements (median ms) |",
+           "|---|---:|---|"]
+    for name in INTERACTIONS:
+        times = [v for k, v in per_update.items() if kinds[k] == name]
+        slow = sorted(statements[name].items(), key=lambda kv: -statistics.median(kv[1]))
+        listed = "<br>".join(f"{statistics.median(ms):.1f} · `{sql[:90]}…`"
+                             for sql, ms in slow[:top])
+        if times:
+            out.append(f"| {name} | {statistics.median(times):.1f} | {listed} |")
+    return out
+
+
 def _clear(*sides: Side) -> None:
     for side in sides:
         side.samples.clear()
@@ -545,7 +582,7 @@ async def measure(args: argparse.Namespace, prepared: Prepared, log_dir: Path,
         count_calls(side)
     background = {k: v for k, v in app.totals.items() if k != "updates"}
     return Report(args.url, args.n, args.warmup, prepared, rows(app, echo), processes,
-                  background, (load_before, os.getloadavg()), started)
+                  background, (load_before, os.getloadavg()), started, app.samples)
 
 
 async def profile(pid: int, out: Path) -> asyncio.subprocess.Process:
@@ -595,11 +632,15 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.sql_log:
+        args.sql_log.write_text("")  # the runner appends; update ids restart every run
     compile_app()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     prepared = asyncio.run(prepare(args.url, args.owner, args.n + args.warmup, args.seed))
     report = asyncio.run(measure(args, prepared, RESULTS, stamp))
     text = report.markdown()
+    if args.sql_log:
+        text += "\n" + "\n".join(sql_summary(args.sql_log, report.app_samples)) + "\n"
     backend = make_url(args.url).get_backend_name()
     path = RESULTS / f"interactions-{backend}-{stamp}.md"
     path.write_text(text, encoding="utf-8")

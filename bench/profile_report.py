@@ -46,6 +46,13 @@ class Profile:
         self.leaves[short(frames[-1])] += count
 
 
+def _named(frame: str, name: str) -> bool:
+    """`name` is the function's name; handlers defined in setup() show as
+    "setup.<locals>.name"."""
+    func = frame.partition(" (")[0]
+    return func == name or func.endswith(f".{name}")
+
+
 def load(path: Path, under: str | None) -> Profile:
     profile = Profile()
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -53,7 +60,7 @@ def load(path: Path, under: str | None) -> Profile:
         frames = stack.split(";")
         if not count.isdigit() or len(frames) < 2:
             continue
-        if under and not any(f.startswith(f"{under} (") for f in frames):
+        if under and not any(_named(f, under) for f in frames):
             continue
         profile.add(frames, int(count))
     return profile
