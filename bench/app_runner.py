@@ -22,6 +22,7 @@ took, cursor execute to its return, the driver's thread hop included).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -46,7 +47,7 @@ class QueryCounter:
         if sql_log is not None:
             event.listen(engine, "after_cursor_execute", self._executed)
 
-    def _executing(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _executing(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.startswith("BEGIN"):
             # SQLite's BEGIN IMMEDIATE (db/engine.py) is a statement, PostgreSQL's BEGIN is
             # not (asyncpg starts transactions itself): leave both out, count alike.
@@ -58,10 +59,10 @@ class QueryCounter:
         if not name.startswith(UPDATE_TASK):
             name = "other" if task is None else name.split("-")[0]
         elif name not in self.by_task and task is not None:
-            task.add_done_callback(lambda _t, n=name: self._finished(n))
+            task.add_done_callback(functools.partial(self._finished, name))
         self.by_task[name] += 1
         if self.sql_log is not None:
-            _conn.info.setdefault("bench_started", []).append(time.perf_counter())
+            conn.info.setdefault("bench_started", []).append(time.perf_counter())
 
     def _executed(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         started = conn.info.get("bench_started")
@@ -72,7 +73,7 @@ class QueryCounter:
         name = task.get_name() if task is not None else "other"
         self.sql_log.write(f"{name}\t{elapsed:.2f}\t{' '.join(statement.split())}\n")
 
-    def _finished(self, name: str) -> None:
+    def _finished(self, name: str, _task: asyncio.Task[Any]) -> None:
         update_id = int(name.removeprefix(UPDATE_TASK))
         print(json.dumps({"update": update_id, "queries": self.by_task[name]}), flush=True)
 

@@ -92,7 +92,7 @@ def _table(name: str) -> Table:
 async def open_writer(engine: AsyncEngine, url: str) -> Writer:
     if engine.dialect.name == "sqlite":
         return SqliteWriter(await engine.connect())
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     u = make_url(url)
     raw = await asyncpg.connect(host=u.host or "127.0.0.1", port=u.port or 5432,
