@@ -33,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -87,158 +88,206 @@ async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -
         await session.execute(insert(model), rows[i:i + CHUNK])
 
 
+@dataclass
+class _Year:
+    """What the seeder builds up day by day (report_bench's own simple shop)."""
+
+    rnd: random.Random
+    status: dict[str, int]
+    cash: int
+    card: int
+    rows: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {k: [] for k in ("clients", "devices", "tickets", "history",
+                                                 "shifts", "receipts", "lines", "payments",
+                                                 "expenses", "moves")})
+    open_tickets: list[dict[str, Any]] = field(default_factory=list)
+    ticket_id: int = 0
+    receipt_id: int = 0
+    line_id: int = 0
+    payment_id: int = 0
+
+    def accept(self, day: date, n: int) -> None:
+        """Tickets accepted today (a new client and device each)."""
+        rnd, rows = self.rnd, self.rows
+        for _ in range(rnd.randrange(10, 20)):
+            self.ticket_id += 1
+            tid = self.ticket_id
+            phone = f"+38067{tid:07d}"
+            rows["clients"].append({"id": tid, "name": "Клиент", "surname": str(tid),
+                                    "phone": phone, "phone_rev": phone[::-1][:-1],
+                                    "search_name": f"клиент {tid}"})
+            rows["devices"].append({"id": tid, "client_id": tid, "kind": "Телефон",
+                                    "brand": "Apple", "model": "iPhone"})
+            created = _at(day, rnd)
+            row = {"id": tid, "number": tid, "device_id": tid,
+                   "client_id": tid, "master_id": rnd.choice([None, 2, 3, 4, 5, 6]),
+                   "accepted_by_id": 1, "status_id": self.status["accepted"],
+                   "defect": "Не включается", "created_at": created, "warranty_days": 30,
+                   "public_token": uuid.uuid4().hex, "due": n + rnd.randrange(0, 5)}
+            rows["tickets"].append(row)
+            self.open_tickets.append(row)
+            rows["history"].append({"ticket_id": tid, "to_status_id": self.status["accepted"],
+                                    "staff_id": 1, "created_at": created})
+
+    def finish(self, day: date, n: int) -> None:
+        """Tickets due today: done (90 %, commission stamped) or refused."""
+        due = [t for t in self.open_tickets if t["due"] <= n]
+        self.open_tickets = [t for t in self.open_tickets if t["due"] > n]
+        for t in due:
+            self._finish_one(t, day)
+
+    def _finish_one(self, t: dict[str, Any], day: date) -> None:
+        rnd, status, history = self.rnd, self.status, self.rows["history"]
+        at = max(_at(day, rnd), t["created_at"] + timedelta(minutes=5))
+        ready = at + timedelta(minutes=1)
+        done = rnd.random() < 0.9
+        history.append({"ticket_id": t["id"], "from_status_id": status["accepted"],
+                        "to_status_id": status["in_work"], "staff_id": 1, "created_at": at})
+        if done:
+            history.append({"ticket_id": t["id"], "from_status_id": status["in_work"],
+                            "to_status_id": status["ready"], "staff_id": 1,
+                            "created_at": ready})
+        finish = ready + timedelta(minutes=30)
+        history.append({"ticket_id": t["id"], "to_status_id":
+                        status["issued" if done else "refused"], "staff_id": 1,
+                        "created_at": finish})
+        t["status_id"] = status["issued" if done else "refused"]
+        t["closed_at"] = finish
+        if done:
+            bp = 1000 * t["master_id"] if t["master_id"] else 0
+            base = rnd.randrange(20000, 300000)
+            t.update(commission_base=base, commission_bp=bp,
+                     commission=(base * bp + 5000) // 10000)
+
+    def sales(self, day: date, per_day: int, shift_id: int
+              ) -> list[tuple[int, list[dict[str, Any]], int]]:
+        """Receipts paid today: 1-3 lines, cash, card or both (cash with change)."""
+        day_sales: list[tuple[int, list[dict[str, Any]], int]] = []
+        for _ in range(per_day):
+            self.receipt_id += 1
+            paid = _at(day, self.rnd, late=True)
+            items = self._items()
+            total = sum(i["amount"] for i in items)
+            ticket = self.rnd.choice(self.rows["tickets"][-200:]) if self.rnd.random() < 0.8 \
+                else None
+            self.rows["receipts"].append({
+                "id": self.receipt_id, "kind": ReceiptKind.SALE, "status": ReceiptStatus.PAID,
+                "ticket_id": ticket["id"] if ticket else None, "total": total, "change": 0,
+                "created_at": paid, "created_by_id": 1, "paid_at": paid, "paid_by_id": 1,
+                "shift_id": shift_id})
+            self.rows["lines"].extend(items)
+            self._pay(total, paid, shift_id)
+            day_sales.append((self.receipt_id, items, total))
+        return day_sales
+
+    def _items(self) -> list[dict[str, Any]]:
+        rnd, items = self.rnd, []
+        for _k in range(rnd.randrange(1, 4)):
+            self.line_id += 1
+            price = rnd.randrange(5000, 250000)
+            qty = rnd.choice([1000, 1000, 1000, 2000, 1500])
+            items.append({"id": self.line_id, "receipt_id": self.receipt_id, "code": "SRV" +
+                          rnd.choice(string.ascii_uppercase), "name": "Работа",
+                          "price": price, "quantity": qty,
+                          "amount": (price * qty + 500) // 1000})
+        return items
+
+    def _pay(self, total: int, paid: datetime, shift_id: int) -> None:
+        cash, card = self.cash, self.card
+        how = self.rnd.random()
+        parts = ([(cash, total)] if how < 0.5 else [(card, total)] if how < 0.85
+                 else [(cash, total // 2), (card, total - total // 2)])
+        for type_id, amount in parts:
+            self.payment_id += 1
+            change = self.rnd.choice([0, 0, 500, 2000]) if type_id == cash else 0
+            self.rows["payments"].append({
+                "id": self.payment_id, "receipt_id": self.receipt_id,
+                "payment_type_id": type_id,
+                "kind": PaymentKind.CASH if type_id == cash else PaymentKind.CASHLESS,
+                "amount": amount, "received": amount + change if type_id == cash else None,
+                "change": change, "staff_id": 1, "created_at": paid, "shift_id": shift_id})
+
+    def refunds(self, day: date, day_sales: list[tuple[int, list[dict[str, Any]], int]],
+                shift_id: int) -> None:
+        """~3 % of today's sales: the first line back, by card."""
+        for sale_id, items, _total in day_sales:
+            if self.rnd.random() >= 0.03:
+                continue
+            self.receipt_id += 1
+            line = items[0]
+            at = _at(day, self.rnd) + timedelta(hours=1)
+            self.rows["receipts"].append({
+                "id": self.receipt_id, "kind": ReceiptKind.REFUND, "status": ReceiptStatus.PAID,
+                "related_receipt_id": sale_id, "total": line["amount"], "change": 0,
+                "created_at": at, "created_by_id": 1, "paid_at": at, "paid_by_id": 1,
+                "shift_id": shift_id})
+            self.line_id += 1
+            self.rows["lines"].append({**line, "id": self.line_id, "receipt_id": self.receipt_id,
+                                       "refund_of_line_id": line["id"]})
+            self.payment_id += 1
+            self.rows["payments"].append({
+                "id": self.payment_id, "receipt_id": self.receipt_id,
+                "payment_type_id": self.card, "kind": PaymentKind.CASHLESS,
+                "amount": line["amount"], "change": 0, "staff_id": 1, "created_at": at,
+                "shift_id": shift_id})
+
+    def spend(self, day: date, shift_id: int) -> None:
+        """5 expenses and a service cash move a day."""
+        rnd = self.rnd
+        for _ in range(5):
+            kind = rnd.choice([PaymentKind.CASH, PaymentKind.CASHLESS])
+            self.rows["expenses"].append({
+                "description": "Запчасть", "amount": rnd.randrange(1000, 90000),
+                "payment_type_id": self.cash if kind == PaymentKind.CASH else self.card,
+                "kind": kind, "staff_id": 1, "created_at": _at(day, rnd),
+                "shift_id": shift_id})
+        self.rows["moves"].append({"amount": rnd.choice([100000, -200000]), "reason": "Размен",
+                                   "staff_id": 1, "created_at": _at(day, rnd),
+                                   "shift_id": shift_id})
+
+    def day(self, day: date, n: int, per_day: int) -> None:
+        opened = datetime.combine(day, dtime(8, 55), tzinfo=TZ).astimezone(UTC)
+        closed = datetime.combine(day, dtime(23, 59, 30), tzinfo=TZ).astimezone(UTC)
+        shift_id = n + 1
+        self.rows["shifts"].append({"id": shift_id, "number": shift_id,
+                                    "status": ShiftStatus.CLOSED, "opened_at": opened,
+                                    "closed_at": closed, "opened_by_id": 1,
+                                    "drawer_at_open": 0})
+        self.accept(day, n)
+        self.finish(day, n)
+        self.refunds(day, self.sales(day, per_day, shift_id), shift_id)
+        self.spend(day, shift_id)
+
+
 async def seed(factory: async_sessionmaker[AsyncSession], days: int, per_day: int,
                end: date, seed_value: int = 6) -> dict[str, int]:
-    rnd = random.Random(seed_value)
     start = end - timedelta(days=days - 1)
     async with factory() as s, s.begin():
         types = {t.kind: t.id for t in await s.scalars(select(PaymentType))}
-        cash, card = types[PaymentKind.CASH], types[PaymentKind.CASHLESS]
         status = {st.code: st.id for st in await s.scalars(select(Status))}
+        year = _Year(random.Random(seed_value), status, types[PaymentKind.CASH],
+                     types[PaymentKind.CASHLESS])
         staff = [{"id": 1, "tg_user_id": 1, "name": "Владелец", "role": Role.OWNER,
                   "commission_bp": 0, "active": True}]
         staff += [{"id": i, "tg_user_id": i, "name": f"Мастер {i}", "role": Role.MASTER,
                    "commission_bp": 1000 * i, "active": True} for i in range(2, 7)]
         await _bulk(s, Staff, staff)
-
-        clients, devices, tickets, history = [], [], [], []
-        shifts, receipts, lines, payments, expenses, moves = [], [], [], [], [], []
-        ticket_id = receipt_id = line_id = payment_id = 0
-        open_tickets: list[dict[str, Any]] = []
         for n in range(days):
-            day = start + timedelta(days=n)
-            opened = datetime.combine(day, dtime(8, 55), tzinfo=TZ).astimezone(UTC)
-            closed = datetime.combine(day, dtime(23, 59, 30), tzinfo=TZ).astimezone(UTC)
-            shift_id = n + 1
-            shifts.append({"id": shift_id, "number": shift_id, "status": ShiftStatus.CLOSED,
-                           "opened_at": opened, "closed_at": closed, "opened_by_id": 1,
-                           "drawer_at_open": 0})
-            # tickets accepted today
-            for _ in range(rnd.randrange(10, 20)):
-                ticket_id += 1
-                phone = f"+38067{ticket_id:07d}"
-                clients.append({"id": ticket_id, "name": "Клиент", "surname": str(ticket_id),
-                                "phone": phone, "phone_rev": phone[::-1][:-1],
-                                "search_name": f"клиент {ticket_id}"})
-                devices.append({"id": ticket_id, "client_id": ticket_id, "kind": "Телефон",
-                                "brand": "Apple", "model": "iPhone"})
-                created = _at(day, rnd)
-                row = {"id": ticket_id, "number": ticket_id, "device_id": ticket_id,
-                       "client_id": ticket_id, "master_id": rnd.choice([None, 2, 3, 4, 5, 6]),
-                       "accepted_by_id": 1, "status_id": status["accepted"],
-                       "defect": "Не включается", "created_at": created, "warranty_days": 30,
-                       "public_token": uuid.uuid4().hex, "due": n + rnd.randrange(0, 5)}
-                tickets.append(row)
-                open_tickets.append(row)
-                history.append({"ticket_id": ticket_id, "to_status_id": status["accepted"],
-                                "staff_id": 1, "created_at": created})
-            # tickets finished today
-            due = [t for t in open_tickets if t["due"] <= n]
-            open_tickets = [t for t in open_tickets if t["due"] > n]
-            for t in due:
-                at = max(_at(day, rnd), t["created_at"] + timedelta(minutes=5))
-                ready = at + timedelta(minutes=1)
-                done = rnd.random() < 0.9
-                history.append({"ticket_id": t["id"], "from_status_id": status["accepted"],
-                                "to_status_id": status["in_work"], "staff_id": 1,
-                                "created_at": at})
-                if done:
-                    history.append({"ticket_id": t["id"], "from_status_id": status["in_work"],
-                                    "to_status_id": status["ready"], "staff_id": 1,
-                                    "created_at": ready})
-                finish = ready + timedelta(minutes=30)
-                history.append({"ticket_id": t["id"], "to_status_id":
-                                status["issued" if done else "refused"], "staff_id": 1,
-                                "created_at": finish})
-                t["status_id"] = status["issued" if done else "refused"]
-                t["closed_at"] = finish
-                if done:
-                    bp = 1000 * t["master_id"] if t["master_id"] else 0
-                    base = rnd.randrange(20000, 300000)
-                    t.update(commission_base=base, commission_bp=bp,
-                             commission=(base * bp + 5000) // 10000)
-            # receipts paid today
-            day_sales: list[tuple[int, list[dict[str, Any]], int]] = []
-            for _ in range(per_day):
-                receipt_id += 1
-                paid = _at(day, rnd, late=True)
-                items = []
-                for _k in range(rnd.randrange(1, 4)):
-                    line_id += 1
-                    price = rnd.randrange(5000, 250000)
-                    qty = rnd.choice([1000, 1000, 1000, 2000, 1500])
-                    items.append({"id": line_id, "receipt_id": receipt_id, "code": "SRV" +
-                                  rnd.choice(string.ascii_uppercase), "name": "Работа",
-                                  "price": price, "quantity": qty,
-                                  "amount": (price * qty + 500) // 1000})
-                total = sum(i["amount"] for i in items)
-                ticket = rnd.choice(tickets[-200:]) if rnd.random() < 0.8 else None
-                receipts.append({"id": receipt_id, "kind": ReceiptKind.SALE,
-                                 "status": ReceiptStatus.PAID,
-                                 "ticket_id": ticket["id"] if ticket else None, "total": total,
-                                 "change": 0, "created_at": paid, "created_by_id": 1,
-                                 "paid_at": paid, "paid_by_id": 1, "shift_id": shift_id})
-                lines.extend(items)
-                how = rnd.random()
-                parts = ([(cash, total)] if how < 0.5 else [(card, total)] if how < 0.85
-                         else [(cash, total // 2), (card, total - total // 2)])
-                for type_id, amount in parts:
-                    payment_id += 1
-                    change = rnd.choice([0, 0, 500, 2000]) if type_id == cash else 0
-                    payments.append({"id": payment_id, "receipt_id": receipt_id,
-                                     "payment_type_id": type_id,
-                                     "kind": PaymentKind.CASH if type_id == cash
-                                     else PaymentKind.CASHLESS, "amount": amount,
-                                     "received": amount + change if type_id == cash else None,
-                                     "change": change, "staff_id": 1, "created_at": paid,
-                                     "shift_id": shift_id})
-                day_sales.append((receipt_id, items, total))
-            # refunds of ~3 % of today's sales, by card
-            for sale_id, items, _total in day_sales:
-                if rnd.random() >= 0.03:
-                    continue
-                receipt_id += 1
-                line = items[0]
-                at = _at(day, rnd) + timedelta(hours=1)
-                receipts.append({"id": receipt_id, "kind": ReceiptKind.REFUND,
-                                 "status": ReceiptStatus.PAID, "related_receipt_id": sale_id,
-                                 "total": line["amount"], "change": 0, "created_at": at,
-                                 "created_by_id": 1, "paid_at": at, "paid_by_id": 1,
-                                 "shift_id": shift_id})
-                line_id += 1
-                lines.append({**line, "id": line_id, "receipt_id": receipt_id,
-                              "refund_of_line_id": line["id"]})
-                payment_id += 1
-                payments.append({"id": payment_id, "receipt_id": receipt_id,
-                                 "payment_type_id": card, "kind": PaymentKind.CASHLESS,
-                                 "amount": line["amount"], "change": 0, "staff_id": 1,
-                                 "created_at": at, "shift_id": shift_id})
-            for _ in range(5):
-                kind = rnd.choice([PaymentKind.CASH, PaymentKind.CASHLESS])
-                expenses.append({"description": "Запчасть", "amount": rnd.randrange(1000, 90000),
-                                 "payment_type_id": cash if kind == PaymentKind.CASH else card,
-                                 "kind": kind, "staff_id": 1, "created_at": _at(day, rnd),
-                                 "shift_id": shift_id})
-            moves.append({"amount": rnd.choice([100000, -200000]), "reason": "Размен",
-                          "staff_id": 1, "created_at": _at(day, rnd), "shift_id": shift_id})
-
-        for t in tickets:
+            year.day(start + timedelta(days=n), n, per_day)
+        rows = year.rows
+        for t in rows["tickets"]:
             t.pop("due", None)
-        await _bulk(s, Shift, shifts)
-        await _bulk(s, Client, clients)
-        await _bulk(s, Device, devices)
-        await _bulk(s, Ticket, tickets)
-        await _bulk(s, StatusChange, history)
-        await _bulk(s, Receipt, receipts)
-        await _bulk(s, ReceiptLine, lines)
-        await _bulk(s, Payment, payments)
-        await _bulk(s, Expense, expenses)
-        await _bulk(s, CashMove, moves)
+        for model, name in ((Shift, "shifts"), (Client, "clients"), (Device, "devices"),
+                            (Ticket, "tickets"), (StatusChange, "history"),
+                            (Receipt, "receipts"), (ReceiptLine, "lines"), (Payment, "payments"),
+                            (Expense, "expenses"), (CashMove, "moves")):
+            await _bulk(s, model, rows[name])
     async with factory() as s, s.begin():
         await s.execute(text("ANALYZE"))  # fresh planner statistics on both
-    return {"tickets": len(tickets), "status_history": len(history), "receipts": len(receipts),
-            "receipt_lines": len(lines), "payments": len(payments), "expenses": len(expenses),
-            "cash_moves": len(moves)}
+    return {"tickets": len(rows["tickets"]), "status_history": len(rows["history"]),
+            "receipts": len(rows["receipts"]), "receipt_lines": len(rows["lines"]),
+            "payments": len(rows["payments"]), "expenses": len(rows["expenses"]),
+            "cash_moves": len(rows["moves"])}
 
 
 async def _time(factory: async_sessionmaker[AsyncSession], repeat: int,
