@@ -34,7 +34,6 @@ class TimedEmulator(TelegramEmulator):
     def __init__(self, token: str, **kwargs: Any) -> None:
         super().__init__(token, **kwargs)
         self.pushed_at: dict[int, float] = {}
-        self.last_update_id = 0
         self.log_times: dict[int, list[float]] = {}
         self.answered_at: dict[str, float] = {}
         self.requests_at: list[tuple[float, str]] = []
@@ -44,7 +43,6 @@ class TimedEmulator(TelegramEmulator):
         pushed = time.perf_counter()
         update_id = super().push_update(kind, payload)
         self.pushed_at[update_id] = pushed
-        self.last_update_id = update_id
         return update_id
 
     async def _handle_api(self, request: web.Request) -> web.Response:
