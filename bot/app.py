@@ -112,10 +112,12 @@ def build_dispatcher(
     # together cannot race on the same form's data; different chats still run in parallel.
     isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
                  else SimpleEventIsolation())
-    dp = Dispatcher(storage=storage, events_isolation=isolation, settings=settings,
-                    session_factory=session_factory,
-                    services=services)
+    # The FSM middleware is registered by hand after the unit of work, so reading a form's
+    # state (which aiogram does for every update) happens in the update's own transaction.
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True,
+                    settings=settings, session_factory=session_factory, services=services)
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))
     dp.include_router(setup_routers(settings))
     dp.errors.register(on_error)

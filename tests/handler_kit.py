@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import EditMessageText, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_dispatcher
 from bot.config import Settings
+from bot.fsm_storage import DatabaseStorage
 from bot.i18n import make_i18n
+from bot.unit_of_work import ConfirmationGuard
 from tests.mocked_bot import (
     MockedBot,
     make_callback_update,
@@ -56,12 +57,12 @@ def _require_redis(url: str) -> None:
         pytest.skip(f"Redis at {url} is not reachable: {error}")
 
 
-def make_test_storage() -> BaseStorage:
-    """Redis FSM storage in the PostgreSQL pass (TEST_REDIS_URL), memory otherwise; a unique
-    key prefix keeps tests apart on one Redis."""
+def make_test_storage(session_factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    """Redis FSM storage in the PostgreSQL pass (TEST_REDIS_URL), the database otherwise (the
+    embedded default); a unique key prefix keeps tests apart on one Redis."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
-        return MemoryStorage()
+        return DatabaseStorage(session_factory)
     from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
     _require_redis(url)
@@ -77,9 +78,11 @@ class Desk:
                  settings: Settings | None = None) -> None:
         self.settings = settings or test_settings()
         self.bot = MockedBot()
+        # Nothing may reach a person while the update holds uncommitted shop data.
+        self.bot.session.middleware(ConfirmationGuard(strict=True))
         self.i18n = make_i18n(self.settings.default_language)
         self.dp: Dispatcher = build_dispatcher(self.settings, session_factory, self.i18n,
-                                               make_test_storage())
+                                               make_test_storage(session_factory))
         # Every message the bot sent or edited, latest last, to find buttons to tap.
         self.messages: dict[tuple[int, int], Message] = {}
         original = self.bot.session.make_request
