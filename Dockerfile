@@ -16,12 +16,10 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, so this layer is rebuilt only when pyproject.toml changes. The repository
-# has no lock file: the ranges pinned in pyproject.toml are installed.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; open('/tmp/requirements.txt', 'w').write('\n'.join(deps))" \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, so this layer is rebuilt only when the lock changes: the exact versions
+# tested (requirements.lock: the app with its PostgreSQL and Redis extras).
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
 
 COPY alembic.ini ./
 COPY bot ./bot
@@ -33,7 +31,8 @@ COPY scheduler ./scheduler
 COPY sms ./sms
 
 # The message catalogs (.mo) are compiled here: the running container never writes into /app.
-RUN python -m bot.i18n
+COPY pyproject.toml README.md ./
+RUN pip install --no-deps . && python -m bot.i18n
 
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home servicedesk \
     && mkdir -p /app/data/backups \

@@ -1,11 +1,15 @@
 """The message catalog (gettext via aiogram's I18n; msgids are the Russian texts).
 
-`.po` files are the source; `.mo` files are built from them on start-up (and by `make`),
-so building the catalog is never a manual step.
+`.po` files are the source; `.mo` files are built from them by `make`, at image build, and on
+start-up when stale — into a private temporary folder when the package folder is read-only
+(an installed package run by an unprivileged user), so building the catalog is never a
+manual step and never needs write access to the code.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -38,8 +42,18 @@ def compile_catalogs(path: Path = LOCALES_DIR) -> list[Path]:
 
 
 def make_i18n(default_locale: str = "ru") -> I18n:
-    compile_catalogs()
-    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+    return I18n(path=_compiled_locales(), default_locale=default_locale, domain=DOMAIN)
+
+
+def _compiled_locales() -> Path:
+    try:
+        compile_catalogs(LOCALES_DIR)
+        return LOCALES_DIR
+    except OSError:  # read-only package: compile a copy
+        copy = Path(tempfile.mkdtemp(prefix="servicedesk-locales-"))
+        shutil.copytree(LOCALES_DIR, copy, dirs_exist_ok=True)
+        compile_catalogs(copy)
+        return copy
 
 
 KEYWORDS = {"_": None, "__": None, "N_": None, "gettext": None, "lazy_gettext": None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -50,3 +51,28 @@ def test_runtime_translation() -> None:
     i18n = make_i18n("ru")
     assert i18n.gettext("👥 Клиенты", locale="uk") == "👥 Клієнти"
     assert i18n.gettext("👥 Клиенты", locale="ru") == "👥 Клиенты"
+
+
+def test_a_read_only_package_still_gets_its_catalogs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An installed package run by an unprivileged user cannot write next to its code."""
+    import shutil
+
+    from bot import i18n
+
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo"))
+    compile_into = i18n.compile_catalogs
+
+    def read_only(path: Path = locales) -> list[Path]:
+        if path == locales:
+            raise PermissionError(13, "Permission denied", str(path))
+        return compile_into(path)
+
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    monkeypatch.setattr(i18n, "compile_catalogs", read_only)
+    translations = i18n.make_i18n("uk")
+    with translations.context(), translations.use_locale("uk"):
+        assert translations.gettext("Отменено.") != "Отменено."
+    assert not list(locales.rglob("*.mo"))
