@@ -56,7 +56,7 @@ class BotProcess:
             sys.executable, "-m", "bot", cwd=ROOT, env=self.environment(),
             stdout=log, stderr=asyncio.subprocess.STDOUT)
         log.close()
-        waiter = asyncio.create_task(self.emulator.wait_polling(timeout=60))
+        waiter = asyncio.create_task(self.emulator.wait_polling(timeout=300))
         exited = asyncio.create_task(self.process.wait())
         done, _ = await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
         if exited in done:

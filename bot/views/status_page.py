@@ -40,20 +40,23 @@ font-weight:600}
 
 def render_status_page(page: StatusPage, settings: Settings) -> str:
     """The whole HTML document; call inside the client's locale."""
+    title = escape(_("Обращение №{number}").format(number=page.number))
+    status_label = escape(_("Статус ремонта"))
+    created = escape(_("Принято: {date}").format(date=page.created_at_text))
+    follow = escape(_("Следить за ремонтом в Telegram"))
+    ready = " ready" if page.ready else ""
     lines = [
-        f"<h1>{escape(_('Обращение №{number}').format(number=page.number))}</h1>",
+        f"<h1>{title}</h1>",
         f'<p class="muted">{escape(page.device)}</p>',
-        f'<p class="muted">{escape(_("Статус ремонта"))}</p>',
-        f'<p class="status{" ready" if page.ready else ""}">{escape(page.status)}</p>',
-        f'<p class="muted">{escape(_("Принято: {date}").format(date=page.created_at_text))}</p>',
+        f'<p class="muted">{status_label}</p>',
+        f'<p class="status{ready}">{escape(page.status)}</p>',
+        f'<p class="muted">{created}</p>',
     ]
     if page.amount_due and not page.closed:
-        lines.append('<p class="due">' + escape(_("К оплате: {amount}").format(
-            amount=money(page.amount_due, page.language))) + "</p>")
+        due = escape(_("К оплате: {amount}").format(amount=money(page.amount_due, page.language)))
+        lines.append(f'<p class="due">{due}</p>')
     lines.append(f'<div class="shop">{_shop_lines(settings)}</div>')
-    lines.append(f'<a class="tg" href="{escape(page.telegram_link)}">'
-                 f'{escape(_("Следить за ремонтом в Telegram"))}</a>')
-    title = escape(_("Обращение №{number}").format(number=page.number))
+    lines.append(f'<a class="tg" href="{escape(page.telegram_link)}">{follow}</a>')
     return ("<!doctype html>"
             f'<html lang="{page.language}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
