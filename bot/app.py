@@ -32,7 +32,7 @@ from bot.i18n import make_i18n
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.polling import Poller
 from bot.services import Services, make_services
-from bot.unit_of_work import ConfirmationGuard
+from bot.unit_of_work import CommitBeforeSpeaking
 from bot.web import HealthCheck, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
@@ -73,7 +73,7 @@ def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url)
     ) if settings.telegram_api_url else AiohttpSession()
-    session.middleware(ConfirmationGuard())
+    session.middleware(CommitBeforeSpeaking())
     return Bot(settings.require_token(), session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 

@@ -2,11 +2,14 @@
 
 * An update already applied (Telegram redelivers what it did not see confirmed, e.g. after a
   crash) is recognised by `db.updates` and skipped.
-* A handler calls `await uow.commit()` before it tells a person that something was saved,
-  paid, accepted or sent; the update is recorded as applied in that same commit. Whatever the
-  handler does afterwards runs in a new transaction that the middleware commits at the end.
-* `ConfirmationGuard` (a Bot session middleware) catches a reply sent while the update still
-  holds uncommitted changes to shop data — in tests it fails, in production it logs.
+* Nothing is shown to a person while the update holds uncommitted shop data:
+  `CommitBeforeSpeaking` (a Bot session middleware) commits the unit of work before any Bot API
+  call that shows something (a message, an edit, a callback answer with text). If the commit
+  fails, the call is not made and the error handler answers instead — so "saved", "paid",
+  "accepted" or "sent" is only ever said about what committed. A handler may also call
+  `await uow.commit()` itself where the order reads better; the update is recorded as applied
+  in the first commit. Whatever the handler does afterwards runs in a new transaction that the
+  middleware commits at the end.
 """
 
 from __future__ import annotations
@@ -96,21 +99,18 @@ class UnitOfWork:
                 log.exception("after-commit job %r failed", job)
 
 
-class ConfirmationGuard(BaseRequestMiddleware):
-    """A Bot API call made while the update holds uncommitted shop data could tell someone
-    about a change that then rolls back. `strict` (tests) raises; otherwise it is logged."""
-
-    def __init__(self, *, strict: bool = False) -> None:
-        self.strict = strict
+class CommitBeforeSpeaking(BaseRequestMiddleware):
+    """Commits the update's unit of work before a Bot API call that shows a person something,
+    so a reply can never tell about a change that then rolls back (a crash after the commit
+    may lose the reply, never make it false). Enforced here, at the one door every reply goes
+    through, rather than by each handler remembering to commit."""
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
         uow = current_uow.get()
         if uow is not None and uow.unconfirmed and _claims(method):
-            text = f"{method.__api_method__} sent before the commit of update {uow.update_id}"
-            if self.strict:
-                raise AssertionError(text)
-            log.warning(text)
+            log.debug("%s: committing update %s first", method.__api_method__, uow.update_id)
+            await uow.commit()
         return await make_request(bot, method)
 
 

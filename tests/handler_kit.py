@@ -18,7 +18,7 @@ from bot.app import build_dispatcher
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import make_i18n
-from bot.unit_of_work import ConfirmationGuard
+from bot.unit_of_work import CommitBeforeSpeaking
 from tests.mocked_bot import (
     MockedBot,
     make_callback_update,
@@ -79,7 +79,7 @@ class Desk:
         self.settings = settings or test_settings()
         self.bot = MockedBot()
         # Nothing may reach a person while the update holds uncommitted shop data.
-        self.bot.session.middleware(ConfirmationGuard(strict=True))
+        self.bot.session.middleware(CommitBeforeSpeaking())
         self.i18n = make_i18n(self.settings.default_language)
         self.dp: Dispatcher = build_dispatcher(self.settings, session_factory, self.i18n,
                                                make_test_storage(session_factory))
