@@ -1,5 +1,5 @@
 # The bot as a container: `docker compose -f deploy/docker-compose.yml --env-file .env up -d`
-# (see deploy/README.md). Runs `python -m bot` from /app as an unprivileged user; everything it
+# (see README.md, "Production"). Runs `python -m bot` from /app as an unprivileged user; everything it
 # writes (SQLite database, backups) lives in the /app/data volume.
 FROM python:3.11-slim
 
