@@ -75,7 +75,7 @@ async def test_no_reply_when_the_commit_fails(
         session.add(Counter(name="uow-test", value=1))
         await session.commit()
     bot, seen = _bot(session_factory)
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         await _dispatcher(session_factory, 2).feed_update(bot, make_message_update("x", user_id=5))
     assert bot.texts() == []
     assert seen.seen == []
