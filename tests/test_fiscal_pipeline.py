@@ -509,8 +509,31 @@ def test_rounding_difference_becomes_a_discount_or_extra_charge() -> None:
 
 # -- concurrency ----------------------------------------------------------------------------------
 
+def _start_together(workers: list[Fiscalizer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker handles its first claimed item only once every worker has claimed (after
+    the claim's commit). Without it, on SQLite one worker's quick claims may take everything
+    while the other's BEGIN IMMEDIATE sleeps in its busy wait: whether both take part would
+    depend on the load. After the start they race freely."""
+    start = asyncio.Barrier(len(workers))
+    for worker in workers:
+        monkeypatch.setattr(worker, "_process", _after(start, worker._process))
+
+
+def _after(start: asyncio.Barrier, process: Any) -> Any:
+    """`process` whose first call waits at `start`."""
+    waiting = [start]
+
+    async def together(*args: Any, **kwargs: Any) -> str:
+        if waiting:
+            await waiting.pop().wait()
+        return await process(*args, **kwargs)
+
+    return together
+
+
 async def test_two_workers_never_send_one_receipt_twice(
     session_factory: async_sessionmaker[AsyncSession], emu: CheckboxEmulator, emu_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     receipts = [await paid_sale(session_factory, 100 + i) for i in range(40)]
     emu.open_shift_now()
@@ -518,6 +541,7 @@ async def test_two_workers_never_send_one_receipt_twice(
     async with make_provider(emu_url) as p1, make_provider(emu_url) as p2:
         workers = [Fiscalizer(session_factory, p, clock=lambda: T0, policy=policy)
                    for p in (p1, p2)]
+        _start_together(workers, monkeypatch)
         results = await asyncio.gather(*(w.run_once() for w in workers))
     assert sum(r.done for r in results) == 40
     assert all(r.done > 0 for r in results)  # both really worked
@@ -527,21 +551,31 @@ async def test_two_workers_never_send_one_receipt_twice(
 
 async def test_run_forever_wakes_on_the_event_and_stops(
     session_factory: async_sessionmaker[AsyncSession], fiscalizer: Fiscalizer,
-    emu: CheckboxEmulator,
+    emu: CheckboxEmulator, emu_url: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fiscalizer.policy = FiscalPolicy(poll_interval=30)
+    # Idle for an hour unless woken; no client timeout on a slow (loaded) machine.
+    fiscalizer.policy = FiscalPolicy(poll_interval=3600)
+    cycles: asyncio.Queue[RunStats] = asyncio.Queue()
+    run_once = fiscalizer.run_once
+
+    async def counted_run_once(*args: Any, **kwargs: Any) -> RunStats:
+        stats = await run_once(*args, **kwargs)
+        cycles.put_nowait(stats)
+        return stats
+
+    monkeypatch.setattr(fiscalizer, "run_once", counted_run_once)  # to see each cycle end
     stop, wakeup = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(fiscalizer.run_forever(stop, wakeup))
-    await asyncio.sleep(0.05)
-    receipt = await paid_sale(session_factory)
-    wakeup.set()
-    for _ in range(200):
-        if emu.fiscalized[receipt.fiscal_id]:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    async with make_provider(emu_url, timeout=30.0) as patient:
+        fiscalizer.provider = patient
+        task = asyncio.create_task(fiscalizer.run_forever(stop, wakeup))
+        assert (await cycles.get()).claimed == 0  # the first cycle found nothing: now idle
+        receipt = await paid_sale(session_factory)
+        wakeup.set()
+        assert await emu.wait_fiscalized(receipt.fiscal_id) == 1
+        stop.set()
+        await asyncio.wait_for(task, 30)  # woken by `stop`; the bound only stops a hang
     assert (await row(session_factory, Receipt, receipt.id)).fiscal_state == FiscalState.DONE
+    assert emu.fiscalized[receipt.fiscal_id] == 1
 
 
 # -- 1,000 payments under random faults -----------------------------------------------------------

@@ -32,7 +32,8 @@ may be concrete, ``/receipts/<uuid>``, or a route template, ``/receipts/{receipt
 
 Observations: ``requests`` (every request, with the status the client got; None = dropped),
 ``count(method, path)``, ``receipts`` (id -> JSON as served), ``post_attempts`` (receipt POSTs
-per id), ``fiscalized`` (receipt documents created per id; a correct client keeps it at 1).
+per id), ``fiscalized`` (receipt documents created per id; a correct client keeps it at 1);
+``await wait_fiscalized(receipt_id)`` returns as soon as that receipt is created (no polling).
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ class CheckboxEmulator:
         self.requests: list[RecordedRequest] = []
         self.post_attempts: Counter[str] = Counter()
         self.fiscalized: Counter[str] = Counter()
+        self._created = asyncio.Event()  # set at each receipt created; see wait_fiscalized
         self.tokens: dict[str, bool] = {}  # token -> still valid
         self._receipts: dict[str, _Receipt] = {}
         self._shifts: dict[str, _Shift] = {}
@@ -204,6 +206,18 @@ class CheckboxEmulator:
         self._report_serial = 0
         self._runner: web.AppRunner | None = None
         self._api_url: str | None = None
+
+    # --- waiting -------------------------------------------------------------------
+
+    async def wait_fiscalized(self, receipt_id: str, within: float = 60.0) -> int:
+        """Wait until the receipt `receipt_id` is created; its `fiscalized` count. Woken by
+        each creation, so it never polls; `within` (seconds) only ends a test whose client
+        never sends it (TimeoutError)."""
+        async with asyncio.timeout(within):
+            while not self.fiscalized[receipt_id]:
+                self._created.clear()
+                await self._created.wait()
+        return self.fiscalized[receipt_id]
 
     # --- knobs -----------------------------------------------------------------------
 
@@ -608,6 +622,7 @@ class CheckboxEmulator:
         self._receipts[receipt.id] = receipt
         shift.receipt_ids.append(receipt.id)
         self.fiscalized[receipt.id] += 1
+        self._created.set()
         if self._next_errors and receipt.id not in self._forced_errors:
             self._forced_errors[receipt.id] = self._next_errors.pop(0)
         if self.receipt_polls <= 0:
