@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -67,3 +68,11 @@ class BilingualName:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (0 when the driver reports none).
+
+    `AsyncSession.execute` is typed to return `Result`, but for DML it is a `CursorResult`,
+    the class that has `rowcount`; the cast says so once, here."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

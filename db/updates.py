@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, UTCDateTime, utcnow
+from db.base import Base, UTCDateTime, rowcount, utcnow
 
 KEEP = timedelta(days=2)
 
@@ -42,7 +42,7 @@ async def mark_processed(session: AsyncSession, bot_id: int, update_id: int,
 async def prune(session: AsyncSession, now: datetime | None = None) -> int:
     result = await session.execute(
         delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < (now or utcnow()) - KEEP))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def last_processed(session: AsyncSession) -> datetime | None:

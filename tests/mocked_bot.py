@@ -106,6 +106,17 @@ def _dump(value: Any) -> Any:
     return value
 
 
+def _check_callback_data(markup: Any) -> None:
+    """Telegram refuses an inline button whose callback_data is empty or over 64 bytes."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return
+    for row in markup.inline_keyboard:
+        for button in row:
+            data = button.callback_data
+            if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+                raise _Rejected(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
 def _markup_key(markup: Any) -> str | None:
     return None if markup is None else json.dumps(_dump(markup), sort_keys=True)
 
@@ -262,30 +273,30 @@ class RecordingSession(BaseSession):
         chat_id = getattr(method, "chat_id", None)
         if chat_id is not None and chat_id in self.blocked:
             raise _Rejected(403, "Forbidden: bot was blocked by the user")
-        markup = getattr(method, "reply_markup", None)
-        if isinstance(markup, InlineKeyboardMarkup):
-            for row in markup.inline_keyboard:
-                for button in row:
-                    data = button.callback_data
-                    if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
-                        raise _Rejected(400, "Bad Request: BUTTON_DATA_INVALID")
+        _check_callback_data(getattr(method, "reply_markup", None))
         parse_mode = self._resolve(bot, getattr(method, "parse_mode", None))
         if isinstance(method, SendMessage | EditMessageText):
-            text = self._rendered(method.text, parse_mode)
-            if not text:
-                raise _Rejected(400, "Bad Request: message text is empty")
-            if len(text) > MAX_TEXT:
-                raise _Rejected(400, "Bad Request: message is too long")
+            self._check_text(method.text, parse_mode)
+        self._check_captions(method, parse_mode)
+        if isinstance(method, AnswerCallbackQuery) and len(method.text or "") > 200:
+            raise _Rejected(400, "Bad Request: MESSAGE_TOO_LONG")
+        if isinstance(method, EditMessageText | EditMessageCaption | EditMessageReplyMarkup):
+            self._check_modified(method)
+
+    def _check_text(self, text: str, parse_mode: Any) -> None:
+        rendered = self._rendered(text, parse_mode)
+        if not rendered:
+            raise _Rejected(400, "Bad Request: message text is empty")
+        if len(rendered) > MAX_TEXT:
+            raise _Rejected(400, "Bad Request: message is too long")
+
+    def _check_captions(self, method: TelegramMethod[Any], parse_mode: Any) -> None:
         captions = [getattr(method, "caption", None)]
         if isinstance(method, SendMediaGroup):
             captions = [item.caption for item in method.media]
         for caption in captions:
             if caption and len(self._rendered(caption, parse_mode)) > MAX_CAPTION:
                 raise _Rejected(400, "Bad Request: message caption is too long")
-        if isinstance(method, AnswerCallbackQuery) and len(method.text or "") > 200:
-            raise _Rejected(400, "Bad Request: MESSAGE_TOO_LONG")
-        if isinstance(method, EditMessageText | EditMessageCaption | EditMessageReplyMarkup):
-            self._check_modified(method)
 
     @staticmethod
     def _rendered(text: str, parse_mode: Any) -> str:
@@ -362,44 +373,58 @@ class RecordingSession(BaseSession):
             return self._message(bot, method.chat_id, caption=method.caption,
                                  reply_markup=method.reply_markup, **media)
         if isinstance(method, SendMediaGroup):
-            group = f"group-{next(self._file_ids)}"
-            messages = []
-            for item in method.media:
-                kind = "photo" if isinstance(item, InputMediaPhoto) else "document"
-                if not isinstance(item, InputMediaPhoto | InputMediaDocument):
-                    raise NotImplementedError(f"{type(item).__name__} in a media group")
-                media = await self._media(bot, kind, item.media)
-                messages.append(self._message(bot, method.chat_id, caption=item.caption,
-                                              media_group_id=group, **media))
-            return messages
+            return await self._media_group(bot, method)
         if isinstance(method, EditMessageText | EditMessageCaption | EditMessageReplyMarkup):
-            if method.inline_message_id or method.chat_id is None or method.message_id is None:
-                return True
-            known_text = self._state.get((method.chat_id, method.message_id), (None, None))[0]
-            content: dict[str, Any] = {"text": known_text}
-            if isinstance(method, EditMessageText):
-                content = {"text": method.text}
-            elif isinstance(method, EditMessageCaption):
-                content = {"caption": method.caption}
-            return self._message(bot, method.chat_id, method.message_id,
-                                 reply_markup=method.reply_markup,
-                                 edit_date=int(datetime.now(UTC).timestamp()),
-                                 **content)
+            return self._edited(bot, method)
+        if isinstance(method, SetMyCommands | GetMyCommands | DeleteMyCommands):
+            return self._my_commands(method)
+        return self._plain_result(bot, method)
+
+    async def _media_group(self, bot: Bot, method: SendMediaGroup) -> list[Message]:
+        group = f"group-{next(self._file_ids)}"
+        messages = []
+        for item in method.media:
+            kind = "photo" if isinstance(item, InputMediaPhoto) else "document"
+            if not isinstance(item, InputMediaPhoto | InputMediaDocument):
+                raise NotImplementedError(f"{type(item).__name__} in a media group")
+            media = await self._media(bot, kind, item.media)
+            messages.append(self._message(bot, method.chat_id, caption=item.caption,
+                                          media_group_id=group, **media))
+        return messages
+
+    def _edited(
+        self, bot: Bot, method: EditMessageText | EditMessageCaption | EditMessageReplyMarkup,
+    ) -> Message | bool:
+        if method.inline_message_id or method.chat_id is None or method.message_id is None:
+            return True
+        known_text = self._state.get((method.chat_id, method.message_id), (None, None))[0]
+        content: dict[str, Any] = {"text": known_text}
+        if isinstance(method, EditMessageText):
+            content = {"text": method.text}
+        elif isinstance(method, EditMessageCaption):
+            content = {"caption": method.caption}
+        return self._message(bot, method.chat_id, method.message_id,
+                             reply_markup=method.reply_markup,
+                             edit_date=int(datetime.now(UTC).timestamp()),
+                             **content)
+
+    def _my_commands(self, method: SetMyCommands | GetMyCommands | DeleteMyCommands) -> Any:
+        key = (_markup_key(method.scope) or _DEFAULT_SCOPE, method.language_code or "")
+        if isinstance(method, SetMyCommands):
+            self.my_commands[key] = list(method.commands)
+        elif isinstance(method, DeleteMyCommands):
+            self.my_commands.pop(key, None)
+        else:
+            return self.my_commands.get(key, [])
+        return True
+
+    def _plain_result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
             return self._me(bot)
         if isinstance(method, GetFile):
             return File(file_id=method.file_id, file_unique_id=f"unique-{method.file_id}",
                         file_size=len(self.files.get(method.file_id, b"")),
                         file_path=f"files/{method.file_id}")
-        if isinstance(method, SetMyCommands | GetMyCommands | DeleteMyCommands):
-            key = (_markup_key(method.scope) or _DEFAULT_SCOPE, method.language_code or "")
-            if isinstance(method, SetMyCommands):
-                self.my_commands[key] = list(method.commands)
-            elif isinstance(method, DeleteMyCommands):
-                self.my_commands.pop(key, None)
-            else:
-                return self.my_commands.get(key, [])
-            return True
         if isinstance(method, GetUpdates):
             return []
         if method.__returning__ is bool:

@@ -43,6 +43,11 @@ from tests.test_fiscal_pipeline import LICENSE, PIN, make_provider
 from tests.test_money_support import cash_type, receipt_for
 
 KYIV = ZoneInfo("Europe/Kyiv")
+# No test here provokes a client timeout: a request to the local emulator gets all the time a
+# loaded machine needs (the pipeline tests' 0.3 s made a slow answer look like a PRRO failure).
+PATIENT = 30.0
+# Longer than any of these tests; a loop that fiscalizes a receipt within it was woken for it.
+NEVER = 3600.0
 DAY = datetime(2026, 3, 2, tzinfo=KYIV)  # a Monday, shop time
 MASTER_TG = 77
 
@@ -70,9 +75,10 @@ async def _kit(session_factory: async_sessionmaker[AsyncSession], emu: CheckboxE
                               "checkbox_license_key": LICENSE, "checkbox_pin_code": PIN}
     values.update(overrides)
     settings = make_settings(**values)
-    provider = make_provider(url) if settings.fiscal_provider == "checkbox" else NoneProvider()
+    provider = (make_provider(url, timeout=PATIENT) if settings.fiscal_provider == "checkbox"
+                else NoneProvider())
     services = make_services(settings, session_factory, fiscal=provider,
-                             fiscal_policy=FiscalPolicy(backoff_base=1))
+                             fiscal_policy=FiscalPolicy(backoff_base=1, poll_interval=NEVER))
     bot = MockedBot()
     runtime = services.fiscal_runtime
     runtime.attach_bot(bot, make_i18n("ru"))
@@ -280,16 +286,13 @@ async def test_fiscal_jobs_add_the_cron_and_the_catch_up_and_the_loop_runs(kit: 
     assert isinstance(hourly.trigger, IntervalTrigger)
     assert hourly.trigger.interval == timedelta(hours=1)
     assert hourly.next_run_time is not None  # at start-up
-    # the loop fiscalizes what a commit woke it for
+    # the loop fiscalizes what a commit woke it for (it would otherwise sleep for NEVER)
     stop = asyncio.Event()
     worker = asyncio.create_task(kit.runtime.run_forever(stop))
     receipt = await pay_at(kit, datetime.now(UTC))
-    for _ in range(300):
-        if kit.emu.fiscalized[receipt.fiscal_id]:
-            break
-        await asyncio.sleep(0.01)
+    assert await kit.emu.wait_fiscalized(receipt.fiscal_id) == 1
     stop.set()
-    await asyncio.wait_for(worker, 2)
+    await asyncio.wait_for(worker, PATIENT)  # woken by `stop`; the bound only stops a hang
     assert kit.emu.fiscalized[receipt.fiscal_id] == 1
 
 
@@ -324,7 +327,7 @@ async def test_wrong_pin_is_told_to_owners_once(
     async with emu.serve() as url:
         kit = await _kit(session_factory, emu, url)
         await kit.services.fiscal.aclose()
-        kit.services.fiscal = make_provider(url, pin_code="0000")
+        kit.services.fiscal = make_provider(url, pin_code="0000", timeout=PATIENT)
         kit.runtime.fiscalizer.provider = kit.services.fiscal
         await pay_at(kit, at(10))
         await kit.runtime.fiscalizer.run_once(at(10, 1))
@@ -352,8 +355,5 @@ async def test_wired_into_the_real_app(db_url: str) -> None:
             result = await pay_receipt(session, actor, receipt.id,
                                        [PayPart((await cash_type(session)).id, 12300)],
                                        fiscal=True)
-        for _ in range(500):
-            if emu.fiscalized[result.receipt.fiscal_id]:
-                break
-            await asyncio.sleep(0.01)
-        assert emu.fiscalized[result.receipt.fiscal_id] == 1
+        # Woken by the commit, not by the loop's 30 s poll (FiscalPolicy.poll_interval).
+        assert await emu.wait_fiscalized(result.receipt.fiscal_id, within=20) == 1

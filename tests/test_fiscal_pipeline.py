@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,10 +32,12 @@ from db.money.models import (
     FiscalState,
     Payment,
     PaymentKind,
+    PaymentType,
     Receipt,
     ReceiptKind,
     ReceiptLine,
     ReceiptStatus,
+    Shift,
 )
 from db.money.payments import PayPart, pay_receipt
 from db.money.refunds import refund
@@ -507,8 +509,31 @@ def test_rounding_difference_becomes_a_discount_or_extra_charge() -> None:
 
 # -- concurrency ----------------------------------------------------------------------------------
 
+def _start_together(workers: list[Fiscalizer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker handles its first claimed item only once every worker has claimed (after
+    the claim's commit). Without it, on SQLite one worker's quick claims may take everything
+    while the other's BEGIN IMMEDIATE sleeps in its busy wait: whether both take part would
+    depend on the load. After the start they race freely."""
+    start = asyncio.Barrier(len(workers))
+    for worker in workers:
+        monkeypatch.setattr(worker, "_process", _after(start, worker._process))
+
+
+def _after(start: asyncio.Barrier, process: Any) -> Any:
+    """`process` whose first call waits at `start`."""
+    waiting = [start]
+
+    async def together(*args: Any, **kwargs: Any) -> str:
+        if waiting:
+            await waiting.pop().wait()
+        return await process(*args, **kwargs)
+
+    return together
+
+
 async def test_two_workers_never_send_one_receipt_twice(
     session_factory: async_sessionmaker[AsyncSession], emu: CheckboxEmulator, emu_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     receipts = [await paid_sale(session_factory, 100 + i) for i in range(40)]
     emu.open_shift_now()
@@ -516,6 +541,7 @@ async def test_two_workers_never_send_one_receipt_twice(
     async with make_provider(emu_url) as p1, make_provider(emu_url) as p2:
         workers = [Fiscalizer(session_factory, p, clock=lambda: T0, policy=policy)
                    for p in (p1, p2)]
+        _start_together(workers, monkeypatch)
         results = await asyncio.gather(*(w.run_once() for w in workers))
     assert sum(r.done for r in results) == 40
     assert all(r.done > 0 for r in results)  # both really worked
@@ -525,21 +551,31 @@ async def test_two_workers_never_send_one_receipt_twice(
 
 async def test_run_forever_wakes_on_the_event_and_stops(
     session_factory: async_sessionmaker[AsyncSession], fiscalizer: Fiscalizer,
-    emu: CheckboxEmulator,
+    emu: CheckboxEmulator, emu_url: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fiscalizer.policy = FiscalPolicy(poll_interval=30)
+    # Idle for an hour unless woken; no client timeout on a slow (loaded) machine.
+    fiscalizer.policy = FiscalPolicy(poll_interval=3600)
+    cycles: asyncio.Queue[RunStats] = asyncio.Queue()
+    run_once = fiscalizer.run_once
+
+    async def counted_run_once(*args: Any, **kwargs: Any) -> RunStats:
+        stats = await run_once(*args, **kwargs)
+        cycles.put_nowait(stats)
+        return stats
+
+    monkeypatch.setattr(fiscalizer, "run_once", counted_run_once)  # to see each cycle end
     stop, wakeup = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(fiscalizer.run_forever(stop, wakeup))
-    await asyncio.sleep(0.05)
-    receipt = await paid_sale(session_factory)
-    wakeup.set()
-    for _ in range(200):
-        if emu.fiscalized[receipt.fiscal_id]:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    async with make_provider(emu_url, timeout=30.0) as patient:
+        fiscalizer.provider = patient
+        task = asyncio.create_task(fiscalizer.run_forever(stop, wakeup))
+        assert (await cycles.get()).claimed == 0  # the first cycle found nothing: now idle
+        receipt = await paid_sale(session_factory)
+        wakeup.set()
+        assert await emu.wait_fiscalized(receipt.fiscal_id) == 1
+        stop.set()
+        await asyncio.wait_for(task, 30)  # woken by `stop`; the bound only stops a hang
     assert (await row(session_factory, Receipt, receipt.id)).fiscal_state == FiscalState.DONE
+    assert emu.fiscalized[receipt.fiscal_id] == 1
 
 
 # -- 1,000 payments under random faults -----------------------------------------------------------
@@ -559,31 +595,39 @@ class ChaosEmulator(CheckboxEmulator):
             return planned
         roll = self.rng.random()
         if method == "POST" and rel in ("/receipts/sell", "/receipts/service"):
-            if roll < 0.04:
-                self.injected["post 5xx"] += 1
-                return _Fault("fail", rel, None, 1, status=self.rng.choice([500, 502, 503]))
-            if roll < 0.07:
-                self.injected["post answer lost"] += 1
-                return _Fault("lose", rel, None, 1)
-            if roll < 0.085:
-                self.injected["post timeout"] += 1
-                return _Fault("delay", rel, None, 1, seconds=CHAOS_TIMEOUT * 1.5)
-            if roll < 0.095:
-                self.injected["token expired"] += 1
-                self.expire_tokens()
-            elif roll < 0.1:
-                self.injected["shift closed"] += 1
-                self.close_shift_now()
-        elif method == "GET" and template == "/receipts/{receipt_id}":
-            if roll < 0.10:
-                self.injected["read 5xx"] += 1
-                return _Fault("fail", rel, None, 1, status=500)
-            if roll < 0.15:
-                self.injected["read answer lost"] += 1
-                return _Fault("lose", rel, None, 1)
-        elif method == "GET" and rel == "/cashier/shift" and roll < 0.05:
+            return self._post_fault(rel, roll)
+        if method == "GET" and template == "/receipts/{receipt_id}":
+            return self._read_fault(rel, roll)
+        if method == "GET" and rel == "/cashier/shift" and roll < 0.05:
             self.injected["shift read 5xx"] += 1
             return _Fault("fail", rel, None, 1, status=503)
+        return None
+
+    def _post_fault(self, rel: str, roll: float) -> _Fault | None:
+        if roll < 0.04:
+            self.injected["post 5xx"] += 1
+            return _Fault("fail", rel, None, 1, status=self.rng.choice([500, 502, 503]))
+        if roll < 0.07:
+            self.injected["post answer lost"] += 1
+            return _Fault("lose", rel, None, 1)
+        if roll < 0.085:
+            self.injected["post timeout"] += 1
+            return _Fault("delay", rel, None, 1, seconds=CHAOS_TIMEOUT * 1.5)
+        if roll < 0.095:
+            self.injected["token expired"] += 1
+            self.expire_tokens()
+        elif roll < 0.1:
+            self.injected["shift closed"] += 1
+            self.close_shift_now()
+        return None
+
+    def _read_fault(self, rel: str, roll: float) -> _Fault | None:
+        if roll < 0.10:
+            self.injected["read 5xx"] += 1
+            return _Fault("fail", rel, None, 1, status=500)
+        if roll < 0.15:
+            self.injected["read answer lost"] += 1
+            return _Fault("lose", rel, None, 1)
         return None
 
 
@@ -599,81 +643,126 @@ async def _make_payments(session_factory: async_sessionmaker[AsyncSession],
     sales are written directly in the exact state db.money.payments.pay_receipt leaves them in
     (paid, `pending`, a fresh UUID, payment rows with received/change) — only to keep the
     test fast: what is tested here is what happens after the commit."""
-    sales: list[int] = []
-    refunds: list[int] = []
-    moves: list[int] = []
     async with session_factory() as session, session.begin():
         owner = await make_staff(session, Role.OWNER)
         master = await make_staff(session, Role.MASTER)
-        cash, card = await cash_type(session), await card_type(session)
+        maker = _PaymentMaker(rng, await cash_type(session), await card_type(session))
     made = 0
     at = T0
     while made < N_PAYMENTS:
         async with session_factory() as session, session.begin():
-            owner = await session.get(Staff, owner.id)
-            master = await session.get(Staff, master.id)
-            direct: list[Receipt] = []
-            shift = None
+            batch = _Batch(session, await session.get(Staff, owner.id),
+                           await session.get(Staff, master.id), at)
             for _ in range(min(50, N_PAYMENTS - made)):
-                at += timedelta(seconds=20)
+                batch.at += timedelta(seconds=20)
                 made += 1
-                roll = rng.random()
-                if roll < 0.10 and sales:
-                    try:
-                        async with session.begin_nested():
-                            result = await refund(session, owner, rng.choice(sales), None,
-                                                  card.id, now=at, fiscal=True)
-                    except NotRefundable:  # already fully refunded: make a sale instead
-                        pass
-                    else:
-                        refunds.append(result.receipt.id)
-                        continue
-                if roll > 0.95:
-                    amount = rng.choice([10000, 20000, -5000])
-                    if amount > 0 or await drawer_balance(session) > 100 * -amount:
-                        move = await service_cash(session, owner, amount, "Розмін", now=at,
-                                                  fiscal=True)
-                        moves.append(move.id)
-                        continue
-                price = rng.randint(100, 500000)
-                quantity = rng.choice([1000, 1000, 1000, 2000, 1500])
-                total = line_amount(price, quantity)
-                kind = rng.random()
-                if kind < 0.5:
-                    parts = [(cash, total, total + rng.choice([0, 0, 1550, 10000]))]
-                elif kind < 0.85 or total < 2:
-                    parts = [(card, total, None)]
-                else:
-                    parts = [(card, total // 2, None), (cash, total - total // 2, None)]
-                if made % 10 == 1:
-                    receipt = await receipt_for(session, master, price, quantity=quantity)
-                    await pay_receipt(session, master, receipt.id,
-                                      [PayPart(t.id, a, r) for t, a, r in parts], now=at,
-                                      fiscal=True)
-                    sales.append(receipt.id)
-                    continue
-                if shift is None:
-                    shift = await current_shift(session)
-                    assert shift is not None
-                change = sum((r - a) if r is not None else 0 for _t, a, r in parts)
-                receipt = Receipt(
-                    kind=ReceiptKind.SALE, status=ReceiptStatus.PAID, total=total, change=change,
-                    created_at=at, created_by_id=master.id, paid_at=at, paid_by_id=master.id,
-                    shift_id=shift.id, fiscal_id=str(uuid.uuid4()),
-                    fiscal_state=FiscalState.PENDING, fiscal_attempts=0, fiscal_updated_at=at,
-                    lines=[ReceiptLine(code="SRV", name="Ремонт", price=price,
-                                       quantity=quantity, amount=total)],
-                    payments=[Payment(payment_type_id=t.id, kind=t.kind, amount=a,
-                                      received=(r if r is not None else a)
-                                      if t.kind == PaymentKind.CASH else None,
-                                      change=(r - a) if r is not None else 0,
-                                      staff_id=master.id, created_at=at, shift_id=shift.id)
-                              for t, a, r in parts])
-                session.add(receipt)
-                direct.append(receipt)
+                await maker.one(batch, made)
+            at = batch.at
             await session.flush()
-            sales.extend(r.id for r in direct)
-    return sales, refunds, moves
+            maker.sales.extend(r.id for r in batch.direct)
+    return maker.sales, maker.refunds, maker.moves
+
+
+@dataclass
+class _Batch:
+    """One transaction of _make_payments: its session, actors and the sales written directly."""
+
+    session: AsyncSession
+    owner: Staff | None
+    master: Staff | None
+    at: datetime  # when the current payment happens
+    direct: list[Receipt] = field(default_factory=list)
+    shift: Shift | None = None
+
+
+@dataclass
+class _PaymentMaker:
+    """Draws the payments of _make_payments from `rng` (one fixed sequence for a seed)."""
+
+    rng: random.Random
+    cash: PaymentType
+    card: PaymentType
+    sales: list[int] = field(default_factory=list)
+    refunds: list[int] = field(default_factory=list)
+    moves: list[int] = field(default_factory=list)
+
+    async def one(self, batch: _Batch, made: int) -> None:
+        roll = self.rng.random()
+        if roll < 0.10 and self.sales and await self._refund(batch):
+            return
+        if roll > 0.95 and await self._service_cash(batch):
+            return
+        await self._sale(batch, made)
+
+    async def _refund(self, batch: _Batch) -> bool:
+        assert batch.owner is not None
+        try:
+            async with batch.session.begin_nested():
+                result = await refund(batch.session, batch.owner, self.rng.choice(self.sales),
+                                      None, self.card.id, now=batch.at, fiscal=True)
+        except NotRefundable:  # already fully refunded: make a sale instead
+            return False
+        self.refunds.append(result.receipt.id)
+        return True
+
+    async def _service_cash(self, batch: _Batch) -> bool:
+        assert batch.owner is not None
+        amount = self.rng.choice([10000, 20000, -5000])
+        if amount < 0 and await drawer_balance(batch.session) <= 100 * -amount:
+            return False
+        move = await service_cash(batch.session, batch.owner, amount, "Розмін", now=batch.at,
+                                  fiscal=True)
+        self.moves.append(move.id)
+        return True
+
+    def _parts(self, total: int) -> list[tuple[PaymentType, int, int | None]]:
+        kind = self.rng.random()
+        if kind < 0.5:
+            return [(self.cash, total, total + self.rng.choice([0, 0, 1550, 10000]))]
+        if kind < 0.85 or total < 2:
+            return [(self.card, total, None)]
+        return [(self.card, total // 2, None), (self.cash, total - total // 2, None)]
+
+    async def _sale(self, batch: _Batch, made: int) -> None:
+        assert batch.master is not None
+        price = self.rng.randint(100, 500000)
+        quantity = self.rng.choice([1000, 1000, 1000, 2000, 1500])
+        total = line_amount(price, quantity)
+        parts = self._parts(total)
+        if made % 10 == 1:
+            receipt = await receipt_for(batch.session, batch.master, price, quantity=quantity)
+            await pay_receipt(batch.session, batch.master, receipt.id,
+                              [PayPart(t.id, a, r) for t, a, r in parts], now=batch.at,
+                              fiscal=True)
+            self.sales.append(receipt.id)
+            return
+        if batch.shift is None:
+            batch.shift = await current_shift(batch.session)
+            assert batch.shift is not None
+        receipt = _direct_sale(batch, price, quantity, total, parts)
+        batch.session.add(receipt)
+        batch.direct.append(receipt)
+
+
+def _direct_sale(batch: _Batch, price: int, quantity: int, total: int,
+                 parts: list[tuple[PaymentType, int, int | None]]) -> Receipt:
+    """A sale in the exact state pay_receipt leaves it in (see _make_payments)."""
+    at, master, shift = batch.at, batch.master, batch.shift
+    assert master is not None and shift is not None
+    change = sum((r - a) if r is not None else 0 for _t, a, r in parts)
+    return Receipt(
+        kind=ReceiptKind.SALE, status=ReceiptStatus.PAID, total=total, change=change,
+        created_at=at, created_by_id=master.id, paid_at=at, paid_by_id=master.id,
+        shift_id=shift.id, fiscal_id=str(uuid.uuid4()),
+        fiscal_state=FiscalState.PENDING, fiscal_attempts=0, fiscal_updated_at=at,
+        lines=[ReceiptLine(code="SRV", name="Ремонт", price=price,
+                           quantity=quantity, amount=total)],
+        payments=[Payment(payment_type_id=t.id, kind=t.kind, amount=a,
+                          received=(r if r is not None else a)
+                          if t.kind == PaymentKind.CASH else None,
+                          change=(r - a) if r is not None else 0,
+                          staff_id=master.id, created_at=at, shift_id=shift.id)
+                  for t, a, r in parts])
 
 
 async def test_thousand_payments_under_random_faults_fiscalized_exactly_once(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -126,10 +127,10 @@ async def test_recipient_comes_from_the_client(session: AsyncSession) -> None:
     ],
 )
 async def test_enqueue_refuses_what_telegram_would(
-    session: AsyncSession, kwargs: dict[str, object], reason: str,
+    session: AsyncSession, kwargs: dict[str, Any], reason: str,
 ) -> None:
     with pytest.raises(InvalidMessage) as err:
-        await enqueue(session, kind="custom", chat_id=1, **kwargs)  # type: ignore[arg-type]
+        await enqueue(session, kind="custom", chat_id=1, **kwargs)
     assert err.value.reason == reason
 
 
@@ -158,21 +159,30 @@ async def test_concurrent_claims_never_share_a_message(
 ) -> None:
     ids = await _seed(session_factory, 60)
     now = utcnow() + timedelta(seconds=1)
+    names = [f"w{i}" for i in range(4)]
 
-    async def worker(name: str) -> list[int]:
-        got: list[int] = []
-        while True:
-            async with session_factory() as s, s.begin():
-                items = await claim_due(s, worker_id=name, now=now, lease=LEASE, limit=4)
-            if not items:
-                return got
-            got += [item.id for item in items]
-            await asyncio.sleep(0)
+    async def claim(name: str) -> list[int]:
+        async with session_factory() as s, s.begin():
+            items = await claim_due(s, worker_id=name, now=now, lease=LEASE, limit=4)
+        return [item.id for item in items]
 
-    results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
-    claimed = [i for got in results for i in got]
+    # Rounds in which the four workers claim at the same time, until a round finds nothing:
+    # every round is a real race (on SQLite the write lock orders it, on PostgreSQL SKIP
+    # LOCKED), and no worker can take everything before the others start, whatever the load.
+    results: dict[str, list[int]] = {name: [] for name in names}
+    rounds = 0
+    while True:
+        batches = await asyncio.gather(*(claim(name) for name in names))
+        if not any(batches):
+            break
+        rounds += 1
+        for name, got in zip(names, batches, strict=True):
+            results[name] += got
+    claimed = [i for got in results.values() for i in got]
     assert sorted(claimed) == sorted(ids)  # everything, each exactly once
-    assert sum(bool(got) for got in results) >= 2  # they really competed
+    # They really competed: 4 each in every round while 16 were left, 12 in the last one.
+    assert rounds == 4
+    assert sorted(len(got) for got in results.values()) == [12, 16, 16, 16]
 
 
 async def test_claim_order_lease_and_reclaim_after_a_crash(

@@ -10,7 +10,8 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.views.sms_text import sms_text
-from bot.workers.outbox import DeliveryPolicy, OutboxWorker
+from bot.workers.outbox import DeliveryPolicy, DrainStats, OutboxWorker
 from db.base import utcnow
 from db.desk.models import Client
 from db.engine import create_engine, create_session_factory
@@ -34,7 +35,14 @@ from db.notify.models import (
     OutboxMessage,
     OutboxState,
 )
-from db.notify.outbox import OutboxItem, attempts_of, claim_due, delivery_state, enqueue
+from db.notify.outbox import (
+    OutboxItem,
+    attempts_of,
+    claim_due,
+    count_unfinished,
+    delivery_state,
+    enqueue,
+)
 from sms import LogSmsProvider, SmsProvider, SmsResult, TurboSmsProvider
 from tests.emulators.sms import TurboSmsEmulator
 from tests.emulators.telegram import DEFAULT_TOKEN, TelegramEmulator, run_telegram_emulator
@@ -48,6 +56,23 @@ FAST = DeliveryPolicy(
     send_timeout=5.0, telegram_retries=3, sms_retries=3, backoff_base=0.05, backoff_max=0.2,
     poll_interval=0.05,
 )
+
+
+class FakeClock:
+    """A clock for the worker that stands still until `advance` moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+# A bound that only ends a hung test: waits end on events, never on the clock.
+PATIENT = 30.0
 BUTTONS = [[{"text": "Статус", "url": "https://t.me/servicedesk_test_bot?start=tok"}]]
 
 
@@ -98,9 +123,15 @@ async def _client(
         return client.id
 
 
-async def _enqueue(sf: async_sessionmaker[AsyncSession], **kwargs: object) -> int:
+async def _enqueue(sf: async_sessionmaker[AsyncSession], **kwargs: Any) -> int:
     async with sf() as s, s.begin():
-        return (await enqueue(s, **kwargs)).id  # type: ignore[arg-type]
+        return (await enqueue(s, **kwargs)).id
+
+
+async def _get_client(s: AsyncSession, client_id: int | None) -> Client:
+    client = await s.get(Client, client_id)
+    assert client is not None
+    return client
 
 
 async def _message(sf: async_sessionmaker[AsyncSession], outbox_id: int) -> OutboxMessage:
@@ -160,7 +191,7 @@ async def test_blocked_client_gets_sms_through_turbosms(
     emu.block(CHAT)
     async with session_factory() as s, s.begin():
         ticket = await make_ticket(s, await make_staff(s), await make_client(s, PHONE))
-        (await s.get(Client, ticket.client_id)).tg_chat_id = CHAT  # type: ignore[union-attr]
+        (await _get_client(s, ticket.client_id)).tg_chat_id = CHAT
     text = "Вітаємо, Іван!\n\nРемонт завершено, можна забирати."
     outbox_id = await _enqueue(session_factory, kind="ready", text=text, buttons=BUTTONS,
                                client_id=ticket.client_id, ticket_id=ticket.id)
@@ -185,7 +216,7 @@ async def test_blocked_client_gets_sms_through_turbosms(
         [card] = await delivery_state(s, ticket.id)
         assert (card.outcome, card.attempts, card.error, card.no_chat) == ("sms", 2, None, False)
         assert card.telegram_error == "telegram 403: Forbidden: bot was blocked by the user"
-        assert (await s.get(Client, ticket.client_id)).tg_chat_id is None  # type: ignore[union-attr]
+        assert (await _get_client(s, ticket.client_id)).tg_chat_id is None
 
     # The chat is unlinked: the next message goes straight to SMS, Telegram is not bothered.
     calls = len(emu.requests)
@@ -235,7 +266,7 @@ async def test_retry_after_is_honoured_in_order_without_duplicates(
     await _enqueue(session_factory, kind="ready", text="second", client_id=client_id)
     worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=FAST)
     started = time.monotonic()
-    stats = await worker.drain(timeout=10)
+    stats = await worker.drain(timeout=PATIENT)
     assert time.monotonic() - started >= 1.0  # waited retry_after
     assert [m.text for m in user.messages()] == ["first", "second"]  # once each, in order
     assert stats.rate_limited == 1 and stats.sent_telegram == 2 and stats.deferred == 1
@@ -255,21 +286,32 @@ async def test_transient_failures_back_off_then_succeed(
     client_id = await _client(session_factory)
     outbox_id = await _enqueue(session_factory, kind="ready", text="Готово",
                                client_id=client_id)
-    worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=FAST)
+    clock = FakeClock(utcnow())  # the worker's time moves only when the test moves it
+    worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=FAST, clock=clock)
+    start = clock.now
     first = await worker.run_once()
     assert first.retried == 1 and first.sent == 0
     message = await _message(session_factory, outbox_id)
     assert message.state == OutboxState.PENDING and message.retries == 1
-    assert message.next_attempt_at > utcnow()
-    stats = await worker.drain(timeout=5)
+    assert message.next_attempt_at == start + timedelta(seconds=FAST.backoff(1))  # 0.05 s
+    clock.advance(FAST.backoff(1) - 0.001)
+    assert (await worker.run_once()).claimed == 0  # not before its backoff
+    clock.advance(0.001)
+    second = await worker.run_once()
+    assert second.retried == 1 and second.sent == 0
+    clock.advance(FAST.backoff(2) - 0.001)
+    assert (await worker.run_once()).claimed == 0
+    clock.advance(0.001)
+    stats = await worker.run_once()
     assert stats.sent_telegram == 1
     assert [c.text for c in bot.calls(SendMessage)] == ["Готово"] * 3
     async with session_factory() as s:
         attempts = list(await attempts_of(s, outbox_id))
+        assert not await count_unfinished(s)
     assert [a.ok for a in attempts] == [False, False, True]
     gaps = [(b.created_at - a.created_at).total_seconds()
             for a, b in itertools.pairwise(attempts)]
-    assert gaps[0] >= 0.05 and gaps[1] >= 0.1  # exponential backoff
+    assert gaps == [0.05, 0.1]  # exponential backoff
 
 
 async def test_telegram_failing_for_good_falls_back_to_sms(
@@ -282,12 +324,12 @@ async def test_telegram_failing_for_good_falls_back_to_sms(
     outbox_id = await _enqueue(session_factory, kind="ready", text="Готово",
                                client_id=client_id)
     sms = RecordingSms()
-    stats = await OutboxWorker(session_factory, bot, sms, policy=FAST).drain(timeout=5)
+    stats = await OutboxWorker(session_factory, bot, sms, policy=FAST).drain(timeout=PATIENT)
     assert stats.sent_sms == 1 and sms.sent == [(PHONE, "Готово")]
     channels = [c for c, _, _ in await _attempts(session_factory, outbox_id)]
     assert channels == [Channel.TELEGRAM] * 3 + [Channel.SMS]
     async with session_factory() as s:  # a server error is not the client's fault
-        assert (await s.get(Client, client_id)).tg_chat_id == CHAT  # type: ignore[union-attr]
+        assert (await _get_client(s, client_id)).tg_chat_id == CHAT
 
 
 async def test_permanent_sms_failure_fails_with_the_reason(
@@ -316,7 +358,7 @@ async def test_transient_sms_failure_is_retried(
     client_id = await _client(session_factory, chat_id=None)
     outbox_id = await _enqueue(session_factory, kind="ready", text="Готово",
                                client_id=client_id)
-    stats = await OutboxWorker(session_factory, bot, provider, policy=FAST).drain(timeout=5)
+    stats = await OutboxWorker(session_factory, bot, provider, policy=FAST).drain(timeout=PATIENT)
     assert (stats.retried, stats.sent_sms) == (1, 1)
     assert len(gateway.sent) == 1
     assert [ok for _, ok, _ in await _attempts(session_factory, outbox_id)] == [False, True]
@@ -355,7 +397,7 @@ async def test_pending_messages_survive_a_restart_and_are_delivered_once(
     try:
         sf = create_session_factory(engine)
         bot = http_bot(emu)
-        stats = await OutboxWorker(sf, bot, RecordingSms(), policy=FAST).drain(timeout=10)
+        stats = await OutboxWorker(sf, bot, RecordingSms(), policy=FAST).drain(timeout=PATIENT)
         await bot.session.close()
         assert stats.sent_telegram == 5 and stats.interrupted == 2
         assert sorted(p["text"] for p in emu.calls("sendMessage")) == [
@@ -368,6 +410,24 @@ async def test_pending_messages_survive_a_restart_and_are_delivered_once(
             assert interrupted == 2 and ids
     finally:
         await engine.dispose()
+
+
+class StartTogether(OutboxWorker):
+    """A worker whose first claim waits for the other worker's first claim. Without it, on
+    SQLite one worker's quick transactions may take every message while the other one's
+    BEGIN IMMEDIATE sleeps in its busy wait: whether both take part would depend on the load.
+    After the start they race freely."""
+
+    def __init__(self, *args: Any, start: asyncio.Barrier, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._start: asyncio.Barrier | None = start
+
+    async def _claim(self, limit: int) -> list[OutboxItem]:
+        items = await super()._claim(limit)
+        if self._start is not None:
+            start, self._start = self._start, None
+            await start.wait()
+        return items
 
 
 async def test_two_workers_send_each_message_once(
@@ -387,7 +447,9 @@ async def test_two_workers_send_each_message_once(
                 await enqueue(s, kind="custom", text=f"m{i}", chat_id=chats[i % 10])
         policy = DeliveryPolicy(rate=500.0, per_chat_interval=0.0, batch_size=4,
                                 lease=timedelta(seconds=60), send_timeout=5.0)
-        workers = [OutboxWorker(f, b, RecordingSms(), policy=policy, worker_id=f"w{n}")
+        start = asyncio.Barrier(2)
+        workers = [StartTogether(f, b, RecordingSms(), policy=policy, worker_id=f"w{n}",
+                                 start=start)
                    for n, (f, b) in enumerate(zip(factories, bots, strict=True))]
         results = await asyncio.gather(*(w.run_once() for w in workers))
         assert sum(r.sent_telegram for r in results) == 40
@@ -404,34 +466,54 @@ async def test_two_workers_send_each_message_once(
 
 async def test_run_forever_wakes_and_stops(
     session_factory: async_sessionmaker[AsyncSession], emu: TelegramEmulator, bot: Bot,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     user = emu.user(CHAT)
     user.open_chat()
-    policy = DeliveryPolicy(rate=500.0, per_chat_interval=0.0, poll_interval=30.0,
+    # Idle for an hour unless woken: a message delivered within PATIENT was woken for.
+    policy = DeliveryPolicy(rate=500.0, per_chat_interval=0.0, poll_interval=3600.0,
                             lease=timedelta(seconds=60), send_timeout=5.0)
     wakeup = asyncio.Event()  # shared with the code that enqueues (Services.outbox_wakeup)
     worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=policy, wakeup=wakeup)
+    cycles = _count_cycles(worker, monkeypatch)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop))
-    await asyncio.sleep(0.2)  # idle, long poll interval
+    assert (await cycles.get()).claimed == 0  # the first cycle found nothing: now idle
     await _enqueue(session_factory, kind="custom", text="wake up", chat_id=CHAT)
     wakeup.set()
-    await user.wait_for("wake up", timeout=3)
+    await user.wait_for("wake up", timeout=PATIENT)
+    assert (await cycles.get()).sent_telegram == 1  # that cycle is over: idle again
     await _enqueue(session_factory, kind="custom", text="again", chat_id=CHAT)
     worker.wake()
-    await user.wait_for("again", timeout=3)
+    await user.wait_for("again", timeout=PATIENT)
     stop.set()
-    await asyncio.wait_for(task, 3)
+    await asyncio.wait_for(task, PATIENT)  # woken by `stop`; the bound only stops a hang
 
 
-def _item(text: str, **kwargs: object) -> OutboxItem:
-    base: dict[str, object] = {
+def _count_cycles(
+    worker: OutboxWorker, monkeypatch: pytest.MonkeyPatch,
+) -> asyncio.Queue[DrainStats]:
+    """A queue that gets the stats of each cycle (`run_once`) of `worker` when it ends."""
+    cycles: asyncio.Queue[DrainStats] = asyncio.Queue()
+    run_once = worker.run_once
+
+    async def counted(*args: Any, **kwargs: Any) -> DrainStats:
+        stats = await run_once(*args, **kwargs)
+        cycles.put_nowait(stats)
+        return stats
+
+    monkeypatch.setattr(worker, "run_once", counted)
+    return cycles
+
+
+def _item(text: str, **kwargs: Any) -> OutboxItem:
+    base: dict[str, Any] = {
         "id": 1, "kind": "ready", "text": text, "sms_text": None, "parse_mode": None,
         "buttons": None, "media_kind": None, "media_ref": None, "chat_id": None,
         "phone": PHONE, "client_id": None, "ticket_id": None, "channel": None, "attempts": 0,
         "retries": 0, "last_error": None, "interrupted": False, "lease_until": utcnow(),
     }
-    return OutboxItem(**{**base, **kwargs})  # type: ignore[arg-type]
+    return OutboxItem(**{**base, **kwargs})
 
 
 def test_sms_text_is_plain_and_short() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import require_owner
 from db.audit import audit
-from db.base import utcnow
+from db.base import rowcount, utcnow
 from db.desk.models import Invite, Role, Staff
 from db.errors import (
     AlreadyStaff,
@@ -114,7 +114,7 @@ async def accept_invite(
         .where(Invite.id == invite.id, Invite.used_at.is_(None))
         .values(used_at=now, used_by_id=staff.id)
     )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(marked) != 1:
         raise InviteInvalid("used")
     audit(session, staff, "invite.accept", "invite", invite.id, role=invite.role.value)
     return staff

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from db import signals
+from db.base import rowcount
 from db.desk.models import Ticket
 from db.money.models import (
     CashMove,
@@ -200,7 +201,7 @@ async def claim_due(
                     fiscal_error=None)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if rowcount(result) == 1:
             claimed[(kind, row_id)] = (attempts + 1, error is not None, error)
     if not claimed:
         return []
@@ -275,7 +276,7 @@ async def _update(session: AsyncSession, job: FiscalJob, where: Any, **values: A
         update(model).where(where).values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 async def settle_done(
@@ -332,7 +333,7 @@ async def request_retry(
         .values(fiscal_state=FiscalState.PENDING, fiscal_updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         return False
     signals.mark(session, signals.FISCAL)
     return True

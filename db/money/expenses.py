@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import require_active, require_manager
 from db.audit import audit
-from db.base import utcnow
+from db.base import rowcount, utcnow
 from db.desk.models import Staff
 from db.desk.tickets import lock_open_ticket, lock_ticket
 from db.errors import NotFound, required_line
@@ -74,7 +74,7 @@ async def delete_expense(session: AsyncSession, actor: Staff, expense_id: int) -
     if shift is None or shift.status != ShiftStatus.OPEN:
         raise ExpenseLocked(expense.id, "shift_closed")
     deleted = await session.execute(delete(Expense).where(Expense.id == expense.id))
-    if deleted.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(deleted) != 1:
         raise NotFound("expense", expense_id=expense_id)  # deleted while we waited
     session.expunge(expense)
     audit(session, actor, "expense.delete", "expense", expense_id, ticket_id=expense.ticket_id,

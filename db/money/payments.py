@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import signals
 from db.access import require_active
 from db.audit import audit
-from db.base import utcnow
+from db.base import rowcount, utcnow
 from db.desk.models import Staff
 from db.errors import InvalidValue
 from db.money.amounts import check_amount
@@ -204,7 +204,7 @@ async def pay_receipt(
                 fiscal_updated_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    if flipped.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(flipped) != 1:
         raise ReceiptPaid(receipt.id)
     for row in rows:
         row.shift_id = shift.id

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import signals
-from db.base import utcnow
+from db.base import rowcount, utcnow
 from db.desk.models import Client, Status, StatusChange, StatusKind, Ticket
 from db.errors import NotFound
 from db.notify.errors import InvalidMessage, NoRecipient
@@ -407,7 +407,7 @@ async def settle(
             OutboxMessage.lease_owner == worker_id,
         ).values(**values).execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 # -- staff and scheduler side --------------------------------------------------------------
@@ -421,7 +421,7 @@ async def retry_failed(session: AsyncSession, outbox_id: int, now: datetime | No
                 next_attempt_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         return False
     signals.mark(session, signals.OUTBOX)
     return True

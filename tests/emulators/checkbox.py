@@ -32,7 +32,8 @@ may be concrete, ``/receipts/<uuid>``, or a route template, ``/receipts/{receipt
 
 Observations: ``requests`` (every request, with the status the client got; None = dropped),
 ``count(method, path)``, ``receipts`` (id -> JSON as served), ``post_attempts`` (receipt POSTs
-per id), ``fiscalized`` (receipt documents created per id; a correct client keeps it at 1).
+per id), ``fiscalized`` (receipt documents created per id; a correct client keeps it at 1);
+``await wait_fiscalized(receipt_id)`` returns as soon as that receipt is created (no polling).
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ class CheckboxEmulator:
         self.requests: list[RecordedRequest] = []
         self.post_attempts: Counter[str] = Counter()
         self.fiscalized: Counter[str] = Counter()
+        self._created = asyncio.Event()  # set at each receipt created; see wait_fiscalized
         self.tokens: dict[str, bool] = {}  # token -> still valid
         self._receipts: dict[str, _Receipt] = {}
         self._shifts: dict[str, _Shift] = {}
@@ -204,6 +206,18 @@ class CheckboxEmulator:
         self._report_serial = 0
         self._runner: web.AppRunner | None = None
         self._api_url: str | None = None
+
+    # --- waiting -------------------------------------------------------------------
+
+    async def wait_fiscalized(self, receipt_id: str, within: float = 60.0) -> int:
+        """Wait until the receipt `receipt_id` is created; its `fiscalized` count. Woken by
+        each creation, so it never polls; `within` (seconds) only ends a test whose client
+        never sends it (TimeoutError)."""
+        async with asyncio.timeout(within):
+            while not self.fiscalized[receipt_id]:
+                self._created.clear()
+                await self._created.wait()
+        return self.fiscalized[receipt_id]
 
     # --- knobs -----------------------------------------------------------------------
 
@@ -486,6 +500,9 @@ class CheckboxEmulator:
         if shift is None or shift.status != "OPENED":
             return _message(400, SHIFT_NOT_OPEN)
 
+        return self._sell(body, receipt_id, shift)
+
+    def _sell(self, body: Json, receipt_id: str, shift: _Shift) -> web.Response:
         goods, total = _goods_with_sums(body["goods"])
         discounts = [dict(d) for d in body.get("discounts") or []]
         total += _discounts_sum(discounts, total)
@@ -494,25 +511,16 @@ class CheckboxEmulator:
             return _message(400, "Чек не може містити одночасно продаж і повернення")
         is_return = returns == {True}
         related = body.get("related_receipt_id")
-        if is_return:
-            refusal = self._check_return(related, total)
-            if refusal is not None:
-                return _message(400, refusal)
+        refusal = self._check_return(related, total) if is_return else None
+        if refusal is not None:
+            return _message(400, refusal)
         if total < 0:
             return _message(400, "Сума знижок перевищує суму чека")
         payments = body["payments"]
         paid = sum(p["value"] for p in payments)
-        cash = sum(p["value"] for p in payments if p["type"] == "CASH")
-        if paid < total:
-            return _message(400, f"Сума оплати ({paid}) менша за суму чека ({total})")
-        if paid - total > cash:
-            return _message(400, "Решта можлива лише з готівки")
-        net: dict[str, int] = {}
-        for p in payments:
-            net[p["type"]] = net.get(p["type"], 0) + p["value"]
-        if paid > total:
-            net["CASH"] -= paid - total
-
+        refusal = _payment_refusal(payments, paid, total)
+        if refusal is not None:
+            return _message(400, refusal)
         receipt = _Receipt(
             id=receipt_id,
             type="RETURN" if is_return else "SELL",
@@ -524,7 +532,7 @@ class CheckboxEmulator:
             total_sum=total,
             total_payment=paid,
             total_rest=paid - total,
-            net=net,
+            net=_net_payments(payments, paid - total),
             related_receipt_id=str(uuid.UUID(related)) if is_return else None,
         )
         return self._create(receipt, shift)
@@ -614,6 +622,7 @@ class CheckboxEmulator:
         self._receipts[receipt.id] = receipt
         shift.receipt_ids.append(receipt.id)
         self.fiscalized[receipt.id] += 1
+        self._created.set()
         if self._next_errors and receipt.id not in self._forced_errors:
             self._forced_errors[receipt.id] = self._next_errors.pop(0)
         if self.receipt_polls <= 0:
@@ -864,50 +873,53 @@ def _check_payment(errors: list[Json], loc: list[Any], p: Any, *, service: bool)
 
 def _validate_sell(body: Json) -> list[Json]:
     errors: list[Json] = []
-    if body.get("id") is not None and _bad_uuid(body["id"]):
-        errors.append(_err(["id"], "value is not a valid uuid", "type_error.uuid"))
-    if body.get("related_receipt_id") is not None and _bad_uuid(body["related_receipt_id"]):
-        errors.append(_err(["related_receipt_id"], "value is not a valid uuid", "type_error.uuid"))
+    for key in ("id", "related_receipt_id"):
+        if body.get(key) is not None and _bad_uuid(body[key]):
+            errors.append(_err([key], "value is not a valid uuid", "type_error.uuid"))
     if _check_list(errors, ["goods"], body.get("goods"), required=True):
         for i, item in enumerate(body["goods"]):
-            if not isinstance(item, dict) or not isinstance(item.get("good"), dict):
-                errors.append(_err(["goods", i, "good"], "field required", "value_error.missing"))
-                continue
-            good = item["good"]
-            _check_str(errors, ["goods", i, "good", "code"], good.get("code"))
-            _check_str(errors, ["goods", i, "good", "name"], good.get("name"))
-            _check_int(errors, ["goods", i, "good", "price"], good.get("price"), minimum=0)
-            _check_int(errors, ["goods", i, "quantity"], item.get("quantity"), minimum=1)
-            if "is_return" in item and not isinstance(item["is_return"], bool):
-                errors.append(
-                    _err(
-                        ["goods", i, "is_return"],
-                        "value could not be parsed to a boolean",
-                        "type_error.bool",
-                    )
-                )
+            _check_good(errors, ["goods", i], item)
     if _check_list(errors, ["payments"], body.get("payments"), required=True):
         for i, p in enumerate(body["payments"]):
             _check_payment(errors, ["payments", i], p, service=False)
     if _check_list(errors, ["discounts"], body.get("discounts"), required=False):
         for i, d in enumerate(body["discounts"]):
-            if (
-                not isinstance(d, dict)
-                or d.get("type") not in ("DISCOUNT", "EXTRA_CHARGE")
-                or (d.get("mode") not in ("VALUE", "PERCENT"))
-            ):
-                errors.append(_err(["discounts", i], "invalid discount", "value_error"))
-            elif d["mode"] == "VALUE":
-                _check_int(errors, ["discounts", i, "value"], d.get("value"), minimum=1)
-            elif not isinstance(d.get("value"), int | float) or d["value"] <= 0:
-                errors.append(
-                    _err(
-                        ["discounts", i, "value"],
-                        "ensure this value is greater than 0",
-                        "value_error.number.not_gt",
-                    )
-                )
+            _check_discount(errors, ["discounts", i], d)
     return errors
+
+
+def _check_good(errors: list[Json], loc: list[Any], item: Any) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("good"), dict):
+        errors.append(_err([*loc, "good"], "field required", "value_error.missing"))
+        return
+    good = item["good"]
+    _check_str(errors, [*loc, "good", "code"], good.get("code"))
+    _check_str(errors, [*loc, "good", "name"], good.get("name"))
+    _check_int(errors, [*loc, "good", "price"], good.get("price"), minimum=0)
+    _check_int(errors, [*loc, "quantity"], item.get("quantity"), minimum=1)
+    if "is_return" in item and not isinstance(item["is_return"], bool):
+        errors.append(
+            _err([*loc, "is_return"], "value could not be parsed to a boolean", "type_error.bool")
+        )
+
+
+def _check_discount(errors: list[Json], loc: list[Any], d: Any) -> None:
+    if (
+        not isinstance(d, dict)
+        or d.get("type") not in ("DISCOUNT", "EXTRA_CHARGE")
+        or (d.get("mode") not in ("VALUE", "PERCENT"))
+    ):
+        errors.append(_err(loc, "invalid discount", "value_error"))
+    elif d["mode"] == "VALUE":
+        _check_int(errors, [*loc, "value"], d.get("value"), minimum=1)
+    elif not isinstance(d.get("value"), int | float) or d["value"] <= 0:
+        errors.append(
+            _err(
+                [*loc, "value"],
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt",
+            )
+        )
 
 
 def _validate_service(body: Json) -> list[Json]:
@@ -938,6 +950,26 @@ def _goods_with_sums(goods: list[Json]) -> tuple[list[Json], int]:
             }
         )
     return rows, total
+
+
+def _payment_refusal(payments: list[Json], paid: int, total: int) -> str | None:
+    """Why Checkbox refuses these payments for this total (None: accepted)."""
+    cash = sum(p["value"] for p in payments if p["type"] == "CASH")
+    if paid < total:
+        return f"Сума оплати ({paid}) менша за суму чека ({total})"
+    if paid - total > cash:
+        return "Решта можлива лише з готівки"
+    return None
+
+
+def _net_payments(payments: list[Json], rest: int) -> dict[str, int]:
+    """What each payment type really brought in: the change comes out of the cash."""
+    net: dict[str, int] = {}
+    for p in payments:
+        net[p["type"]] = net.get(p["type"], 0) + p["value"]
+    if rest > 0:
+        net["CASH"] -= rest
+    return net
 
 
 def _discounts_sum(discounts: list[Json], goods_total: int) -> int:

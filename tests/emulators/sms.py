@@ -197,15 +197,35 @@ class TurboSmsEmulator(_GatewayEmulator):
         return self.base_url  # the client appends /message/send.json itself
 
     def _answer(self, request: web.Request, payload: Any) -> web.Response:
+        refused = self._check_token(request)
+        if refused is not None:
+            return refused
+        if not isinstance(payload, dict):
+            self._violation(f"body is not a JSON object: {request.content_length} bytes")
+            return _turbo(502, "FAILED_PARSE_BODY")
+        parsed = self._parse_message(payload)
+        if isinstance(parsed, web.Response):
+            return parsed
+        sender, text, recipients = parsed
+        if self.allowed_senders is not None and sender not in self.allowed_senders:
+            return _turbo(400, "NOT_ALLOWED_MESSAGE_SENDER")
+        if self.balance_empty:
+            return _turbo(203, "REQUIRED_BALANCE")
+        if self._scripted:
+            return web.json_response(self._scripted.pop(0))
+        return self._send_all(recipients, sender, text)
+
+    def _check_token(self, request: web.Request) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not auth.removeprefix("Bearer ").strip():
             self._violation(f"Authorization header {auth!r}, want 'Bearer <token>'")
             return _turbo(103, "REQUIRED_TOKEN")
         if auth.removeprefix("Bearer ").strip() != self.token:
             return _turbo(105, "REQUIRED_AUTH")
-        if not isinstance(payload, dict):
-            self._violation(f"body is not a JSON object: {request.content_length} bytes")
-            return _turbo(502, "FAILED_PARSE_BODY")
+        return None
+
+    def _parse_message(self, payload: dict[str, Any]) -> web.Response | tuple[str, str, list[Any]]:
+        """(sender, text, recipients) of a well-formed request, else TurboSMS's refusal."""
         if extra := set(payload) - {"recipients", "sms", "sequence_id"}:
             self._violation(f"unexpected top-level keys {sorted(extra)}")
         sms = payload.get("sms")
@@ -224,13 +244,9 @@ class TurboSmsEmulator(_GatewayEmulator):
         if not isinstance(recipients, list) or not recipients:
             self._violation(f"'recipients' must be a non-empty list, got {recipients!r}")
             return _turbo(202, "REQUIRED_MESSAGE_RECIPIENT")
-        if self.allowed_senders is not None and sender not in self.allowed_senders:
-            return _turbo(400, "NOT_ALLOWED_MESSAGE_SENDER")
-        if self.balance_empty:
-            return _turbo(203, "REQUIRED_BALANCE")
-        if self._scripted:
-            return web.json_response(self._scripted.pop(0))
+        return sender, text, recipients
 
+    def _send_all(self, recipients: list[Any], sender: str, text: str) -> web.Response:
         results = [self._one(phone, sender, text) for phone in recipients]
         accepted = [r for r in results if r["response_code"] == 0]
         if len(accepted) == len(results):
@@ -264,6 +280,35 @@ class SmsFlyEmulator(_GatewayEmulator):
         self.api_key = api_key
 
     def _answer(self, request: web.Request, payload: Any) -> web.Response:
+        data = self._envelope(payload)
+        if isinstance(data, web.Response):
+            return data
+        parsed = self._parse_sms(data)
+        if isinstance(parsed, web.Response):
+            return parsed
+        source, text, digits = parsed
+        if self.balance_empty:
+            return _fly_error("INSUFFICIENTFUNDS", "Insufficient funds")
+        if digits in self.stoplist:
+            return _fly_error("ERRPHONES", "Recipient is in the stop list")
+        if self._scripted:
+            return web.json_response(self._scripted.pop(0))
+
+        message_id = "FAPI" + uuid.uuid4().hex[:16].upper()
+        self.sent.append(SentSms(digits, text, source, message_id))
+        return web.json_response(
+            {
+                "success": 1,
+                "date": _now(),
+                "data": {
+                    "messageID": message_id,
+                    "sms": {"status": "ACCEPTD", "date": _now(), "cost": "0.979"},
+                },
+            }
+        )
+
+    def _envelope(self, payload: Any) -> web.Response | dict[str, Any]:
+        """The `data` object of an authorised SENDMESSAGE request, else SMS-fly's refusal."""
         if not isinstance(payload, dict):
             self._violation("body is not a JSON object")
             return _fly_error("INVREQUEST", "Invalid request")
@@ -284,6 +329,10 @@ class SmsFlyEmulator(_GatewayEmulator):
             return _fly_error("INVREQUEST", "Invalid request")
         if data.get("channels") != ["sms"]:
             self._violation(f"channels {data.get('channels')!r}, want ['sms']")
+        return data
+
+    def _parse_sms(self, data: dict[str, Any]) -> web.Response | tuple[str, str, str]:
+        """(source, text, recipient digits) of a well-formed message, else SMS-fly's refusal."""
         sms = data["sms"]
         if extra := set(sms) - {"source", "ttl", "text"}:
             self._violation(f"unexpected sms keys {sorted(extra)}")
@@ -301,25 +350,7 @@ class SmsFlyEmulator(_GatewayEmulator):
         digits = self._check_phone(data.get("recipient"))
         if digits is None:
             return _fly_error("INVROUTE", "Invalid recipient")
-        if self.balance_empty:
-            return _fly_error("INSUFFICIENTFUNDS", "Insufficient funds")
-        if digits in self.stoplist:
-            return _fly_error("ERRPHONES", "Recipient is in the stop list")
-        if self._scripted:
-            return web.json_response(self._scripted.pop(0))
-
-        message_id = "FAPI" + uuid.uuid4().hex[:16].upper()
-        self.sent.append(SentSms(digits, text, source, message_id))
-        return web.json_response(
-            {
-                "success": 1,
-                "date": _now(),
-                "data": {
-                    "messageID": message_id,
-                    "sms": {"status": "ACCEPTD", "date": _now(), "cost": "0.979"},
-                },
-            }
-        )
+        return source, text, digits
 
 
 def _turbo(code: int, status: str, result: Any = None) -> web.Response:

@@ -235,6 +235,13 @@ class _HtmlRenderer(HTMLParser):
         return "".join(self.parts), self.entities
 
 
+# Which keys make which markup, in the order Telegram looks for them.
+_MARKUP_MODELS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("inline_keyboard", InlineKeyboardMarkup),
+    ("keyboard", ReplyKeyboardMarkup),
+    ("remove_keyboard", ReplyKeyboardRemove),
+    ("force_reply", ForceReply),
+)
 _MD2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
 _MD_NAMES = {
     "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
@@ -243,115 +250,162 @@ _MD_NAMES = {
 
 
 def _render_markdown_v2(src: str) -> tuple[str, list[Json]]:
-    out: list[str] = []
-    entities: list[Json] = []
-    stack: list[tuple[str, int, int, Json]] = []  # type, utf16 start, byte offset, extra
-    pos = 0
-    quote_start: int | None = None
-    i, n = 0, len(src)
+    return _MarkdownV2(src).render()
 
-    def emit(text: str) -> None:
-        nonlocal pos
-        out.append(text)
-        pos += _utf16(text)
 
-    def byte_at(index: int) -> int:
-        return len(src[:index].encode())
+class _MarkdownV2:
+    """Telegram's MarkdownV2 parser: entities nest, reserved characters must be escaped."""
 
-    def close(extra: Json | None = None) -> None:
-        kind, start, _, data = stack.pop()
-        if pos > start:
-            entities.append({"type": kind, "offset": start, "length": pos - start,
-                             **data, **(extra or {})})
+    def __init__(self, src: str) -> None:
+        self.src, self.n, self.i = src, len(src), 0
+        self.out: list[str] = []
+        self.entities: list[Json] = []
+        self.stack: list[tuple[str, int, int, Json]] = []  # type, utf16 start, byte offset, extra
+        self.pos = 0
+        self.quote_start: int | None = None
+        self.markers: dict[str, Callable[[], None]] = {
+            "\\": self._backslash, "\n": self._newline, ">": self._quote,
+            "`": self._backtick, "*": lambda: self._toggle("bold", 1),
+            "_": self._underscore, "~": lambda: self._toggle("strikethrough", 1),
+            "|": self._bar, "[": self._link_start, "]": self._link_end,
+        }
 
-    def toggle(kind: str, width: int) -> int:
-        if any(entry[0] == kind for entry in stack):
-            if stack[-1][0] != kind:
-                top = stack[-1]
+    def render(self) -> tuple[str, list[Json]]:
+        while self.i < self.n:
+            top = self.stack[-1][0] if self.stack else None
+            if top in ("code", "pre"):
+                self._verbatim(top)
+            else:
+                self.markers.get(self.src[self.i], self._plain)()
+        if self.stack:
+            kind, _, offset, _ = self.stack[-1]
+            raise _ParseError(f"Can't find end of {_MD_NAMES[kind]} entity at byte offset {offset}")
+        self._end_quote()
+        return "".join(self.out), self.entities
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _emit(self, text: str, width: int = 1) -> None:
+        self.out.append(text)
+        self.pos += _utf16(text)
+        self.i += width
+
+    def _byte_at(self, index: int) -> int:
+        return len(self.src[:index].encode())
+
+    def _open(self, kind: str, extra: Json | None = None) -> None:
+        self.stack.append((kind, self.pos, self._byte_at(self.i), extra or {}))
+
+    def _close(self, extra: Json | None = None) -> None:
+        kind, start, _, data = self.stack.pop()
+        if self.pos > start:
+            self.entities.append({"type": kind, "offset": start, "length": self.pos - start,
+                                  **data, **(extra or {})})
+
+    def _end_quote(self) -> None:
+        if self.quote_start is not None and self.pos > self.quote_start:
+            self.entities.append({"type": "blockquote", "offset": self.quote_start,
+                                  "length": self.pos - self.quote_start})
+        self.quote_start = None
+
+    def _toggle(self, kind: str, width: int) -> None:
+        if any(entry[0] == kind for entry in self.stack):
+            top = self.stack[-1]
+            if top[0] != kind:
                 raise _ParseError(f"Can't find end of {_MD_NAMES[top[0]]} entity at byte offset "
                                   f"{top[2]}")
-            close()
+            self._close()
         else:
-            stack.append((kind, pos, byte_at(i), {}))
-        return i + width
+            self._open(kind)
+        self.i += width
 
-    while i < n:
-        c = src[i]
-        top = stack[-1][0] if stack else None
-        if top in ("code", "pre"):
-            if c == "\\" and i + 1 < n and src[i + 1] in "`\\":
-                emit(src[i + 1])
-                i += 2
-            elif top == "pre" and src.startswith("```", i):
-                close()
-                i += 3
-            elif top == "code" and c == "`":
-                close()
-                i += 1
-            else:
-                emit(c)
-                i += 1
-            continue
-        if c == "\\" and i + 1 < n and 0 < ord(src[i + 1]) < 127:
-            emit(src[i + 1])
-            i += 2
-        elif c == "\n":
-            if quote_start is not None and not src.startswith(">", i + 1):
-                if pos > quote_start:
-                    entities.append({"type": "blockquote", "offset": quote_start,
-                                     "length": pos - quote_start})
-                quote_start = None
-            emit(c)
-            i += 1
-        elif c == ">" and (i == 0 or src[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = pos
-            i += 1
-        elif src.startswith("```", i):
-            end = src.find("\n", i + 3)
-            language = src[i + 3 : end].strip() if end != -1 else ""
-            stack.append(("pre", pos, byte_at(i), {"language": language} if language else {}))
-            i = end + 1 if end != -1 else n
-        elif c == "`":
-            stack.append(("code", pos, byte_at(i), {}))
-            i += 1
-        elif c == "*":
-            i = toggle("bold", 1)
-        elif src.startswith("__", i):
-            i = toggle("underline", 2)
-        elif c == "_":
-            i = toggle("italic", 1)
-        elif c == "~":
-            i = toggle("strikethrough", 1)
-        elif src.startswith("||", i):
-            i = toggle("spoiler", 2)
-        elif c == "[":
-            stack.append(("text_link", pos, byte_at(i), {}))
-            i += 1
-        elif c == "]" and top == "text_link" and src.startswith("(", i + 1):
-            j, url = i + 2, []
-            while j < n and src[j] != ")":
-                if src[j] == "\\" and j + 1 < n:
-                    j += 1
-                url.append(src[j])
-                j += 1
-            if j >= n:
-                raise _ParseError(f"Can't find end of a URL at byte offset {byte_at(i + 2)}")
-            close({"url": "".join(url)})
-            i = j + 1
-        elif c in _MD2_RESERVED:
-            raise _ParseError(
-                f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
-            )
+    def _reserved(self) -> None:
+        raise _ParseError(
+            f"Character '{self.src[self.i]}' is reserved and must be escaped with the preceding "
+            "'\\'"
+        )
+
+    # -- inside code and pre: only ` and \ are special ------------------------------------------
+
+    def _verbatim(self, top: str) -> None:
+        src, i = self.src, self.i
+        if src[i] == "\\" and i + 1 < self.n and src[i + 1] in "`\\":
+            self._emit(src[i + 1], 2)
+        elif top == "pre" and src.startswith("```", i):
+            self._close()
+            self.i += 3
+        elif top == "code" and src[i] == "`":
+            self._close()
+            self.i += 1
         else:
-            emit(c)
-            i += 1
-    if stack:
-        kind, _, offset, _ = stack[-1]
-        raise _ParseError(f"Can't find end of {_MD_NAMES[kind]} entity at byte offset {offset}")
-    if quote_start is not None and pos > quote_start:
-        entities.append({"type": "blockquote", "offset": quote_start, "length": pos - quote_start})
-    return "".join(out), entities
+            self._emit(src[i])
+
+    # -- markup: one handler per character that can start one ------------------------------------
+
+    def _plain(self) -> None:
+        if self.src[self.i] in _MD2_RESERVED:
+            self._reserved()
+        self._emit(self.src[self.i])
+
+    def _backslash(self) -> None:
+        i = self.i
+        if i + 1 < self.n and 0 < ord(self.src[i + 1]) < 127:
+            self._emit(self.src[i + 1], 2)
+        else:
+            self._emit("\\")
+
+    def _newline(self) -> None:
+        if self.quote_start is not None and not self.src.startswith(">", self.i + 1):
+            self._end_quote()
+        self._emit("\n")
+
+    def _quote(self) -> None:
+        if self.i != 0 and self.src[self.i - 1] != "\n":
+            self._reserved()
+        if self.quote_start is None:
+            self.quote_start = self.pos
+        self.i += 1
+
+    def _backtick(self) -> None:
+        if not self.src.startswith("```", self.i):
+            self._open("code")
+            self.i += 1
+            return
+        end = self.src.find("\n", self.i + 3)
+        language = self.src[self.i + 3 : end].strip() if end != -1 else ""
+        self._open("pre", {"language": language} if language else {})
+        self.i = end + 1 if end != -1 else self.n
+
+    def _underscore(self) -> None:
+        if self.src.startswith("__", self.i):
+            self._toggle("underline", 2)
+        else:
+            self._toggle("italic", 1)
+
+    def _bar(self) -> None:
+        if not self.src.startswith("||", self.i):
+            self._reserved()
+        self._toggle("spoiler", 2)
+
+    def _link_start(self) -> None:
+        self._open("text_link")
+        self.i += 1
+
+    def _link_end(self) -> None:
+        src, n, i = self.src, self.n, self.i
+        in_link = bool(self.stack) and self.stack[-1][0] == "text_link"
+        if not in_link or not src.startswith("(", i + 1):
+            self._reserved()
+        j, url = i + 2, []
+        while j < n and src[j] != ")":
+            if src[j] == "\\" and j + 1 < n:
+                j += 1
+            url.append(src[j])
+            j += 1
+        if j >= n:
+            raise _ParseError(f"Can't find end of a URL at byte offset {self._byte_at(i + 2)}")
+        self._close({"url": "".join(url)})
+        self.i = j + 1
 
 
 def _render_markdown(src: str) -> tuple[str, list[Json]]:
@@ -1236,26 +1290,22 @@ class TelegramEmulator:
                 raise _bad("can't parse reply keyboard markup JSON object") from None
         if not isinstance(value, dict):
             raise _bad("can't parse reply keyboard markup JSON object")
-        model: type[BaseModel]
-        if "inline_keyboard" in value:
-            model = InlineKeyboardMarkup
-            rows = value["inline_keyboard"]
-            for row in rows if isinstance(rows, list) else []:
-                for button in row if isinstance(row, list) else []:
-                    self._check_inline_button(button)
-        elif "keyboard" in value:
-            model = ReplyKeyboardMarkup
-        elif "remove_keyboard" in value:
-            model = ReplyKeyboardRemove
-        elif "force_reply" in value:
-            model = ForceReply
-        else:
+        model = next((m for key, m in _MARKUP_MODELS if key in value), None)
+        if model is None:
             raise _bad("can't parse reply keyboard markup JSON object")
+        if model is InlineKeyboardMarkup:
+            self._check_inline_keyboard(value["inline_keyboard"])
         try:
             return _wire(model, value)
         except ValidationError as exc:
             detail = exc.errors()[0]["msg"]
             raise _bad(f"can't parse reply keyboard markup JSON object: {detail}") from None
+
+    @classmethod
+    def _check_inline_keyboard(cls, rows: Any) -> None:
+        for row in rows if isinstance(rows, list) else []:
+            for button in row if isinstance(row, list) else []:
+                cls._check_inline_button(button)
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
@@ -1307,13 +1357,7 @@ class TelegramEmulator:
     def _input_file(self, value: Any, files: dict[str, _Upload], field_name: str,
                     kind: str) -> StoredFile:
         """An uploaded file (attach://key or a file field) or an existing file_id."""
-        upload: _Upload | None = None
-        if isinstance(value, str) and value.startswith("attach://"):
-            upload = files.get(value.removeprefix("attach://"))
-            if upload is None:
-                raise _bad(f"file for {field_name} not found in the request")
-        elif value in (None, "") and field_name in files:
-            upload = files[field_name]
+        upload = self._upload(value, files, field_name)
         if upload is not None:
             if not upload.data:
                 raise _bad("file must be non-empty")
@@ -1323,7 +1367,22 @@ class TelegramEmulator:
             return self._store_file(kind, upload.data, upload.filename, mime)
         if not value:
             raise _bad(f"there is no {kind} in the request")
-        value = str(value)
+        return self._existing_file(str(value), kind)
+
+    @staticmethod
+    def _upload(value: Any, files: dict[str, _Upload], field_name: str) -> _Upload | None:
+        """The upload `value` points at (attach://key) or the file field itself, if any."""
+        if isinstance(value, str) and value.startswith("attach://"):
+            upload = files.get(value.removeprefix("attach://"))
+            if upload is None:
+                raise _bad(f"file for {field_name} not found in the request")
+            return upload
+        if value in (None, "") and field_name in files:
+            return files[field_name]
+        return None
+
+    def _existing_file(self, value: str, kind: str) -> StoredFile:
+        """A file by HTTP URL (fetched as empty) or by a file_id of the same kind."""
         if value.startswith(("http://", "https://")):
             return self._store_file(kind, b"", value.rsplit("/", 1)[-1] or None, None)
         stored = self.files.get(value)
