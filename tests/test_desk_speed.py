@@ -227,3 +227,15 @@ async def test_cash_payment_with_change(desk: Desk, session_factory) -> None:  #
         payment = await s.scalar(select(Payment))
         assert payment is not None
         assert (payment.amount, payment.received, payment.change) == (150000, 200000, 50000)
+
+
+async def test_a_model_no_rule_knows_is_other_until_changed(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "067 555 44 33")
+    await desk.send(OWNER_ID, "Олена")
+    texts = await desk.send(OWNER_ID, "Bosch GSR 12V, не крутит")
+    assert "Приём: Другое Bosch GSR 12V" in texts[-1] and "Неисправность: не крутит" in texts[-1]
+    await desk.tap(OWNER_ID, "🔁 Тип: Другое")
+    texts = await desk.tap(OWNER_ID, "Компьютер")
+    assert "Приём: Компьютер Bosch GSR 12V" in texts[-1]
+    texts = await desk.send(OWNER_ID, "Наушники")  # not a serial: the hint, nothing changed
+    assert "серийный номер" in texts[-1]

@@ -7,7 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.intake import DeviceIntake, IntakePhoto, accept_device
-from db.desk.device_guess import guess_device_type, looks_like_serial, split_model_and_defect
+from db.desk.device_guess import (
+    guess_device_type,
+    looks_like_serial,
+    split_model_and_defect,
+    typed_device_type,
+)
 from db.desk.intake import (
     DEVICE_LINE_MAX,
     PHOTOS_MAX,
@@ -122,3 +127,10 @@ def test_model_and_defect_in_one_message() -> None:
 ])
 def test_a_serial_typed_on_the_review(typed: str, serial: bool) -> None:
     assert looks_like_serial(typed) is serial
+
+
+def test_what_is_typed_at_the_type_question() -> None:
+    assert typed_device_type("iPhone 12, не заряжается") == "phone"
+    assert typed_device_type("Bosch GSR 12V") == "other"  # a model no rule knows
+    assert typed_device_type("Kärcher, не включается") == "other"
+    assert typed_device_type("Наушники") is None  # a type of the shop's own

@@ -58,6 +58,20 @@ def guess_device_type(text: str) -> str | None:
     return None
 
 
+OTHER = "other"  # the seeded "Другое"
+
+
+def typed_device_type(text: str) -> str | None:
+    """What `text` typed at the type question is: a model whose type the rules know (that
+    type's code), a model no rule knows ("other": it has digits or a defect after a comma), or
+    None: a type's own name ("Наушники")."""
+    model, defect = split_model_and_defect(text)
+    code = guess_device_type(model)
+    if code is None and (defect or any(c.isdigit() for c in model)):
+        return OTHER
+    return code
+
+
 def split_model_and_defect(text: str) -> tuple[str, str]:
     """"iPhone 12, не заряжается" → ("iPhone 12", "не заряжается"): the first comma parts the
     model from the defect; without a comma (or with nothing on one side) all is the model."""

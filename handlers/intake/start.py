@@ -12,7 +12,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.views.formatting import h
 from db.desk.clients import find_device_type, get_client, get_device, list_device_types
-from db.desk.device_guess import guess_device_type, split_model_and_defect
+from db.desk.device_guess import split_model_and_defect, typed_device_type
 from db.desk.intake import brand_and_model, defect_text, device_kind
 from db.desk.models import Staff
 from db.desk.phones import digits, looks_like_phone
@@ -99,8 +99,7 @@ async def typed_kind(message: Message, session: DbSession, state: FSMContext,
     types = await list_device_types(session)
     named = next((t for t in types if text.strip().casefold()
                   in (t.name_ru.casefold(), t.name_uk.casefold())), None)
-    model, _defect = split_model_and_defect(text)
-    code = guess_device_type(model) if named is None else None
+    code = typed_device_type(text) if named is None else None
     guessed = next((t for t in types if t.code == code), None)
     if guessed is not None:
         data = await update(state, data, kind=guessed.title(lang), kind_guessed=True)
