@@ -239,3 +239,19 @@ async def test_a_model_no_rule_knows_is_other_until_changed(desk: Desk, session_
     assert "Приём: Компьютер Bosch GSR 12V" in texts[-1]
     texts = await desk.send(OWNER_ID, "Наушники")  # not a serial: the hint, nothing changed
     assert "серийный номер" in texts[-1]
+
+
+async def test_an_album_before_the_defect_is_kept_and_answered_once(desk: Desk,
+                                                                    session_factory) -> None:  # type: ignore[no-untyped-def]
+    await desk.send(OWNER_ID, "067 555 44 33")
+    await desk.send(OWNER_ID, "Олена")
+    await desk.send(OWNER_ID, "iPhone 11")
+    texts = await desk.album(OWNER_ID, "d1", "d2", "d3")
+    assert len(texts) == 1 and "Фото добавлены" in texts[0], texts  # one action, one answer
+    texts = await desk.photo(OWNER_ID, "d4")  # a single photo after it: answered too
+    assert len(texts) == 1 and "Фото добавлены" in texts[0], texts
+    texts = await desk.send(OWNER_ID, "Не включается")
+    assert "Фото: 4" in texts[-1]
+    await desk.tap(OWNER_ID, "Принять")
+    async with session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(Attachment)) == 4

@@ -14,11 +14,13 @@ from pydantic import BaseModel, Field
 
 from bot.views.formatting import h, money
 from db.desk.clients import get_client, list_device_types
+from db.desk.intake import PHOTOS_MAX, check_photos
 from db.desk.staff import find_staff
 from db.engine import DbSession
-from handlers.forms import FormData, update
+from db.errors import InvalidValue
+from handlers.forms import FormData, load, update
 from handlers.money import intake_services
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_or_send, form_gone
 from keyboards.callbacks import IntakeAction, IntakeCb, IntakeField
 from keyboards.common import button, chunked, markup
 
@@ -63,6 +65,7 @@ class IntakeData(FormData):
     kind_guessed: bool = False  # the type was guessed from the model (one tap changes it)
     editing: IntakeField | None = None  # whose screen is open (typed text goes there)
     review_id: int | None = None  # the review message, edited as photos arrive
+    album: str = ""  # media_group_id of the latest photo: an album is answered once
 
     def title(self) -> str:
         """What the review calls the device: a known one by its title, a new one by type,
@@ -163,3 +166,24 @@ async def refresh_review(message: Message, session: DbSession, state: FSMContext
         except TelegramBadRequest:
             pass
     await show_review(message, session, state, data, lang, edit=False)
+
+
+async def add_photo(message: Message, state: FSMContext) -> tuple[IntakeData, bool] | None:
+    """The message's photo kept in the form, and whether it begins something the person did
+    (a single photo or an album's first; the album's others come right after it). None: no
+    form, or the limit reached (said)."""
+    data = await load(state, IntakeData)
+    if data is None:
+        await form_gone(message, state)
+        return None
+    try:
+        check_photos(len(data.photos) + 1)
+    except InvalidValue:
+        await message.answer(_("Не больше {count} фото при приёме.").format(count=PHOTOS_MAX))
+        return None
+    first = not message.media_group_id or message.media_group_id != data.album
+    photo = (message.photo or [])[-1]
+    data = await update(state, data, album=message.media_group_id or "", photos=[
+        *data.photos, IntakePhoto(file_id=photo.file_id, file_unique_id=photo.file_unique_id,
+                                  size=photo.file_size, caption=message.caption or "")])
+    return data, first

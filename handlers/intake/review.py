@@ -11,17 +11,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from db.desk.device_guess import looks_like_serial
-from db.desk.intake import PHOTOS_MAX, check_photos, serial_text, toggle_service
+from db.desk.intake import serial_text, toggle_service
 from db.desk.staff import find_staff, list_staff
 from db.engine import DbSession
-from db.errors import InvalidValue
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, update
 from handlers.intake.form import (
     REVIEWING,
     Intake,
     IntakeData,
-    IntakePhoto,
+    add_photo,
     kind_rows,
     refresh_review,
     show_review,
@@ -65,20 +64,10 @@ def chosen_options(data: IntakeData, field: IntakeField) -> str:
 
 async def review_photo(message: Message, session: DbSession, state: FSMContext,
                        lang: str) -> None:
-    data = await load(state, IntakeData)
-    if data is None:
-        await form_gone(message, state)
-        return
-    try:
-        check_photos(len(data.photos) + 1)
-    except InvalidValue:
-        await message.answer(_("Не больше {count} фото при приёме.").format(count=PHOTOS_MAX))
-        return
-    photo = (message.photo or [])[-1]
-    data = await update(state, data, photos=[*data.photos, IntakePhoto(
-        file_id=photo.file_id, file_unique_id=photo.file_unique_id, size=photo.file_size,
-        caption=message.caption or "")])
-    await refresh_review(message, session, state, data, lang)
+    """Each photo (an album's too) goes into the form and the one review shows the count."""
+    kept = await add_photo(message, state)
+    if kept is not None:
+        await refresh_review(message, session, state, kept[0], lang)
 
 
 # ---- field screens --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from handlers.client_view import device_type_rows, kind_prompt
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, save, update
-from handlers.intake.form import Intake, IntakeData, kind_rows, show_review
+from handlers.intake.form import Intake, IntakeData, add_photo, kind_rows, show_review
 from handlers.ui import edit_or_send, form_gone, stale_button
 from keyboards.callbacks import (
     ClientAction,
@@ -205,6 +205,15 @@ async def number_in_form(message: Message, state: FSMContext) -> None:
         expected=expected, number=number))
 
 
+async def defect_photo(message: Message, state: FSMContext) -> None:
+    """Photos sent before the defect is typed are kept for the review; an album is answered
+    once (its first photo), as it is one thing the person did."""
+    kept = await add_photo(message, state)
+    if kept is not None and kept[1]:
+        await message.answer(_("📷 Фото добавлены к приёму. Что случилось? Опишите "
+                               "неисправность со слов клиента."))
+
+
 async def wrong_kind(message: Message) -> None:
     await message.answer(_("Выберите тип кнопкой или напишите его текстом. Отмена — /cancel."))
 
@@ -232,6 +241,7 @@ def setup() -> Router:
     router.message.register(typed_kind, Intake.kind, F.text, NotCommand())
     router.message.register(typed_model, Intake.model, F.text, NotCommand())
     router.message.register(typed_defect, Intake.defect, F.text, NotCommand())
+    router.message.register(defect_photo, Intake.defect, F.photo)
     router.message.register(wrong_kind, Intake.kind, NotCommand())
     router.message.register(wrong_model, Intake.model, NotCommand())
     router.message.register(wrong_defect, Intake.defect, NotCommand())
