@@ -122,6 +122,22 @@ async def test_pay_cash_with_change(desk: Desk, shop: Shop, session_factory) -> 
     assert "уже оплачен" in alerts(desk)
 
 
+async def test_pay_by_card_in_three_taps(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await open_payments(desk, MASTER_ID, shop)
+    await desk.tap(MASTER_ID, "Новый чек")
+    await desk.send(MASTER_ID, "SCR1")
+    desk.actions = 0
+    await desk.tap(MASTER_ID, "Оплатить 1")
+    texts = await desk.tap(MASTER_ID, "💳 Карта")
+    assert "Проверьте оплату" in plain(texts) and "Сдача" not in plain(texts)
+    texts = await desk.tap(MASTER_ID, "Оплачено")
+    assert "оплачен" in plain(texts) and desk.actions == 3
+    async with session_factory() as s:
+        payment = await s.scalar(select(Payment))
+        assert payment is not None and (payment.amount, payment.change) == (150000, 0)
+        assert await drawer_balance(s) == 0  # not cash
+
+
 async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
     async with session_factory() as s, s.begin():
         owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))

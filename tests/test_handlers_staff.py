@@ -165,6 +165,7 @@ INTAKE_BUTTONS = [
     IntakeCb(action=IntakeAction.SERVICE, arg=1),
     IntakeCb(action=IntakeAction.BACK),
     IntakeCb(action=IntakeAction.CLEAR),
+    IntakeCb(action=IntakeAction.KIND, arg=1),
     IntakeCb(action=IntakeAction.OK),
     IntakeCb(action=IntakeAction.CANCEL),
 ]
