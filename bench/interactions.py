@@ -316,7 +316,7 @@ class Iteration:
                                      lambda m: m.button("💳 Оплатить") is not None
                                      or any("💳 Оплатить" in b for b in m.buttons))
         await self._text(INTERACTIONS[4], "/today", _has("Итоги дня"))
-        await self._tap(INTERACTIONS[5], "💳 Оплатить", _has("Как платит клиент"))
+        await self._tap(INTERACTIONS[5], "💳 Оплатить", _has("Оплата чека"))
         await self._tap(INTERACTIONS[6], "Карта", _has("Проверьте оплату"))
         await self._tap(INTERACTIONS[7], "✅ Оплачено", _has("оплачен"))
 

@@ -28,6 +28,7 @@ from keyboards.callbacks import (
 from keyboards.common import button, chunked, markup
 
 DEVICES_ON_CARD = 15
+OPEN_TICKETS_ON_CARD = 10
 TICKETS_PER_DEVICE = 3
 
 
@@ -40,6 +41,26 @@ def ticket_line(ticket: Ticket, lang: str, tz: ZoneInfo) -> str:
         f"{status_icon(ticket.status)} [{ticket.number}] {h(ticket.status.title(lang))}"
         f" · {local_date(ticket.created_at, tz, lang)}"
     )
+
+
+def kind_prompt() -> str:
+    """The intake's first question (on a new client's card and under "➕ Новое устройство")."""
+    return _("Какое устройство принимаем? Нажмите тип или сразу напишите бренд и модель "
+             "(можно с неисправностью через запятую: iPhone 12, не заряжается).")
+
+
+def open_ticket_rows(tickets: list[Ticket], devices: dict[int, Device], lang: str
+                     ) -> list[list[InlineKeyboardButton]]:
+    """The client's open tickets, each a button to its card."""
+    rows = []
+    for ticket in tickets:
+        if ticket.status.kind.is_closed:
+            continue
+        device = devices.get(ticket.device_id)
+        text = f"{status_icon(ticket.status)} [{ticket.number}] " + (
+            device.title if device is not None else ticket.status.title(lang))
+        rows.append([button(text[:60], TicketCb(action=TicketAction.CARD, id=ticket.id))])
+    return rows[:OPEN_TICKETS_ON_CARD]
 
 
 def client_lines(client: Client) -> list[str]:
@@ -76,8 +97,10 @@ async def render_client(
     rows: list[list[InlineKeyboardButton]] = []
     devices = list(reversed(client.devices))[:DEVICES_ON_CARD]
     by_device: dict[int, list[Ticket]] = {}  # newest first: one query for the whole card
-    for ticket in await client_tickets(session, client.id):
+    tickets = await client_tickets(session, client.id)
+    for ticket in tickets:
         by_device.setdefault(ticket.device_id, []).append(ticket)
+    rows.extend(open_ticket_rows(tickets, {d.id: d for d in client.devices}, lang))
     if devices:
         lines.append("")
         lines.append(_("<b>Устройства:</b>"))
@@ -89,7 +112,7 @@ async def render_client(
         lines.append(_("… всего устройств: {count}").format(count=len(client.devices)))
     if with_types:
         lines.append("")
-        lines.append(_("Какое устройство принимаем?"))
+        lines.append(kind_prompt())
         rows.extend(await device_type_rows(session, client.id, lang))
     else:
         rows.append([button(_("➕ Новое устройство"),

@@ -20,6 +20,7 @@ from handlers.client_view import client_name, render_client, render_device
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.forms import FormData, load, save
+from handlers.intake.start import begin as begin_intake
 from handlers.ui import callback_message, edit_or_send, form_gone, stale_button
 from keyboards.callbacks import (
     ClientAction,
@@ -49,7 +50,7 @@ class NewClient(StatesGroup):
 
 
 class NewClientData(FormData):
-    """A phone nobody has, found by a search; kept (with no state) until "➕ Создать"."""
+    """A phone nobody has, found by a search: the name typed next creates the client."""
 
     phone: str  # E.164
 
@@ -101,16 +102,18 @@ async def show_hits(message: Message, hits: list[SearchHit]) -> None:
 
 
 async def offer_new(message: Message, state: FSMContext, text: str, settings: Settings) -> None:
+    """Nobody has the phone: the name is asked at once (the next message creates the client)."""
     try:
         phone = parse_phone(text, settings.default_region)
     except InvalidPhone as exc:
         await message.answer(_("Никого не нашли по «{text}».").format(text=h(text))
                              + "\n" + error_text(exc))
         return
-    await state.set_state(None)
+    await state.set_state(NewClient.name)
     await save(state, NewClientData(phone=phone))
-    kb = markup([[button(_("➕ Создать клиента"), NewClientCb(action=NewClientAction.CREATE))]])
-    await message.answer(_("Клиент с номером {phone} не найден. Создать?").format(
+    kb = markup([[button(_("Пропустить"), NewClientCb(action=NewClientAction.SKIP))]])
+    await message.answer(_("Клиент с номером {phone} не найден — создаём нового.\n"
+                           "Имя и фамилия? (например: Иван Петренко)").format(
         phone=format_phone(phone)), reply_markup=kb)
 
 
@@ -185,7 +188,7 @@ async def finish_create(target: Message | CallbackQuery, session: DbSession, sta
         if reply is not None:
             await reply.answer(error_text(exc))
         return
-    await state.clear()
+    await begin_intake(session, state, client.id, staff)
     await show_client(target, session, client.id, lang, settings, with_types=True, edit=False)
 
 
@@ -195,7 +198,12 @@ async def create_name(message: Message, session: DbSession, state: FSMContext, s
     if data is None:
         await form_gone(message, state)
         return
-    await finish_create(message, session, state, data, staff, lang, settings, message.text or "")
+    text = message.text or ""
+    if looks_like_phone(text):  # another phone searched (a typo corrected), not a name
+        await state.clear()
+        await search(message, session, state, text, lang, settings)
+        return
+    await finish_create(message, session, state, data, staff, lang, settings, text)
 
 
 async def create_skip(query: CallbackQuery, session: DbSession, state: FSMContext, staff: Staff,

@@ -24,6 +24,7 @@ from db.desk.tickets import HistoryEntry, get_ticket, get_ticket_by_number, open
 from db.desk.tickets import ticket_history as load_history
 from db.engine import DbSession
 from db.errors import DomainError, NotFound
+from handlers.clients import ClientsSection, NewClient
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, TextIs
 from handlers.notify.ready_prompt import show_ready_prompt
@@ -53,6 +54,11 @@ class ServiceSection(StatesGroup):
     active = State()  # a bare number typed here opens that ticket
 
 
+# Where typed text is no answer to a form's question: no state, the sections, and the "not
+# found, name?" of a phone nobody has.
+OUTSIDE_FORMS = (None, ServiceSection.active, ClientsSection.search, NewClient.name)
+
+
 # ---- opening a card ---------------------------------------------------------------------
 
 async def open_by_number(message: Message, session: DbSession, number: int, lang: str,
@@ -74,8 +80,12 @@ async def ticket_command(message: Message, command: CommandObject, session: DbSe
     await open_by_number(message, session, int(match.group(1)), lang, settings)
 
 
-async def hash_number(message: Message, session: DbSession, lang: str,
+async def hash_number(message: Message, session: DbSession, state: FSMContext, lang: str,
                       settings: Settings) -> None:
+    """"#N" outside a form: ticket N's card (a pending new client's name is not asked any
+    more; the sections stay where they are)."""
+    if await state.get_state() == NewClient.name.state:
+        await state.clear()
     await open_by_number(message, session, int((message.text or "").lstrip("#").strip()), lang,
                          settings)
 
@@ -197,7 +207,8 @@ def setup() -> Router:
     router.message.filter(IsStaff())
     router.callback_query.filter(IsStaff())
     router.message.register(ticket_command, Command("ticket"))
-    router.message.register(hash_number, StateFilter(None, ServiceSection.active),
+    # "#N" opens ticket N everywhere outside a form (a form refuses it itself: intake/start.py).
+    router.message.register(hash_number, StateFilter(*OUTSIDE_FORMS),
                             F.text.regexp(r"^#\s*\d{1,9}$"))
     router.message.register(plain_number, ServiceSection.active, F.text.regexp(r"^\d{1,9}$"))
     router.message.register(service_section, TextIs(SERVICE))

@@ -62,6 +62,7 @@ class DeviceCb(CallbackData, prefix="d"):
 
 class IntakeAction(StrEnum):
     TYPE = "type"  # device type `arg` for client `cid`: starts an intake
+    KIND = "kind"  # the intake's device becomes of type `arg` (a guessed type changed)
     FIELD = "field"  # open the review's `field`
     OPTION = "opt"  # tick option number `arg` of `field` (condition, kit)
     MASTER = "master"  # staff `arg` repairs it
@@ -82,6 +83,7 @@ class IntakeField(StrEnum):
     ESTIMATE = "estimate"
     MASTER = "master"
     SERVICES = "services"
+    KIND = "kind"  # the device type (a new device only)
 
 
 class IntakeCb(CallbackData, prefix="i"):

@@ -96,19 +96,35 @@ class Desk:
             return result
 
         self.bot.session.make_request = recording  # type: ignore[method-assign]
+        # What the people did: every message sent and button pressed; an album is one action.
+        self.actions = 0
 
     async def send(self, user_id: int, text: str, **kwargs: Any) -> list[str]:
+        self.actions += 1
         self.bot.clear()
         await self.dp.feed_update(self.bot, make_message_update(text, user_id=user_id, **kwargs))
         return self.bot.texts()
 
     async def photo(self, user_id: int, file_id: str, caption: str | None = None) -> list[str]:
+        self.actions += 1
         self.bot.clear()
         await self.dp.feed_update(self.bot, make_photo_update(
             user_id=user_id, file_id=file_id, file_unique_id=f"u-{file_id}", caption=caption))
         return self.bot.texts()
 
+    async def album(self, user_id: int, *file_ids: str) -> list[str]:
+        """Photos picked together: one update each with one media_group_id, one action."""
+        self.actions += 1
+        self.bot.clear()
+        group = uuid.uuid4().hex[:12]
+        for file_id in file_ids:
+            await self.dp.feed_update(self.bot, make_photo_update(
+                user_id=user_id, file_id=file_id, file_unique_id=f"u-{file_id}",
+                media_group_id=group))
+        return self.bot.texts()
+
     async def document(self, user_id: int, file_id: str) -> list[str]:
+        self.actions += 1
         self.bot.clear()
         await self.dp.feed_update(self.bot, make_document_update(
             user_id=user_id, file_id=file_id, file_unique_id=f"u-{file_id}"))
@@ -116,6 +132,7 @@ class Desk:
 
     async def press(self, user_id: int, data: str, message: Message | None = None) -> list[str]:
         """A callback with any data (forged ones too) on `message` (or a dummy one)."""
+        self.actions += 1
         self.bot.clear()
         if message is None:
             update = make_callback_update(data, user_id=user_id, message_id=1)

@@ -527,15 +527,18 @@ def make_contact_update(
 def make_photo_update(
     user_id: int = 1, file_id: str = "photo-file-id", file_unique_id: str = "photo-unique-id",
     caption: str | None = None, chat_id: int | None = None, first_name: str = "Test",
+    media_group_id: str | None = None,
 ) -> Update:
-    """A photo; `message.photo[-1]` (the largest size) carries `file_id`."""
+    """A photo; `message.photo[-1]` (the largest size) carries `file_id`; photos picked together
+    arrive as one update each with the same `media_group_id` (an album)."""
     sizes = [
         PhotoSize(file_id=f"{file_id}-thumb", file_unique_id=f"{file_unique_id}-thumb",
                   width=90, height=68, file_size=1_024),
         PhotoSize(file_id=file_id, file_unique_id=file_unique_id, width=1280, height=960,
                   file_size=102_400),
     ]
-    return _user_message(_user(user_id, first_name), chat_id, photo=sizes, caption=caption)
+    return _user_message(_user(user_id, first_name), chat_id, photo=sizes, caption=caption,
+                         media_group_id=media_group_id)
 
 
 def make_document_update(

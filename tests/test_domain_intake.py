@@ -7,6 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.intake import DeviceIntake, IntakePhoto, accept_device
+from db.desk.device_guess import (
+    guess_device_type,
+    looks_like_serial,
+    split_model_and_defect,
+    typed_device_type,
+)
 from db.desk.intake import (
     DEVICE_LINE_MAX,
     PHOTOS_MAX,
@@ -85,3 +91,46 @@ async def test_use_case_refuses_too_many_photos(session: AsyncSession) -> None:
     with pytest.raises(InvalidValue):
         await accept_device(session, master, intake, NoMessages())
     assert await session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+# -- what the desk types: the device type guessed, "model, defect", a serial on the review ---
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("Apple iPhone 12", "phone"), ("iPhone12 Pro", "phone"), ("Samsung Galaxy A52", "phone"),
+    ("Samsung Galaxy Tab S7", "tablet"), ("Xiaomi Redmi Note 8", "phone"),
+    ("Xiaomi Redmi Pad SE", "tablet"), ("Apple MacBook Air M1", "laptop"),
+    ("MacBook Pro 14", "laptop"), ("iPad Air 4", "tablet"), ("Lenovo IdeaPad 5", "laptop"),
+    ("Lenovo Tab M10", "tablet"), ("HP 250 G8", "laptop"), ("LG 43UP7500", "tv"),
+    ("Sony Bravia KD-55", "tv"), ("Apple iMac 24", "pc"), ("Huawei P30", "phone"),
+])
+def test_device_type_guessed_from_the_model(typed: str, code: str) -> None:
+    assert guess_device_type(typed) == code
+
+
+@pytest.mark.parametrize("typed", ["Наушники", "Kärcher K5", "Bosch GSR 12V", "", "Apple"])
+def test_no_guess_where_no_rule_fits(typed: str) -> None:
+    assert guess_device_type(typed) is None
+
+
+def test_model_and_defect_in_one_message() -> None:
+    assert split_model_and_defect("iPhone 12, не заряжается, гнездо шатается") == (
+        "iPhone 12", "не заряжается, гнездо шатается")
+    assert split_model_and_defect("  Lenovo T14  ") == ("Lenovo T14", "")
+    assert split_model_and_defect("Lenovo T14,") == ("Lenovo T14,", "")
+    assert split_model_and_defect(", разбит") == (", разбит", "")
+
+
+@pytest.mark.parametrize(("typed", "serial"), [
+    ("SN-777", True), ("35 209900 176148 1", True), ("C02XK0JHJG5J", True),
+    ("#12", False), ("1234", False), ("не включается", False), ("ABCDEF", False),
+    ("серийник 123", False), ("S" * 30 + "1" * 30, True), ("1" * 65, False),
+])
+def test_a_serial_typed_on_the_review(typed: str, serial: bool) -> None:
+    assert looks_like_serial(typed) is serial
+
+
+def test_what_is_typed_at_the_type_question() -> None:
+    assert typed_device_type("iPhone 12, не заряжается") == "phone"
+    assert typed_device_type("Bosch GSR 12V") == "other"  # a model no rule knows
+    assert typed_device_type("Kärcher, не включается") == "other"
+    assert typed_device_type("Наушники") is None  # a type of the shop's own

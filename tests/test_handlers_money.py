@@ -96,17 +96,21 @@ async def test_pay_cash_with_change(desk: Desk, shop: Shop, session_factory) -> 
     assert "Напишите код услуги" in plain(texts)
     texts = await desk.send(MASTER_ID, "scr1")  # a code in any case
     assert "Замена экрана" in plain(texts) and "1 500,00" in plain(texts)
-    await desk.tap(MASTER_ID, "Оплатить 1")
-    texts = await desk.tap(MASTER_ID, "Наличные")
-    assert "Сколько получено" in plain(texts)
+    desk.actions = 0
+    texts = await desk.tap(MASTER_ID, "Оплатить 1")  # cash preselected: asks what was handed
+    assert "Наличные: сколько получено" in plain(texts) and "1 500,00" in plain(texts)
     assert "2 000,00" in " ".join(desk.buttons(MASTER_ID)).replace("\u00a0", " ")
+    assert "💳 Карта" in desk.buttons(MASTER_ID) and "💵 Наличные" not in desk.buttons(MASTER_ID)
     texts = await desk.send(MASTER_ID, "1000")
     assert "меньше" in plain(texts)  # form stays
     texts = await desk.send(MASTER_ID, "2 000 грн")
-    assert "Сдача: 500,00" in plain(texts)
+    assert "Проверьте оплату" in plain(texts) and "Сдача: 500,00" in plain(texts)
+    async with session_factory() as s:  # the confirmation is kept: nothing paid yet
+        assert await s.scalar(select(func.count()).select_from(Payment)) == 0
     texts = await desk.tap(MASTER_ID, "Оплачено")
     said = plain(texts)
     assert "оплачен" in said and "Сдача: 500,00" in said and "Петя" in said
+    assert desk.actions == 4  # 💳 Оплатить, "2 000", ✅ Оплачено, and the refused "1000"
     assert "🧾 Чек" in desk.buttons(MASTER_ID)
     async with session_factory() as s:
         payment = await s.scalar(select(Payment))
@@ -116,6 +120,22 @@ async def test_pay_cash_with_change(desk: Desk, shop: Shop, session_factory) -> 
     receipt_id = await scalar(session_factory, select(Receipt.id))
     await desk.press(MASTER_ID, f"rc:add:{receipt_id}:0:0")
     assert "уже оплачен" in alerts(desk)
+
+
+async def test_pay_by_card_in_three_taps(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+    await open_payments(desk, MASTER_ID, shop)
+    await desk.tap(MASTER_ID, "Новый чек")
+    await desk.send(MASTER_ID, "SCR1")
+    desk.actions = 0
+    await desk.tap(MASTER_ID, "Оплатить 1")
+    texts = await desk.tap(MASTER_ID, "💳 Карта")
+    assert "Проверьте оплату" in plain(texts) and "Сдача" not in plain(texts)
+    texts = await desk.tap(MASTER_ID, "Оплачено")
+    assert "оплачен" in plain(texts) and desk.actions == 3
+    async with session_factory() as s:
+        payment = await s.scalar(select(Payment))
+        assert payment is not None and (payment.amount, payment.change) == (150000, 0)
+        assert await drawer_balance(s) == 0  # not cash
 
 
 async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +277,6 @@ async def test_drawer_cash_in_out_and_quick_sale(desk: Desk, shop: Shop, session
     await desk.send(OWNER_ID, "Кабель USB-C")
     await desk.send(OWNER_ID, "250 *2")
     await desk.tap(OWNER_ID, "Оплатить")
-    await desk.tap(OWNER_ID, "Наличные")
     await desk.tap(OWNER_ID, "Без сдачи")
     texts = await desk.tap(OWNER_ID, "Оплачено")
     assert "← Касса" in desk.buttons(OWNER_ID)
@@ -430,7 +449,6 @@ async def test_the_last_payment_type_cannot_be_switched_off(desk: Desk, shop: Sh
 async def test_intake_with_services_makes_the_quote(desk: Desk, shop: Shop,
                                                     session_factory) -> None:  # type: ignore[no-untyped-def]
     await desk.send(MASTER_ID, "+38 (067) 765-43-21")
-    await desk.tap(MASTER_ID, "Создать")
     await desk.send(MASTER_ID, "Анна")
     await desk.tap(MASTER_ID, "Телефон")
     await desk.send(MASTER_ID, "Samsung A52")
@@ -458,7 +476,6 @@ async def test_stale_shift_refuses_money_with_a_way_out(desk: Desk, shop: Shop,
         await add_free_line(s, owner, receipt.id, "Работа", 50000)
         rid = receipt.id
     await desk.press(MASTER_ID, f"py:start:{rid}:0")
-    await desk.tap(MASTER_ID, "Наличные")
     await desk.tap(MASTER_ID, "Без сдачи")
     await desk.tap(MASTER_ID, "Оплачено")
     assert "больше 24 часов" in alerts(desk) and "/shift" in alerts(desk)

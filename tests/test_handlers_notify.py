@@ -210,7 +210,6 @@ async def test_intake_confirmation_with_status_link(
 ) -> None:
     await desk.send(OWNER_ID, "/start")
     await desk.send(OWNER_ID, "067 111 22 33")
-    await desk.tap(OWNER_ID, "Создать")
     await desk.send(OWNER_ID, "Олена Коваль")
     await desk.tap(OWNER_ID, "Телефон")
     await desk.send(OWNER_ID, "Samsung A52")
@@ -235,7 +234,6 @@ async def test_intake_switched_off(
         await set_switch(s, await make_staff(s, Role.OWNER), "intake", False)
     await desk.send(OWNER_ID, "/start")
     await desk.send(OWNER_ID, "067 111 22 33")
-    await desk.tap(OWNER_ID, "Создать")
     await desk.send(OWNER_ID, "Олена")
     await desk.tap(OWNER_ID, "Телефон")
     await desk.send(OWNER_ID, "Samsung A52")

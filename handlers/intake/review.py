@@ -10,17 +10,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from db.desk.intake import PHOTOS_MAX, check_photos, toggle_service
+from db.desk.device_guess import looks_like_serial
+from db.desk.intake import serial_text, toggle_service
 from db.desk.staff import find_staff, list_staff
 from db.engine import DbSession
-from db.errors import InvalidValue
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, update
 from handlers.intake.form import (
     REVIEWING,
     Intake,
     IntakeData,
-    IntakePhoto,
+    add_photo,
+    kind_rows,
     refresh_review,
     show_review,
 )
@@ -63,20 +64,10 @@ def chosen_options(data: IntakeData, field: IntakeField) -> str:
 
 async def review_photo(message: Message, session: DbSession, state: FSMContext,
                        lang: str) -> None:
-    data = await load(state, IntakeData)
-    if data is None:
-        await form_gone(message, state)
-        return
-    try:
-        check_photos(len(data.photos) + 1)
-    except InvalidValue:
-        await message.answer(_("Не больше {count} фото при приёме.").format(count=PHOTOS_MAX))
-        return
-    photo = (message.photo or [])[-1]
-    data = await update(state, data, photos=[*data.photos, IntakePhoto(
-        file_id=photo.file_id, file_unique_id=photo.file_unique_id, size=photo.file_size,
-        caption=message.caption or "")])
-    await refresh_review(message, session, state, data, lang)
+    """Each photo (an album's too) goes into the form and the one review shows the count."""
+    kept = await add_photo(message, state)
+    if kept is not None:
+        await refresh_review(message, session, state, kept[0], lang)
 
 
 # ---- field screens --------------------------------------------------------------------------
@@ -88,7 +79,10 @@ async def show_field(query: CallbackQuery, session: DbSession, state: FSMContext
         await master_screen(query, session, data)
         return
     await state.set_state(Intake.edit)
-    if field in OPTIONS:
+    if field is IntakeField.KIND:
+        await edit_or_send(query, _("Какое устройство? Выберите тип или напишите свой:"),
+                           markup([*await kind_rows(session, data, lang), [back_button()]]))
+    elif field in OPTIONS:
         await options_screen(query, data, field)
     elif field is IntakeField.SERVICES:
         await edit_or_send(query, *await intake_services.picker(session, data.services, lang))
@@ -202,9 +196,24 @@ async def review_document(message: Message) -> None:
                            "к обращению после приёма."))
 
 
+async def review_typed(message: Message, session: DbSession, state: FSMContext,
+                       lang: str) -> None:
+    """A serial number or IMEI typed on the review goes in its field without the button
+    (db.desk.device_guess.looks_like_serial); other text gets the hint."""
+    data = await load(state, IntakeData)
+    if data is None:
+        await form_gone(message, state)
+        return
+    if not looks_like_serial(message.text or ""):
+        await review_other(message)
+        return
+    data = await update(state, data, serial=serial_text(message.text or ""))
+    await show_review(message, session, state, data, lang, edit=False)
+
+
 async def review_other(message: Message) -> None:
-    await message.answer(_("Пришлите фото или нажмите кнопку на карточке приёма: "
-                           "«✅ Принять» сохранит обращение."))
+    await message.answer(_("Пришлите фото, серийный номер/IMEI или нажмите кнопку на карточке "
+                           "приёма: «✅ Принять» сохранит обращение."))
 
 
 def setup() -> Router:
@@ -224,5 +233,6 @@ def setup() -> Router:
     router.callback_query.register(clear, REVIEWING,
                                    IntakeCb.filter(F.action == IntakeAction.CLEAR))
     router.message.register(review_document, Intake.review, F.document)
+    router.message.register(review_typed, Intake.review, F.text, NotCommand())
     router.message.register(review_other, Intake.review, NotCommand())
     return router

@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from db.desk.intake import lock_code_text, note_text, serial_text, toggle_service
+from db.desk.intake import device_kind, lock_code_text, note_text, serial_text, toggle_service
 from db.engine import DbSession
 from db.errors import DomainError, InvalidValue
 from db.money.amounts import parse_amount
@@ -29,6 +29,8 @@ def typed_value(field: IntakeField | None, text: str) -> dict[str, object] | Non
         return {"estimate": parse_amount(text)}
     if field is IntakeField.SERIAL:
         return {"serial": serial_text(text)}
+    if field is IntakeField.KIND:
+        return {"kind": device_kind(text)}
     if field is IntakeField.LOCK_CODE:
         return {"lock_code": lock_code_text(text)}
     if field in OPTIONS:

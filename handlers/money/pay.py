@@ -13,14 +13,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.services import Services
-from bot.usecases.payment import Paid, pay
+from bot.usecases.payment import pay
 from bot.views.formatting import h, local_dt, money
-from bot.views.receipts import kind_icon, payment_text
+from bot.views.receipts import payment_text
 from db.desk.models import Staff
 from db.engine import DbSession
 from db.errors import DomainError
 from db.money.amounts import parse_amount
-from db.money.models import PaymentKind, Receipt
+from db.money.models import PaymentKind, PaymentType, Receipt
 from db.money.payment_types import get_payment_type, list_payment_types, payment_types_by_id
 from db.money.payments import PaymentPlan
 from db.money.receipts import get_receipt
@@ -35,29 +35,15 @@ from handlers.money.common import (
     stale,
 )
 from handlers.money.forms import MoneyForm, PayData, PayForm
-from handlers.money.views import receipt_screen, type_buttons
+from handlers.money.views import paid_rows, plan_lines, receipt_screen, suggestions, type_buttons
 from handlers.ui import edit_or_send
-from keyboards.callbacks import ReceiptPrintCb, TicketAction, TicketCb
 from keyboards.common import button, markup
 from keyboards.money import (
-    CashAction,
-    CashCb,
-    CloseAction,
-    CloseCb,
     PayAction,
     PayCb,
     ReceiptAction,
     ReceiptCb,
 )
-
-BANKNOTES = (10000, 20000, 50000, 100000)  # 100, 200, 500, 1000 ₴: what clients hand over
-SUGGESTED = 3
-
-
-def suggestions(amount: int) -> list[int]:
-    """Round sums a client is likely to hand over for `amount` (for one-tap "Получено")."""
-    sums = {-(-amount // note) * note for note in BANKNOTES}
-    return sorted(s for s in sums if s > amount)[:SUGGESTED]
 
 
 async def payable(query: CallbackQuery, session: DbSession, receipt_id: int, staff: Staff,
@@ -86,36 +72,40 @@ async def new_form(state: FSMContext, receipt_id: int, plan: PaymentPlan) -> Pay
     return form
 
 
-async def plan_lines(session: DbSession, plan: PaymentPlan, lang: str) -> list[str]:
-    types = await payment_types_by_id(session)
-    out = []
-    for part in plan.parts:
-        name = h(types[part.payment_type_id].title(lang)) if part.payment_type_id in types else "?"
-        text = f"{kind_icon(part.kind)} {name}: {money(part.amount, lang)}"
-        if part.received is not None and part.received != part.amount:
-            text += " · " + _("получено {received}").format(received=money(part.received, lang))
-        out.append(text)
-    return out
-
-
 # ---- choosing how -----------------------------------------------------------------------
 
 async def start(query: CallbackQuery, callback_data: PayCb, session: DbSession,
                 state: FSMContext, staff: Staff, lang: str, settings: Settings) -> None:
+    """Cash is preselected (the first active cash type): the screen asks at once how much was
+    handed over; other types and a split are buttons on it. Without a cash type: the types."""
     receipt = await payable(query, session, callback_data.id, staff, lang, settings)
     if receipt is None:
         return
+    types = await list_payment_types(session)
+    cash = next((t for t in types if t.kind == PaymentKind.CASH), None)
+    if cash is not None:
+        await cash_screen(query, state, receipt, cash, types, lang)
+        return
     await state.set_state(None)
     await new_form(state, receipt.id, PaymentPlan(receipt.total))
-    rows = [*type_buttons(await list_payment_types(session), lang,
-                          lambda t: PayCb(action=PayAction.TYPE, id=receipt.id, arg=t.id)),
-            [button(_("➗ Частями (наличные + карта)"),
-                    PayCb(action=PayAction.SPLIT, id=receipt.id))],
-            [button(_("← Чек"), ReceiptCb(action=ReceiptAction.VIEW, id=receipt.id))]]
     await edit_or_send(query, _("💳 Оплата чека №{id}: <b>{total}</b>\nКак платит клиент?"
                                 ).format(id=receipt.id, total=money(receipt.total, lang)),
-                       markup(rows))
+                       markup([*other_ways(receipt, types, None, lang),
+                               [back_to_receipt(receipt)]]))
     await query.answer()
+
+
+def back_to_receipt(receipt: Receipt) -> InlineKeyboardButton:
+    return button(_("← Чек"), ReceiptCb(action=ReceiptAction.VIEW, id=receipt.id))
+
+
+def other_ways(receipt: Receipt, types: list[PaymentType], chosen: PaymentType | None,
+               lang: str) -> list[list[InlineKeyboardButton]]:
+    """The payment types but `chosen`, and a split."""
+    return [*type_buttons([t for t in types if chosen is None or t.id != chosen.id], lang,
+                          lambda t: PayCb(action=PayAction.TYPE, id=receipt.id, arg=t.id)),
+            [button(_("➗ Частями (наличные + карта)"),
+                    PayCb(action=PayAction.SPLIT, id=receipt.id))]]
 
 
 async def pick_type(query: CallbackQuery, callback_data: PayCb, session: DbSession,
@@ -128,21 +118,30 @@ async def pick_type(query: CallbackQuery, callback_data: PayCb, session: DbSessi
     except DomainError as exc:
         await alert(query, money_error(exc))
         return
-    form = await new_form(state, receipt.id, PaymentPlan.whole(receipt.total, payment_type))
-    if payment_type.kind != PaymentKind.CASH:
-        await state.set_state(None)
-        await confirm_screen(query, session, state, form, receipt, lang)
+    if payment_type.kind == PaymentKind.CASH:
+        await cash_screen(query, state, receipt, payment_type,
+                          await list_payment_types(session), lang)
         return
+    form = await new_form(state, receipt.id, PaymentPlan.whole(receipt.total, payment_type))
+    await state.set_state(None)
+    await confirm_screen(query, session, state, form, receipt, lang)
+
+
+async def cash_screen(query: CallbackQuery, state: FSMContext, receipt: Receipt,
+                      cash: PaymentType, types: list[PaymentType], lang: str) -> None:
+    """The whole receipt in `cash`: typing the sum handed over (or a tap on a round sum, or
+    "Без сдачи") leads to the confirmation with the change."""
+    form = await new_form(state, receipt.id, PaymentPlan.whole(receipt.total, cash))
     await state.set_state(PayForm.received)
     quick = [button(money(s, lang), PayCb(action=PayAction.RECEIVED, id=receipt.id, arg=s))
              for s in suggestions(receipt.total)]
     rows = [[button(_("Без сдачи — ровно {total}").format(total=money(receipt.total, lang)),
                     PayCb(action=PayAction.EXACT, id=receipt.id))], quick,
-            [button(_("← Назад"), PayCb(action=PayAction.START, id=receipt.id))]]
+            *other_ways(receipt, types, cash, lang), [back_to_receipt(receipt)]]
     await edit_or_send(query, _(
-        "💵 {type}: к оплате <b>{total}</b>.\nСколько получено от клиента? Напишите сумму "
-        "или нажмите кнопку — покажу сдачу.").format(type=h(payment_type.title(lang)),
-                                                    total=money(receipt.total, lang)),
+        "💳 Оплата чека №{id}: <b>{total}</b>\n💵 {type}: сколько получено от клиента? "
+        "Напишите сумму или нажмите кнопку — покажу сдачу. Другой способ оплаты — кнопкой ниже."
+    ).format(id=receipt.id, type=h(cash.title(lang)), total=money(receipt.total, lang)),
         markup(rows))
     await remember_ui(query, state, form)
     await query.answer()
@@ -245,18 +244,6 @@ async def back_to_confirm(query: CallbackQuery, callback_data: PayCb, session: D
         return
     await state.set_state(None)
     await confirm_screen(query, session, state, form, receipt, lang)
-
-
-def paid_rows(paid: Paid) -> list[list[InlineKeyboardButton]]:
-    rows = [[button(_("🧾 Чек"), ReceiptPrintCb(id=paid.receipt.id))]]
-    ticket = paid.ticket
-    if ticket is None:
-        return [*rows, [button(_("← Касса"), CashCb(action=CashAction.VIEW))]]
-    if not ticket.status.kind.is_closed:
-        rows.append([button(_("🏁 Закрыть обращение"),
-                            CloseCb(action=CloseAction.START, id=ticket.id))])
-    return [*rows, [button(_("← К обращению"),
-                           TicketCb(action=TicketAction.CARD, id=ticket.id))]]
 
 
 async def pay_now(query: CallbackQuery, callback_data: PayCb, session: DbSession,

@@ -31,8 +31,8 @@ from handlers.money.common import (
     stale,
 )
 from handlers.money.forms import PayData, PayForm
-from handlers.money.pay import confirm_screen, new_form, pay_form, payable, plan_lines
-from handlers.money.views import type_buttons
+from handlers.money.pay import confirm_screen, new_form, pay_form, payable
+from handlers.money.views import plan_lines, type_buttons
 from handlers.ui import edit_or_send
 from keyboards.common import button, markup
 from keyboards.money import PayAction, PayCb

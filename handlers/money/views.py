@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.usecases.payment import Paid
 from bot.views.formatting import h, local_dt, money
 from bot.views.receipts import kind_icon, receipt_name, receipt_text
 from db.desk.models import Staff
@@ -20,13 +21,24 @@ from db.desk.tickets import get_ticket
 from db.engine import DbSession
 from db.money.closing import ticket_money
 from db.money.models import PaymentType, Receipt, ReceiptKind
+from db.money.payment_types import payment_types_by_id
+from db.money.payments import PaymentPlan
 from db.money.receipts import ReceiptFacts, receipt_facts, ticket_receipts
 from db.money.refunds import refundable_lines
 from handlers.money.common import PAGE
 from handlers.ticket_view import ticket_title
 from keyboards.callbacks import ReceiptPrintCb, RefundAction, RefundCb, TicketAction, TicketCb
 from keyboards.common import button, chunked, markup, pager
-from keyboards.money import CashAction, CashCb, PayAction, PayCb, ReceiptAction, ReceiptCb
+from keyboards.money import (
+    CashAction,
+    CashCb,
+    CloseAction,
+    CloseCb,
+    PayAction,
+    PayCb,
+    ReceiptAction,
+    ReceiptCb,
+)
 
 TAB_PAY_BUTTONS = 5  # "Оплатить №…" buttons on a tab; the rest are paid from the receipt
 RETURNS_SHOWN = 6  # buttons to a receipt's latest returns
@@ -141,3 +153,39 @@ async def render_tab(session: DbSession, ticket_id: int, page: int, lang: str, t
         rows.append([button(_("➕ Новый чек"), ReceiptCb(action=ReceiptAction.NEW, id=ticket.id))])
     rows.append([button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))])
     return "\n".join(lines), markup(rows)
+
+
+# ---- taking payment (handlers/money/pay.py, pay_split.py) -----------------------------
+
+BANKNOTES = (10000, 20000, 50000, 100000)  # 100, 200, 500, 1000 ₴: what clients hand over
+SUGGESTED = 3
+
+
+def suggestions(amount: int) -> list[int]:
+    """Round sums a client is likely to hand over for `amount` (for one-tap "Получено")."""
+    sums = {-(-amount // note) * note for note in BANKNOTES}
+    return sorted(s for s in sums if s > amount)[:SUGGESTED]
+
+
+async def plan_lines(session: DbSession, plan: PaymentPlan, lang: str) -> list[str]:
+    types = await payment_types_by_id(session)
+    out = []
+    for part in plan.parts:
+        name = h(types[part.payment_type_id].title(lang)) if part.payment_type_id in types else "?"
+        text = f"{kind_icon(part.kind)} {name}: {money(part.amount, lang)}"
+        if part.received is not None and part.received != part.amount:
+            text += " · " + _("получено {received}").format(received=money(part.received, lang))
+        out.append(text)
+    return out
+
+
+def paid_rows(paid: Paid) -> list[list[InlineKeyboardButton]]:
+    rows = [[button(_("🧾 Чек"), ReceiptPrintCb(id=paid.receipt.id))]]
+    ticket = paid.ticket
+    if ticket is None:
+        return [*rows, [button(_("← Касса"), CashCb(action=CashAction.VIEW))]]
+    if not ticket.status.kind.is_closed:
+        rows.append([button(_("🏁 Закрыть обращение"),
+                            CloseCb(action=CloseAction.START, id=ticket.id))])
+    return [*rows, [button(_("← К обращению"),
+                           TicketCb(action=TicketAction.CARD, id=ticket.id))]]

@@ -67,8 +67,7 @@ async def test_money_story(db_url: str) -> None:
         await say(owner, "1 500", "Услуга добавлена")
 
         # Intake with the service: the quote becomes the first unpaid receipt.
-        await say(master, "067 123 45 67", "не найден")
-        await tap(master, "Создать клиента", "Имя и фамилия")
+        await say(master, "067 123 45 67", "Имя и фамилия")
         await say(master, "Иван Петренко", "Какое устройство")
         await tap(master, "Телефон", "бренд и модель")
         await say(master, "Apple iPhone 12", "Опишите неисправность")
@@ -78,14 +77,15 @@ async def test_money_story(db_url: str) -> None:
         card = await tap(master, "Принять", "[1] Apple iPhone 12")
         assert has("к оплате: 1 500,00")(card)
 
-        # Pay cash: 2 000 handed over, 500,00 change — counted from the card.
+        # Pay cash: 2 000 handed over, 500,00 change — 3 interactions from the card (cash is
+        # preselected; the confirmation shows the change).
         master.interactions = 0
-        await tap(master, "Оплатить 1", "Как платит клиент")
-        await tap(master, "Наличные", "Сколько получено")
-        await say(master, "2000", "Сдача: 500,00")
+        await tap(master, "Оплатить 1", "Наличные: сколько получено")
+        confirm = await say(master, "2000", "Сдача: 500,00")
+        assert has("Проверьте оплату")(confirm)
         paid = await tap(master, "Оплачено", "оплачен")
         assert has("Сдача: 500,00")(paid) and "Петя" in (paid.text or "")
-        assert master.interactions == 4, master.interactions
+        assert master.interactions == 3, master.interactions
         assert "🧾 Чек" in paid.buttons
 
         # A cash expense of 300,00.
@@ -111,7 +111,7 @@ async def test_money_story(db_url: str) -> None:
         await tap(master, "Своя строка", "Название строки")
         await say(master, "Защитное стекло", "Цена для")
         await say(master, "150 *2", "300,00")
-        await tap(master, "Оплатить 300", "Как платит клиент")
+        await tap(master, "Оплатить 300", "Оплата чека")
         await tap(master, "Карта", "Проверьте оплату")
         await tap(master, "Оплачено", "оплачен")
 

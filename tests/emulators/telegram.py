@@ -701,6 +701,15 @@ class SimUser:
         sizes = self.emulator._store_photo(data or _fake_jpeg())
         return await self.emulator._incoming(self, {"photo": sizes, "caption": caption})
 
+    async def send_album(self, count: int = 2) -> list[Json]:
+        """Photos picked together: Telegram delivers one message per photo, all with one
+        media_group_id, in a row; the person did one thing (one interaction)."""
+        self.interactions += 1
+        group = str(secrets.randbits(60))
+        return [await self.emulator._incoming(self, {
+            "photo": self.emulator._store_photo(_fake_jpeg()), "media_group_id": group})
+            for _ in range(count)]
+
     async def send_document(
         self, data: bytes = b"%PDF-1.4 fake\n", file_name: str = "document.pdf",
         mime_type: str = "application/pdf", caption: str | None = None,
