@@ -3,19 +3,33 @@ non-staff throttled, lock codes only on the ticket card, the owner's audit log."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.throttle import MemoryCounter, RedisCounter, ThrottleMiddleware
-from db.desk.models import Client, Invite, Role, Staff
+from db.audit import AuditTopic, audit_page
+from db.base import utcnow
+from db.desk.models import AuditEntry, Client, Invite, Role, Staff
+from db.fiscal.queue import FiscalKind, request_retry
+from db.money.cash import service_cash
+from db.money.closing import close_ticket
+from db.money.expenses import add_expense
+from db.money.models import FiscalState, Receipt
+from db.money.payments import pay_receipt
+from db.money.refunds import refund
+from db.money.shifts import close_shift
+from keyboards.audit import AuditCb
 from keyboards.callbacks import StaffAction, StaffCb
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
 from tests.handler_kit import test_settings as kit_settings
 from tests.mocked_bot import make_contact_update
+from tests.test_money_support import cash_type, receipt_for, ticket_at
 
 MASTER_ID = 2
 MANAGER_ID = 3
@@ -228,3 +242,116 @@ async def test_memory_counter_windows_and_bound() -> None:
     for user in (2, 3, 4, 5):
         await counter.hit(user)
     assert len(counter._windows) == 3 and 1 not in counter._windows  # the oldest forgotten
+
+
+# -- the audit log ----------------------------------------------------------------------------
+
+AT = datetime(2026, 3, 2, 8, 5, tzinfo=UTC)  # Kyiv: 02.03.2026 10:05
+
+
+async def money_day(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """A master's and the owner's day of money and statuses; (sale receipt id, refund id)."""
+    async with session_factory() as s, s.begin():
+        boss = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
+        master = await make_staff(s, Role.MASTER, name="Петя", tg_user_id=MASTER_ID)
+        assert boss is not None
+        cash = await cash_type(s)
+        await service_cash(s, boss, 500_000, "размен")
+        ticket = await ticket_at(s, master, "ready", lock_code="7391-SECRET")
+        sale = await receipt_for(s, master, 120_000, ticket)
+        await pay_receipt(s, master, sale.id, [(cash.id, 120_000, 150_000)])
+        await add_expense(s, master, ticket.id, "Стекло", 30_000, cash.id)
+        back = await refund(s, boss, sale.id, None, cash.id)
+        await service_cash(s, boss, -10_000, "инкассация " + "x" * 400)
+        await close_ticket(s, master, ticket.id)
+        await close_shift(s, boss)
+        await s.execute(update(AuditEntry).values(created_at=AT))
+        return sale.id, back.receipt.id
+
+
+async def all_pages(desk: Desk, first: list[str]) -> str:
+    pages = [first[-1]]
+    while "▶️" in desk.buttons(OWNER_ID):
+        pages.append((await desk.tap(OWNER_ID, "▶️"))[-1])
+    return "\n".join(pages)
+
+
+async def test_owner_reads_who_did_what_with_money_and_statuses(
+        desk: Desk, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    await desk.send(OWNER_ID, "/start")
+    sale, back = await money_day(session_factory)
+    log = await all_pages(desk, await desk.send(OWNER_ID, "/audit"))
+    flat = log.replace("\xa0", " ")
+    assert "📜 <b>Журнал действий</b> · ✓" not in flat and "Журнал действий" in flat
+    for expected in (
+        f"02.03.2026 10:05 · Петя · [1]\n  💳 оплата чека №{sale}: 1 200,00 ₴, сдача 300,00 ₴",
+        f"02.03.2026 10:05 · Test · [1]\n  ↩️ возврат №{back} по чеку №{sale}: 1 200,00 ₴",
+        "02.03.2026 10:05 · Петя · [1]\n  🧾 расход 300,00 ₴",
+        "02.03.2026 10:05 · Test\n  💵 внесение 5 000,00 ₴: размен",
+        "02.03.2026 10:05 · Test\n  💸 изъятие 100,00 ₴: инкассация xxx",
+        "02.03.2026 10:05 · Test\n  🔓 смена №1 открыта, в кассе 0,00 ₴",
+        "02.03.2026 10:05 · Test\n  🔒 смена №1 закрыта: продажи 1 200,00 ₴, возвраты 1 200,00 ₴",
+        "02.03.2026 10:05 · Петя · [1]\n  🏁 обращение закрыто: оплачено 0,00 ₴",
+        "02.03.2026 10:05 · Петя · [1]\n  🔄 статус: Можно забирать → Выдан",
+        "02.03.2026 10:05 · Петя · [1]\n  🔄 статус: Принят → В работе",
+        "02.03.2026 10:05 · Петя · [1]\n  📥 устройство принято",
+    ):
+        assert expected in flat, (expected, flat)
+    assert "x" * 61 not in flat and "7391-SECRET" not in flat
+    # Newest first: the shift closed last, the cash came in first.
+    assert flat.index("смена №1 закрыта") < flat.index("внесение 5 000")
+    # One topic at a time.
+    texts = await desk.tap(OWNER_ID, "Статусы")
+    assert "статус:" in texts[-1] and "оплата" not in texts[-1] and "✓ 🔄 Статусы" in \
+        desk.buttons(OWNER_ID)
+    texts = await desk.tap(OWNER_ID, "Деньги")
+    assert "статус:" not in texts[-1] and "расход" in texts[-1]
+
+
+async def test_audit_records_access_and_is_for_the_owner_only(
+        desk: Desk, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    payload = await invite_link(desk, "менеджер")
+    await desk.send(MANAGER_ID, f"/start {payload}", first_name="Оля")
+    await desk.send(OWNER_ID, "/staff")
+    await desk.tap(OWNER_ID, "Оля")
+    await desk.tap(OWNER_ID, "Процент")
+    await desk.send(OWNER_ID, "12,5")
+    await invite_link(desk, "мастер")
+    await desk.tap(OWNER_ID, "Отозвать")
+    texts = await desk.send(OWNER_ID, "/audit")
+    await desk.tap(OWNER_ID, "Доступ")
+    log = desk.last_text()
+    for expected in ("🔗 приглашение: менеджер", "Оля\n  👋 принято приглашение: менеджер",
+                     "👤 процент Оля: 0.0% → 12.5%", "✖️ приглашение отозвано",
+                     "🔗 приглашение: мастер"):
+        assert expected in log, (expected, log)
+    assert texts
+    # Not for the manager, a master or a stranger; a forged page shows the last one.
+    texts = await desk.send(MANAGER_ID, "/audit")
+    assert "доступна не всем ролям" in texts[-1] and "приглашение" not in texts[-1]
+    texts = await desk.send(STRANGER_ID, "/audit")
+    assert "Немає доступу" in texts[-1]
+    for user in (MANAGER_ID, STRANGER_ID):
+        assert not await desk.press(user, AuditCb(topic=AuditTopic.ALL).pack())
+        assert desk.bot.last(AnswerCallbackQuery).show_alert
+    texts = await desk.press(OWNER_ID, f"au:all:{2**63 - 1}")
+    assert "приглашение" in texts[-1]
+    texts = await desk.send(OWNER_ID, "/settings")
+    assert "📜 Журнал действий" in desk.buttons(OWNER_ID)
+    texts = await desk.send(OWNER_ID, "/help")
+    assert "/audit" in texts[-1]
+
+
+async def test_a_fiscal_retry_is_audited(session_factory: async_sessionmaker[AsyncSession]
+                                         ) -> None:
+    async with session_factory() as s, s.begin():
+        boss = await make_staff(s, Role.OWNER, name="Шеф")
+        sale = await receipt_for(s, boss, 10_000)
+        await pay_receipt(s, boss, sale.id, [((await cash_type(s)).id, 10_000, None)])
+        await s.execute(update(Receipt).where(Receipt.id == sale.id)
+                        .values(fiscal_state=FiscalState.ERROR))
+        assert await request_retry(s, FiscalKind.RECEIPT, sale.id, utcnow(), boss)
+        assert not await request_retry(s, FiscalKind.RECEIPT, sale.id, utcnow(), boss)
+        page = await audit_page(s, boss, AuditTopic.MONEY, 0)
+        assert [(r.action, r.who, r.receipt_id) for r in page.records][:2] == [
+            ("fiscal.retry", "Шеф", sale.id), ("receipt.pay", "Шеф", sale.id)]
