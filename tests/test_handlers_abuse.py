@@ -7,14 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.throttle import MemoryCounter, RedisCounter, ThrottleMiddleware
+from bot.web import build_web_app
 from db.audit import AuditTopic, audit_page
 from db.base import utcnow
-from db.desk.models import AuditEntry, Client, Invite, Role, Staff
+from db.desk.models import AuditEntry, Client, Invite, Role, Staff, Status, Ticket
+from db.desk.tickets import update_ticket
 from db.fiscal.queue import FiscalKind, request_retry
 from db.money.cash import service_cash
 from db.money.closing import close_ticket
@@ -23,6 +26,7 @@ from db.money.models import FiscalState, Receipt
 from db.money.payments import pay_receipt
 from db.money.refunds import refund
 from db.money.shifts import close_shift
+from db.notify.models import OutboxMessage
 from keyboards.audit import AuditCb
 from keyboards.callbacks import StaffAction, StaffCb
 from tests.factories import make_client, make_staff, make_ticket
@@ -355,3 +359,79 @@ async def test_a_fiscal_retry_is_audited(session_factory: async_sessionmaker[Asy
         page = await audit_page(s, boss, AuditTopic.MONEY, 0)
         assert [(r.action, r.who, r.receipt_id) for r in page.records][:2] == [
             ("fiscal.retry", "Шеф", sale.id), ("receipt.pay", "Шеф", sale.id)]
+
+
+# -- lock codes -------------------------------------------------------------------------------
+
+CODE = "7391-SECRET"
+
+
+async def intake_with_code(desk: Desk) -> list[str]:
+    await desk.send(OWNER_ID, "+380671234567")
+    await desk.tap(OWNER_ID, "Создать")
+    await desk.send(OWNER_ID, "Олена Коваль")
+    await desk.tap(OWNER_ID, "Телефон")
+    await desk.send(OWNER_ID, "Apple iPhone 12")
+    await desk.send(OWNER_ID, "Не заряжается")
+    await desk.tap(OWNER_ID, "Код")
+    texts = await desk.send(OWNER_ID, CODE)
+    assert f"Код блокировки: {CODE}" in texts[-1]  # the review: the one who typed it checks it
+    return await desk.tap(OWNER_ID, "Принять")
+
+
+def seen(desk: Desk, texts: list[str]) -> str:
+    return "\n".join(texts + desk.buttons(OWNER_ID) + desk.buttons(CLIENT_ID))
+
+
+async def test_lock_code_only_on_the_staff_ticket_card(
+        desk: Desk, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    texts = await intake_with_code(desk)
+    assert f"🔑 Код блокировки: {CODE}" in texts[-1]  # the card
+    assert f"🔑 Код блокировки: {CODE}" in (await desk.send(OWNER_ID, "#1"))[-1]
+    shown: dict[str, str] = {}
+    # Searching by the code finds nothing (its echo is what the person typed).
+    assert "Никого не нашли" in (await desk.send(OWNER_ID, f"/find {CODE}"))[-1]
+    for where, text in (("client card", "/client 0671234567"), ("search", "Олена"),
+                        ("digits", "7391"), ("service list", "🛠 Сервис"), ("audit", "/audit")):
+        shown[where] = seen(desk, await desk.send(OWNER_ID, text))
+    await desk.send(OWNER_ID, "#1")
+    for where, label in (("history", "История"), ("device", "Устройство"), ("client", "Клиент")):
+        shown[where] = seen(desk, await desk.tap(OWNER_ID, label))
+        await desk.send(OWNER_ID, "#1")
+    # The ready prompt is the card with a question under it: the code stays for staff.
+    await desk.tap(OWNER_ID, "Статус")
+    await desk.tap(OWNER_ID, "В работе")
+    await desk.tap(OWNER_ID, "Статус")
+    texts = await desk.tap(OWNER_ID, "Можно забирать")
+    assert CODE in texts[-1] and "Сообщить клиенту" in texts[-1]
+    await desk.tap(OWNER_ID, "📨")
+    # Editing the code keeps it out of the log.
+    async with session_factory() as s, s.begin():
+        boss = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
+        ticket = await s.scalar(select(Ticket))
+        assert boss is not None and ticket is not None
+        ticket.status_id = (await s.scalar(select(Status).where(Status.code == "in_work"))).id
+        await update_ticket(s, boss, ticket.id, text_fields={"lock_code": "0000-NEWCODE"})
+        ticket.status_id = (await s.scalar(select(Status).where(Status.code == "ready"))).id
+        client = await s.scalar(select(Client))
+        assert client is not None
+        client.tg_chat_id = CLIENT_ID
+        token = ticket.public_token
+        logged = " ".join(str(e.data) for e in await s.scalars(select(AuditEntry)))
+        messages = " ".join(m.text + (m.sms_text or "")
+                            for m in await s.scalars(select(OutboxMessage)))
+    assert messages and "0000-NEWCODE" not in logged and CODE not in logged
+    shown["client messages"] = messages
+    # What the client sees: the list, the ticket, the status page.
+    shown["client /status"] = seen(desk, await desk.send(CLIENT_ID, "/status"))
+    shown["client ticket"] = seen(desk, await desk.tap(CLIENT_ID, "№1"))
+    shown["client status link"] = seen(desk, await desk.send(CLIENT_ID, f"/start st_{token}"))
+    app = build_web_app(desk.settings, session_factory, desk.i18n, "testbot", {})
+    async with TestClient(TestServer(app)) as http:
+        response = await http.get(f"/s/{token}")
+        assert response.status == 200
+        shown["status page"] = await response.text()
+    assert "Apple iPhone 12" in shown["status page"] and "Apple iPhone 12" in shown["client card"]
+    leaks = {where for where, text in shown.items() if CODE in text or "NEWCODE" in text}
+    assert not leaks, {where: shown[where] for where in leaks}
+    assert "0000-NEWCODE" in (await desk.send(OWNER_ID, "#1"))[-1]
