@@ -5,7 +5,8 @@ taps handled per THROTTLE_WINDOW seconds (a fixed window from their first update
 update over the limit gets one "слишком часто, подождите" (a message, or the text of the
 callback answer); the rest of the window is ignored silently (a tapped button still gets an
 empty answer, so its spinner stops). Staff are never throttled: OWNER_IDS pass without
-counting; anyone else over the limit is looked up once per window, and staff pass.
+counting; anyone else over the limit is looked up (staff once per window, others at most
+every 10 s), and staff pass.
 
 It runs before the update's transaction: a flood costs neither a database transaction (on
 SQLite each one takes the write lock) nor a form lock — only a counter, plus one staff lookup
@@ -39,6 +40,7 @@ Clock = Callable[[], float]
 
 # What a person sends; other updates (chat member changes, …) are not chatter.
 COUNTED = ("message", "edited_message", "callback_query")
+NOT_STAFF_KEPT = 10.0  # seconds a "not staff" lookup is trusted (one query per 10 s in a flood)
 TOO_OFTEN = N_("Слишком много сообщений подряд. Подождите немного и попробуйте снова.")
 
 
@@ -148,7 +150,9 @@ class ThrottleMiddleware(BaseMiddleware):
             is_staff = await get_staff_by_tg(session, user_id) is not None
         if len(self._staff) > 10_000:
             self._staff = {u: v for u, v in self._staff.items() if v[1] > now}
-        self._staff[user_id] = (is_staff, now + self.window)
+        # "Not staff" is kept briefly: someone invited meanwhile is let through soon.
+        self._staff[user_id] = (is_staff, now + (self.window if is_staff
+                                                 else min(self.window, NOT_STAFF_KEPT)))
         return is_staff
 
     async def _refuse(self, update: Update, bot: Bot, *, warn: bool) -> None:

@@ -435,3 +435,16 @@ async def test_lock_code_only_on_the_staff_ticket_card(
     leaks = {where for where, text in shown.items() if CODE in text or "NEWCODE" in text}
     assert not leaks, {where: shown[where] for where in leaks}
     assert "0000-NEWCODE" in (await desk.send(OWNER_ID, "#1"))[-1]
+
+
+async def test_someone_invited_while_throttled_gets_through_soon(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    desk, clock, _mw = throttled(session_factory)
+    for i in range(LIMIT + 2):
+        await desk.send(MASTER_ID, f"привет {i}")
+    async with session_factory() as s, s.begin():
+        await make_staff(s, Role.MASTER, name="Петя", tg_user_id=MASTER_ID)
+    assert await desk.send(MASTER_ID, "#1") == []  # "not staff" is still believed
+    clock.now += 10  # well inside the window
+    texts = await desk.send(MASTER_ID, "#1")
+    assert texts and "не найдено" in texts[-1].lower(), texts
