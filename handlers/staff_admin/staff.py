@@ -42,6 +42,7 @@ from keyboards.callbacks import StaffAction, StaffCb
 from keyboards.common import button, markup
 
 ROLES = (Role.OWNER, Role.MANAGER, Role.MASTER)
+SHOWN_INVITES = 20
 
 
 class StaffForm(StatesGroup):
@@ -76,7 +77,8 @@ async def staff_list(session: DbSession, staff: Staff, settings: Settings, lang:
     invites = await pending_invites(session, staff)
     if invites:
         lines += ["", _("🔗 Неиспользованные приглашения: {count}").format(count=len(invites))]
-        rows += [[revoke_button(invite, settings, lang)] for invite in invites]
+        # The newest ones get buttons (a keyboard holds at most 100).
+        rows += [[revoke_button(invite, settings, lang)] for invite in invites[-SHOWN_INVITES:]]
     return "\n".join(lines), markup(rows)
 
 
