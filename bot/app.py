@@ -32,6 +32,7 @@ from bot.i18n import make_i18n
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.polling import Poller
 from bot.services import Services, make_services
+from bot.throttle import ThrottleMiddleware, make_counter
 from bot.unit_of_work import CommitBeforeSpeaking
 from bot.web import HealthCheck, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
@@ -116,6 +117,9 @@ def build_dispatcher(
     # state (which aiogram does for every update) happens in the update's own transaction.
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True,
                     settings=settings, session_factory=session_factory, services=services)
+    # Non-staff chatter is throttled before it costs a transaction (bot/throttle.py).
+    dp.update.outer_middleware(ThrottleMiddleware(settings, session_factory, i18n,
+                                                  make_counter(settings, storage)))
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))

@@ -30,9 +30,10 @@ STAFF_COMMANDS = [
     ("templates", N_("Шаблоны сообщений")),
     ("settings", N_("Настройки")),
     ("backup", N_("Резервная копия базы")),
+    ("audit", N_("Журнал действий")),
 ]
 # What each role is offered in its menu; the handlers check roles again on every call.
-OWNER_ONLY = {"staff", "settings", "backup"}
+OWNER_ONLY = {"staff", "settings", "backup", "audit"}
 MANAGER_UP = {"today", "report", "templates"}
 CLIENT_COMMANDS = [("start", N_("Начать")), ("status", N_("Мои ремонты")), ("help", N_("Справка"))]
 

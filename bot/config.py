@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     shop_hours: str = ""
     warranty_days: int = Field(default=30, ge=0, le=3650)
     invite_ttl_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # Non-staff updates handled per window (bot/throttle.py); 0 = no throttling.
+    throttle_updates: int = Field(default=30, ge=0, le=100_000)
+    throttle_window: int = Field(default=60, ge=1, le=24 * 3600)
 
     fiscal_provider: Literal["none", "checkbox"] = "none"
     checkbox_api_url: str = "https://api.checkbox.ua/api/v1"

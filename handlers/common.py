@@ -45,6 +45,7 @@ def staff_help(staff: Staff) -> str:
     ]
     if staff.role == Role.OWNER:
         lines.append(_("Владельцу: /staff — сотрудники и приглашения, /settings — настройки."))
+        lines.append(_("/audit — журнал действий: деньги, статусы, доступ (кто, когда, что)."))
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from aiogram import Router
 
 from bot.config import Settings
 from handlers import (
+    audit_log,
     backup,
     client,
     client_answers,
@@ -72,6 +73,7 @@ def setup_routers(settings: Settings) -> Router:
         tickets.setup(),
         comments.setup(),
         backup.setup(),  # /backup (owner)
+        audit_log.setup(),  # /audit (owner): money, statuses, access
         import_clients.setup(),  # a .csv/.xlsx sent outside any form (owner)
         # Clients last among staff routers: it owns the catch-all "typed a phone or a name".
         clients.setup(),

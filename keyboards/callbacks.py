@@ -121,6 +121,7 @@ class StaffAction(StrEnum):
     ACTIVATE = "on"
     INVITE = "inv"  # who is invited?
     INVITE_ROLE = "invrole"  # an invite link for `role`
+    REVOKE = "revoke"  # make unused invite `id` unusable
 
 
 class StaffCb(CallbackData, prefix="s"):

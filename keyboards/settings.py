@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from keyboards.audit import AuditCb
 from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeAction, PayTypeCb
@@ -18,4 +19,5 @@ def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
         [button(_("💳 Способы оплаты"), PayTypeCb(action=PayTypeAction.LIST))],
         [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
+        [button(_("📜 Журнал действий"), AuditCb())],
     ])

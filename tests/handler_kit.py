@@ -36,6 +36,9 @@ def test_settings(**overrides: Any) -> Settings:
         "owner_ids": [OWNER_ID], "shop_name": "Ремонт-Сервис", "shop_address": "Київ, Хрещатик 1",
         "shop_phone": "+380441234567", "database_url": "sqlite+aiosqlite:///:memory:",
         "sms_provider": "log",
+        # Off unless a test turns it on (tests/test_handlers_abuse.py): tests and fuzzers send
+        # many updates per second as one stranger, which a shop's real clients never do.
+        "throttle_updates": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -111,7 +111,7 @@ async def accept_invite(
     await session.flush()
     marked = await session.execute(
         update(Invite)
-        .where(Invite.id == invite.id, Invite.used_at.is_(None))
+        .where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.revoked.is_(False))
         .values(used_at=now, used_by_id=staff.id)
     )
     if rowcount(marked) != 1:
@@ -120,13 +120,32 @@ async def accept_invite(
     return staff
 
 
-async def revoke_invite(session: AsyncSession, actor: Staff, invite_id: int) -> None:
+async def pending_invites(session: AsyncSession, actor: Staff, now: datetime | None = None
+                          ) -> list[Invite]:
+    """Invites nobody used yet that still work (not revoked, not expired), oldest first."""
     require_owner(actor)
-    invite = await session.get(Invite, invite_id)
+    return list(await session.scalars(
+        select(Invite).where(Invite.used_at.is_(None), Invite.revoked.is_(False),
+                             Invite.expires_at > (now or utcnow())).order_by(Invite.id)))
+
+
+async def revoke_invite(session: AsyncSession, actor: Staff, invite_id: int) -> Invite:
+    """Make an unused invite unusable. The row is locked as `accept_invite` locks it, so a
+    link opened at the same moment is either accepted (and the revoke refused as "used") or
+    refused as revoked."""
+    require_owner(actor)
+    invite = await session.scalar(
+        select(Invite).where(Invite.id == invite_id).with_for_update()
+        .execution_options(populate_existing=True))
     if invite is None:
         raise NotFound("invite", invite_id=invite_id)
+    if invite.used_at is not None:
+        raise InviteInvalid("used")
+    if invite.revoked:
+        raise InviteInvalid("revoked")
     invite.revoked = True
-    audit(session, actor, "invite.revoke", "invite", invite.id)
+    audit(session, actor, "invite.revoke", "invite", invite.id, role=invite.role.value)
+    return invite
 
 
 async def _active_owner_count(session: AsyncSession) -> int:

@@ -40,6 +40,7 @@ from db.errors import (
 
 TEXT_MAX = 2000
 LOCK_CODE_MAX = 64
+LOCK_CODE_MASK = "•••"  # what the audit log keeps of a changed lock code
 ESTIMATE_MAX = 100_000_000_00  # 100 million hryvnias in kopecks
 
 
@@ -450,5 +451,7 @@ async def update_ticket(
     if master_id is not None:
         await _check_master(session, master_id)
         ticket.master_id = changes["master_id"] = master_id
+    if changes.get("lock_code"):  # a device's unlock code is shown on its card only
+        changes["lock_code"] = LOCK_CODE_MASK
     audit(session, actor, "ticket.update", "ticket", ticket.id, **changes)
     return ticket

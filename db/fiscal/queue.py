@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from db import signals
+from db.audit import audit
 from db.base import rowcount
-from db.desk.models import Ticket
+from db.desk.models import Staff, Ticket
 from db.money.models import (
     CashMove,
     FiscalState,
@@ -322,9 +323,11 @@ async def replace_fiscal_id(session: AsyncSession, job: FiscalJob, old: str, new
 
 
 async def request_retry(
-    session: AsyncSession, kind: FiscalKind, row_id: int, now: datetime
+    session: AsyncSession, kind: FiscalKind, row_id: int, now: datetime,
+    actor: Staff | None = None,
 ) -> bool:
-    """Staff: put a failed item back in the queue. False if it is not (or no longer) failed."""
+    """Staff: put a failed item back in the queue. False if it is not (or no longer) failed.
+    Audited when a staff member asked (`actor`)."""
     model = _model(kind)
     result = await session.execute(
         update(model)
@@ -336,6 +339,8 @@ async def request_retry(
     if rowcount(result) != 1:
         return False
     signals.mark(session, signals.FISCAL)
+    if actor is not None:
+        audit(session, actor, "fiscal.retry", model.__tablename__.removesuffix("s"), row_id)
     return True
 
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.views import fiscal_texts as ft
 from db.base import utcnow
+from db.desk.models import Staff
 from db.engine import DbSession
 from db.fiscal import queue
 from handlers.filters import IsStaff
@@ -40,8 +41,9 @@ async def fiscal_errors(query: CallbackQuery, session: DbSession, lang: str,
 
 
 async def fiscal_retry(query: CallbackQuery, callback_data: FiscalRetryCb,
-                       session: DbSession) -> None:
-    if not await queue.request_retry(session, callback_data.kind, callback_data.id, utcnow()):
+                       session: DbSession, staff: Staff) -> None:
+    if not await queue.request_retry(session, callback_data.kind, callback_data.id, utcnow(),
+                                     staff):
         await query.answer(not_in_error(), show_alert=True)
         return
     await query.answer(_("Поставлено в очередь: отправлю в ПРРО сейчас."))

@@ -1,4 +1,5 @@
-"""/staff: the owner's list of staff, invite links, roles, commission, deactivation."""
+"""/staff: the owner's list of staff, invite links (and revoking unused ones), roles,
+commission, deactivation."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.commands import set_staff_commands
 from bot.config import Settings
 from bot.views.formatting import h, local_dt
-from db.desk.models import Role, Staff
+from db.desk.models import Invite, Role, Staff
 from db.desk.staff import (
     INVITE_PREFIX,
     change_role,
@@ -25,11 +26,13 @@ from db.desk.staff import (
     get_staff,
     list_staff,
     parse_percent,
+    pending_invites,
+    revoke_invite,
     set_active,
     set_commission,
 )
 from db.engine import DbSession
-from db.errors import DomainError
+from db.errors import DomainError, InviteInvalid
 from handlers.common import role_title
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
@@ -39,6 +42,7 @@ from keyboards.callbacks import StaffAction, StaffCb
 from keyboards.common import button, markup
 
 ROLES = (Role.OWNER, Role.MANAGER, Role.MASTER)
+SHOWN_INVITES = 20
 
 
 class StaffForm(StatesGroup):
@@ -53,7 +57,14 @@ def percent_text(commission_bp: int) -> str:
     return f"{commission_bp / 100:g}"
 
 
-async def staff_list(session: DbSession) -> tuple[str, InlineKeyboardMarkup]:
+def revoke_button(invite: Invite, settings: Settings, lang: str) -> InlineKeyboardButton:
+    return button(_("✖️ Отозвать: {role} до {until}").format(
+        role=role_title(invite.role), until=local_dt(invite.expires_at, settings.tz, lang)),
+        StaffCb(action=StaffAction.REVOKE, id=invite.id))
+
+
+async def staff_list(session: DbSession, staff: Staff, settings: Settings, lang: str
+                     ) -> tuple[str, InlineKeyboardMarkup]:
     lines = [_("👥 <b>Сотрудники</b>")]
     rows = []
     for person in await list_staff(session):
@@ -63,6 +74,11 @@ async def staff_list(session: DbSession) -> tuple[str, InlineKeyboardMarkup]:
         rows.append([button(f"{person.name}{mark}",
                             StaffCb(action=StaffAction.CARD, id=person.id))])
     rows.append([button(_("➕ Пригласить сотрудника"), StaffCb(action=StaffAction.INVITE))])
+    invites = await pending_invites(session, staff)
+    if invites:
+        lines += ["", _("🔗 Неиспользованные приглашения: {count}").format(count=len(invites))]
+        # The newest ones get buttons (a keyboard holds at most 100).
+        rows += [[revoke_button(invite, settings, lang)] for invite in invites[-SHOWN_INVITES:]]
     return "\n".join(lines), markup(rows)
 
 
@@ -90,13 +106,15 @@ async def staff_card(session: DbSession, staff_id: int) -> tuple[str, InlineKeyb
     ])
 
 
-async def staff_command(message: Message, session: DbSession) -> None:
-    text, kb = await staff_list(session)
+async def staff_command(message: Message, session: DbSession, staff: Staff,
+                        settings: Settings, lang: str) -> None:
+    text, kb = await staff_list(session, staff, settings, lang)
     await message.answer(text, reply_markup=kb)
 
 
-async def list_cb(query: CallbackQuery, session: DbSession) -> None:
-    text, kb = await staff_list(session)
+async def list_cb(query: CallbackQuery, session: DbSession, staff: Staff, settings: Settings,
+                  lang: str) -> None:
+    text, kb = await staff_list(session, staff, settings, lang)
     await edit_or_send(query, text, kb)
     await query.answer()
 
@@ -128,9 +146,28 @@ async def invite_create(query: CallbackQuery, callback_data: StaffCb, session: D
         "🔗 Приглашение ({role}), одноразовое, действует до {until}:\n{link}\n\n"
         "Перешлите ссылку сотруднику: он откроет её в Telegram и нажмёт «Начать» (Start)."
     ).format(role=role_title(role), until=local_dt(invite.expires_at, settings.tz, lang),
-             link=link), markup([[button(_("← Все сотрудники"),
+             link=link), markup([[revoke_button(invite, settings, lang)],
+                                 [button(_("← Все сотрудники"),
                                          StaffCb(action=StaffAction.LIST))]]))
     await query.answer()
+
+
+async def invite_revoke(query: CallbackQuery, callback_data: StaffCb, session: DbSession,
+                        staff: Staff, settings: Settings, lang: str) -> None:
+    """The link stops working at once; the list shows what is still pending."""
+    try:
+        await revoke_invite(session, staff, callback_data.id)
+    except InviteInvalid as exc:
+        await query.answer(_("Этим приглашением уже воспользовались: отключите сотрудника в его "
+                             "карточке.") if exc.reason == "used" else error_text(exc),
+                           show_alert=True)
+        return
+    except DomainError as exc:
+        await query.answer(error_text(exc), show_alert=True)
+        return
+    text, kb = await staff_list(session, staff, settings, lang)
+    await edit_or_send(query, text, kb)
+    await query.answer(_("Приглашение отозвано: ссылка больше не работает."))
 
 
 # ---- role, active, commission --------------------------------------------------------------
@@ -209,6 +246,8 @@ def setup() -> Router:
                                    StaffCb.filter(F.action == StaffAction.INVITE))
     router.callback_query.register(invite_create,
                                    StaffCb.filter(F.action == StaffAction.INVITE_ROLE))
+    router.callback_query.register(invite_revoke,
+                                   StaffCb.filter(F.action == StaffAction.REVOKE))
     router.callback_query.register(role_cb, StaffCb.filter(F.action == StaffAction.ROLE))
     router.callback_query.register(active_cb, StaffCb.filter(
         F.action.in_({StaffAction.DEACTIVATE, StaffAction.ACTIVATE})))
