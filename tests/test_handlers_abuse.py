@@ -368,7 +368,6 @@ CODE = "7391-SECRET"
 
 async def intake_with_code(desk: Desk) -> list[str]:
     await desk.send(OWNER_ID, "+380671234567")
-    await desk.tap(OWNER_ID, "Создать")
     await desk.send(OWNER_ID, "Олена Коваль")
     await desk.tap(OWNER_ID, "Телефон")
     await desk.send(OWNER_ID, "Apple iPhone 12")
