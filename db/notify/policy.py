@@ -6,6 +6,10 @@
 * the approval status → the estimate with Approve / Decline;
 * other statuses the client cares about (in progress, waiting, refused) → a short update, only
   to clients with a linked chat (free; an SMS per status move would cost the shop money);
+* by SMS (no chat, or the client blocked the bot): the intake confirmation, "можно забирать",
+  the estimate and reminders always (they pay off: the client comes, approves, pays); a plain
+  status update only when the owner switched `notify.status_sms` on (`sms_allowed`), else it
+  fails with `SMS_OFF_REASON` and no money is spent;
 * a client's answer to an estimate → the ticket's master, else whoever asked for the approval.
 """
 
@@ -19,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.desk.models import Staff, StatusChange, StatusKind, Ticket
 from db.notify.client_links import APPROVAL
 from db.notify.models import MessageKind
-from db.notify.settings import notification_enabled
+from db.notify.settings import get_notify_settings, notification_enabled
 
 STAFF_KIND = "staff"  # outbox messages to staff (e.g. "the client approved"), not to clients
 STATUS_KINDS = (StatusKind.IN_PROGRESS, StatusKind.WAITING, StatusKind.REFUSED)
+# The outbox's last_error of a status update Telegram could not deliver, SMS being off for it.
+SMS_OFF_REASON = "status updates are not sent by SMS (owner's setting)"
 
 
 class FollowUp(enum.StrEnum):
@@ -39,9 +45,17 @@ async def after_status(session: AsyncSession, ticket: Ticket) -> FollowUp:
         return await _if_enabled(session, MessageKind.READY, FollowUp.ASK_READY)
     if status.code == APPROVAL:
         return await _if_enabled(session, MessageKind.ESTIMATE, FollowUp.ESTIMATE)
-    if status.kind in STATUS_KINDS and ticket.client.tg_chat_id is not None:
+    if status.kind in STATUS_KINDS and (ticket.client.tg_chat_id is not None
+                                        or await sms_allowed(session, MessageKind.STATUS)):
         return await _if_enabled(session, MessageKind.STATUS, FollowUp.STATUS)
     return FollowUp.NONE
+
+
+async def sms_allowed(session: AsyncSession, kind: str) -> bool:
+    """Whether a message of `kind` may go as a paid SMS when Telegram cannot take it."""
+    if kind != MessageKind.STATUS:
+        return True
+    return (await get_notify_settings(session)).status_sms
 
 
 async def after_intake(session: AsyncSession) -> bool:

@@ -16,7 +16,7 @@ from db.desk.tickets import allowed_targets
 from db.engine import DbSession
 from db.notify.models import MessageKind
 from db.notify.outbox import DeliveryStatus, delivery_state, last_failed
-from db.notify.policy import STAFF_KIND
+from db.notify.policy import SMS_OFF_REASON, STAFF_KIND
 from keyboards.common import button
 from keyboards.notify import NotifyAction, NotifyCb
 
@@ -39,6 +39,10 @@ def kind_label(kind: str) -> str:
 def reason_text(error: str | None) -> str:
     """A gateway's or Telegram's error, short and readable."""
     text = (error or "").strip()
+    if SMS_OFF_REASON in text:  # the Telegram part, then why no SMS
+        before = text.replace(SMS_OFF_REASON, "").strip(" ;")
+        why = _("статусы по SMS выключены в настройках")
+        return f"{reason_text(before)}; {why}" if before else why
     low = text.lower()
     if "blocked" in low:
         return _("бот заблокирован клиентом")
@@ -46,6 +50,8 @@ def reason_text(error: str | None) -> str:
         return _("чат клиента недоступен")
     if "no phone" in low:
         return _("нет телефона для SMS")
+    if low == "no telegram chat":
+        return _("нет Telegram")
     text = text.removeprefix("Forbidden: ").removeprefix("Bad Request: ")
     clipped = text[:REASON_SHOWN] + ("…" if len(text) > REASON_SHOWN else "")
     return h(clipped) or _("неизвестная ошибка")
