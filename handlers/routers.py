@@ -18,6 +18,7 @@ from handlers import (
     deny,
     import_clients,
     intake,
+    intake_receipt,
     staff_admin,
     tickets,
 )
@@ -70,6 +71,7 @@ def setup_routers(settings: Settings) -> Router:
         template_form.setup(),
         switches.setup(),
         tickets.setup(),
+        intake_receipt.setup(),
         comments.setup(),
         backup.setup(),  # /backup (owner)
         import_clients.setup(),  # a .csv/.xlsx sent outside any form (owner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from keyboards.callbacks import SettingsAction, SettingsCb
+from keyboards.callbacks import SettingsAction, SettingsCb, TermsAction, TermsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeAction, PayTypeCb
 from keyboards.notify import NotifySetAction, NotifySetCb
@@ -17,5 +17,6 @@ def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
         [button(_("📱 Типы устройств"), SettingsCb(action=SettingsAction.TYPES))],
         [button(_("💳 Способы оплаты"), PayTypeCb(action=PayTypeAction.LIST))],
         [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
+        [button(_("🧾 Квитанция о приёме"), TermsCb(action=TermsAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
     ])

@@ -51,7 +51,7 @@ from db.notify.outbox import (
     record_attempt,
     settle,
 )
-from db.notify.policy import SMS_OFF_REASON, sms_allowed
+from db.notify.policy import no_sms_reason
 from sms.base import SmsProvider, SmsResult
 
 logger = logging.getLogger("bot.notifications")
@@ -347,8 +347,7 @@ class OutboxWorker:
         if not item.phone:
             return "no phone for SMS"
         async with self._sf() as session:
-            allowed = await sms_allowed(session, item.kind)
-        return None if allowed else SMS_OFF_REASON
+            return await no_sms_reason(session, item.kind)
 
     async def _settle(
         self, item: OutboxItem, attempt: tuple[Channel, bool, str | None, str | None] | None,

@@ -9,7 +9,7 @@
 * by SMS (no chat, or the client blocked the bot): the intake confirmation, "можно забирать",
   the estimate and reminders always (they pay off: the client comes, approves, pays); a plain
   status update only when the owner switched `notify.status_sms` on (`sms_allowed`), else it
-  fails with `SMS_OFF_REASON` and no money is spent;
+  fails with `SMS_OFF_REASON` and no money is spent; the intake receipt PDF never (a document);
 * a client's answer to an estimate → the ticket's master, else whoever asked for the approval.
 """
 
@@ -29,6 +29,7 @@ STAFF_KIND = "staff"  # outbox messages to staff (e.g. "the client approved"), n
 STATUS_KINDS = (StatusKind.IN_PROGRESS, StatusKind.WAITING, StatusKind.REFUSED)
 # The outbox's last_error of a status update Telegram could not deliver, SMS being off for it.
 SMS_OFF_REASON = "status updates are not sent by SMS (owner's setting)"
+TELEGRAM_ONLY_REASON = "a document goes to Telegram only"
 
 
 class FollowUp(enum.StrEnum):
@@ -51,11 +52,18 @@ async def after_status(session: AsyncSession, ticket: Ticket) -> FollowUp:
     return FollowUp.NONE
 
 
+async def no_sms_reason(session: AsyncSession, kind: str) -> str | None:
+    """Why a message of `kind` may not go as a paid SMS when Telegram cannot take it; None
+    when it may."""
+    if kind == MessageKind.INTAKE_DOC:
+        return TELEGRAM_ONLY_REASON  # the intake SMS already carried the status link
+    if kind == MessageKind.STATUS and not (await get_notify_settings(session)).status_sms:
+        return SMS_OFF_REASON
+    return None
+
+
 async def sms_allowed(session: AsyncSession, kind: str) -> bool:
-    """Whether a message of `kind` may go as a paid SMS when Telegram cannot take it."""
-    if kind != MessageKind.STATUS:
-        return True
-    return (await get_notify_settings(session)).status_sms
+    return await no_sms_reason(session, kind) is None
 
 
 async def after_intake(session: AsyncSession) -> bool:
