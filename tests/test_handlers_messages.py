@@ -5,15 +5,18 @@ that stays the same through a conversation."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import make_i18n
 from bot.views.client_notices import ClientNoticeTexts
+from bot.views.exports import lines_xlsx
 from bot.views.sms_text import SMS_MAX_CHARS
 from bot.workers.outbox import DeliveryPolicy, OutboxWorker
 from db.base import utcnow
@@ -208,6 +211,14 @@ async def test_sms_per_kind_in_today_and_report(
         report = await day_report(s, today_in(settings.tz), settings.tz)
     assert report.total.sms == (("ready", 2), ("reminder", 1), ("status", 1))
     assert report.total.sms_total == 4 and not report.total.is_empty
+    i18n = make_i18n("ru")
+    with i18n.context():
+        book = load_workbook(io.BytesIO(lines_xlsx([], report, settings.tz, "ru")))
+    cells = {row[0]: row[1] for sheet in book.worksheets
+             for row in sheet.iter_rows(values_only=True) if row and len(row) > 1}
+    assert cells["SMS отправлено"] == 4
+    assert (cells["  SMS: готово"], cells["  SMS: напоминание"], cells["  SMS: статус"]) == (
+        2, 1, 1)
     texts = await desk.send(OWNER_ID, "/today")
     assert "📩 SMS отправлено: 4 (готово 2 · напоминание 1 · статус 1)" in texts[-1]
     texts = await desk.send(OWNER_ID, "/report week")

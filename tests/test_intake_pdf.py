@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument
+from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +21,8 @@ from bot.i18n import make_i18n
 from bot.usecases.intake_receipt import receipt_facts
 from bot.views import intake_receipt
 from bot.views.intake_receipt import intake_receipt_pdf
-from db.desk.models import Client, Role, Staff
+from bot.views.labels import qr_png
+from db.desk.models import Client, Role, Staff, Ticket
 from db.desk.receipt_terms import TERMS_MAX, get_terms, set_terms
 from db.errors import InvalidValue, PermissionDenied
 from db.notify.models import MediaKind, MessageKind, OutboxMessage
@@ -40,6 +42,17 @@ UK_TERMS = "Гарантія на роботу — 90 днів.\nПристрі�
 def pdf_text(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def qr_of(pdf: bytes) -> Image.Image:
+    [image] = PdfReader(io.BytesIO(pdf)).pages[0].images
+    return image.image.convert("L")
+
+
+def encodes(pdf: bytes, link: str) -> bool:
+    """The PDF's one image is, pixel for pixel, the QR of `link`."""
+    expected = Image.open(io.BytesIO(qr_png(link, box_size=8))).convert("L")
+    return ImageChops.difference(qr_of(pdf), expected).getbbox() is None
 
 
 def flat(text: str) -> str:
@@ -89,7 +102,7 @@ async def test_the_pdf_holds_the_ticket_and_the_owners_terms(session: AsyncSessi
     assert "1. Вартість і термін ремонту" not in text  # the owner's terms replace the default
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1
-    assert len(reader.pages[0].images) == 1  # the status QR
+    assert encodes(pdf, LINK) and not encodes(pdf, LINK + "x")  # the status QR
     assert reader.metadata is not None and reader.metadata.title == "Квитанція про прийом №1"
 
 
@@ -180,8 +193,12 @@ async def test_the_card_button_gives_the_master_the_pdf_and_the_client_a_copy(
     assert document.caption is not None and document.caption.startswith(
         "🧾 Квитанция о приёме [1]")
     file_id = next(iter(desk.bot.session.uploads))
-    text = flat(pdf_text(desk.bot.session.uploads[file_id]))
+    pdf = desk.bot.session.uploads[file_id]
+    text = flat(pdf_text(pdf))
     assert "Квитанція про прийом у ремонт №1" in text and "Олена Коваль" in text
+    async with session_factory() as s:
+        token = (await s.scalar(select(Ticket))).public_token  # type: ignore[union-attr]
+    assert encodes(pdf, f"https://t.me/test_bot?start=st_{token}")  # the status deep link
     assert answers(desk)[-1] == "📨 Копия уходит клиенту в Telegram."
     [copy] = await copies(session_factory)
     assert copy.media_kind == MediaKind.DOCUMENT and copy.media_ref == file_id
