@@ -29,7 +29,13 @@ from db.desk.phones import format_phone
 from db.desk.tickets import get_ticket_by_token
 from db.engine import DbSession
 from db.errors import DomainError, NotFound
-from db.notify.client_links import SharedContact, client_ticket, link_shared_contact, restore_chat
+from db.notify.client_links import (
+    SharedContact,
+    choose_language,
+    client_ticket,
+    link_shared_contact,
+    restore_chat,
+)
 from db.notify.errors import ForeignContact, PhoneMismatch, TokenInvalid
 from handlers.error_texts import error_text
 from handlers.filters import IsNotStaff
@@ -37,7 +43,13 @@ from handlers.forms import FormData, load, save
 from handlers.notify.error_texts import share_button_text
 from handlers.notify.public import my_tickets_view, public_view
 from handlers.ui import callback_message, edit_or_send
-from keyboards.notify import STATUS_PREFIX, MyTicketAction, MyTicketCb, contact_keyboard
+from keyboards.notify import (
+    STATUS_PREFIX,
+    ClientLangCb,
+    MyTicketAction,
+    MyTicketCb,
+    contact_keyboard,
+)
 
 
 class StatusLinkData(FormData):
@@ -90,6 +102,8 @@ async def start_status(message: Message, command: CommandObject, session: DbSess
     viewer = await _linked(session, client, message.chat.id)
     if viewer is not None and viewer is not client:
         lang = client_lang(viewer, settings)
+    elif viewer is None and ticket is not None:
+        lang = client_lang(ticket.client, settings)  # the language the shop writes to them in
     with i18n.use_locale(lang):
         if ticket is None:
             await message.answer(error_text(TokenInvalid("unknown token")))
@@ -147,7 +161,7 @@ async def got_contact(message: Message, session: DbSession, state: FSMContext, i
     shared = SharedContact(
         tg_user_id=user.id, chat_id=message.chat.id, contact_user_id=contact.user_id,
         phone_text=contact_phone(contact.phone_number), first_name=contact.first_name or "",
-        last_name=contact.last_name or "", language=user.language_code)
+        last_name=contact.last_name or "")  # the language stays the one spoken so far
     try:
         result = await link_shared_contact(session, shared, token=token,
                                            region=settings.default_region)
@@ -198,6 +212,24 @@ async def status(message: Message, session: DbSession, client: Client | None, i1
     lang = client_lang(viewer, settings)
     with i18n.use_locale(lang):
         await show_list(message, session, viewer, lang, settings)
+
+
+async def choose_language_cb(query: CallbackQuery, callback_data: ClientLangCb,
+                             session: DbSession, client: Client | None, i18n: I18n,
+                             settings: Settings) -> None:
+    """🌐 under the client's list: the shop writes to them in that language from now on."""
+    client = await _linked(session, client, query.from_user.id)
+    if client is None:
+        await query.answer(_("Сначала поделитесь номером: /start"), show_alert=True)
+        return
+    if not await choose_language(session, client, callback_data.lang):
+        await query.answer(_("Кнопка устарела."), show_alert=True)
+        return
+    lang = client_lang(client, settings)
+    with i18n.use_locale(lang):
+        text, kb = await my_tickets_view(session, client, lang, settings.tz)
+        await edit_or_send(query, text, kb)
+        await query.answer()
 
 
 async def list_tickets(query: CallbackQuery, session: DbSession, client: Client | None,
@@ -255,6 +287,7 @@ def setup() -> Router:
     router.message.register(status, Command("status"))
     router.callback_query.register(list_tickets,
                                    MyTicketCb.filter(F.action == MyTicketAction.LIST))
+    router.callback_query.register(choose_language_cb, ClientLangCb.filter())
     router.callback_query.register(view_ticket, MyTicketCb.filter(
         F.action.in_({MyTicketAction.VIEW, MyTicketAction.OPEN})))
     router.message.register(other_text, F.text, ~F.text.startswith("/"))

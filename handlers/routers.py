@@ -19,6 +19,7 @@ from handlers import (
     deny,
     import_clients,
     intake,
+    intake_receipt,
     staff_admin,
     tickets,
 )
@@ -71,6 +72,7 @@ def setup_routers(settings: Settings) -> Router:
         template_form.setup(),
         switches.setup(),
         tickets.setup(),
+        intake_receipt.setup(),
         comments.setup(),
         backup.setup(),  # /backup (owner)
         audit_log.setup(),  # /audit (owner): money, statuses, access

@@ -1,6 +1,7 @@
 """The ticket card, composed in one place: the desk's lines and buttons (handlers/ticket_view),
 then the money part (handlers/money/card), then the client messages' part
-(handlers/notify/delivery). A feature that adds to the card adds its call here."""
+(handlers/notify/delivery), then the intake receipt's button (handlers/intake_receipt). A
+feature that adds to the card adds its call here."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from db.desk.tickets import count_comments, get_ticket
 from db.engine import DbSession
+from handlers import intake_receipt
 from handlers.money import card as money_card
 from handlers.notify import delivery
 from handlers.ticket_view import desk_buttons, desk_lines
@@ -29,7 +31,8 @@ async def render_ticket(session: DbSession, ticket_id: int, lang: str, tz: ZoneI
     kb.add(*await desk_buttons(session, ticket, comments))
     kb.adjust(2)
     for row in [*await money_card.card_rows(session, ticket, lang),
-                *await delivery.card_rows(session, ticket, lang)]:
+                *await delivery.card_rows(session, ticket, lang),
+                *intake_receipt.card_rows(ticket)]:
         kb.row(*row)
     return "\n".join(lines), kb.as_markup()
 

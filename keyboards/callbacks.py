@@ -22,6 +22,7 @@ class TicketAction(StrEnum):
     COMMENTS = "cms"  # show the comments
     HISTORY = "hist"
     LABEL = "lbl"  # the printable QR label
+    RECEIPT = "pdf"  # the intake receipt PDF (and its copy to the client's chat)
 
 
 class TicketCb(CallbackData, prefix="t"):
@@ -179,3 +180,16 @@ class RefundCb(CallbackData, prefix="rf"):
     action: RefundAction
     id: DbId
     arg: DbId = 0
+
+
+class TermsAction(StrEnum):
+    MENU = "menu"
+    EDIT = "edit"  # type new terms in `lang`
+    RESET = "reset"  # back to the default terms in `lang`
+
+
+class TermsCb(CallbackData, prefix="rt"):
+    """/settings → the intake receipt's terms (owner)."""
+
+    action: TermsAction
+    lang: str = ""

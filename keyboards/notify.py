@@ -2,9 +2,10 @@
 
 Prefixes (unique across keyboards/): nt = staff actions on a ticket's notifications,
 tp = the /templates editor, ns = the owner's notification switches, mt = a client's own
-tickets, ea = a client's answer to an estimate. Every handler re-checks who taps and what the
-ids point to: callback data can be forged. The longest payload (two ids at their maximum) is
-"nt:retry:<19 digits>:<19 digits>", 48 bytes of Telegram's 64.
+tickets, ea = a client's answer to an estimate, lg = a client's choice of language. Every
+handler re-checks who taps and what the ids point to: callback data can be forged. The
+longest payload (two ids at their maximum) is "nt:retry:<19 digits>:<19 digits>", 48 bytes
+of Telegram's 64.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class TemplateCb(CallbackData, prefix="tp"):
 class NotifySetAction(StrEnum):
     MENU = "menu"
     SWITCH = "sw"  # toggle `kind`
+    STATUS_SMS = "ssms"  # status updates by SMS too
     DAYS = "days"  # reminder after N days, by `step`
     MAX = "max"  # at most M reminders, by `step`
     NOOP = "noop"  # the label between ➖ and ➕
@@ -92,6 +94,17 @@ class MyTicketCb(CallbackData, prefix="mt"):
 
     action: MyTicketAction
     id: DbId = 0
+
+
+class ClientLanguage(StrEnum):
+    RU = "ru"
+    UK = "uk"
+
+
+class ClientLangCb(CallbackData, prefix="lg"):
+    """A client chooses the language the shop writes to them in."""
+
+    lang: ClientLanguage
 
 
 class EstimateAction(StrEnum):

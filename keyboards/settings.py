@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from keyboards.audit import AuditCb
-from keyboards.callbacks import SettingsAction, SettingsCb
+from keyboards.callbacks import SettingsAction, SettingsCb, TermsAction, TermsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeAction, PayTypeCb
 from keyboards.notify import NotifySetAction, NotifySetCb
@@ -18,6 +18,7 @@ def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
         [button(_("📱 Типы устройств"), SettingsCb(action=SettingsAction.TYPES))],
         [button(_("💳 Способы оплаты"), PayTypeCb(action=PayTypeAction.LIST))],
         [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
+        [button(_("🧾 Квитанция о приёме"), TermsCb(action=TermsAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
         [button(_("📜 Журнал действий"), AuditCb())],
     ])

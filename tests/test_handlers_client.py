@@ -101,10 +101,14 @@ async def test_own_contact_links_the_existing_client(
     texts = await share(desk, CLIENT_ID, PHONE.lstrip("+"))  # Telegram often omits the "+"
     client = await client_by_phone(session_factory, PHONE)
     assert client is not None and client.tg_chat_id == CLIENT_ID
-    assert client.language == "ru" and not client.self_registered  # Telegram's language_code
-    assert "номер +380 50 111 2233 подтверждён" in texts[0]
+    # The conversation was in the shop's client language (uk): linking does not switch it to
+    # Telegram's language_code (ru here) and chooses nothing for the client.
+    assert client.language is None and not client.self_registered
+    confirmed = uk(desk, "✅ Готово, номер {phone} подтверждён. Уведомления о ремонте будут "
+                         "приходить сюда.")
+    assert texts[0] == confirmed.format(phone="+380 50 111 2233")
     assert isinstance(desk.bot.calls(SendMessage)[0].reply_markup, ReplyKeyboardRemove)
-    assert "№1 · Apple iPhone 12 — <b>Диагностика</b>" in texts[-1]
+    assert "№1 · Apple iPhone 12 — <b>Діагностика</b>" in texts[-1]
     # Now /start greets a known client.
     texts = await desk.send(CLIENT_ID, "/start")
     assert "/status" in texts[-1]
@@ -139,7 +143,8 @@ async def test_unknown_phone_self_registers(
     client = await client_by_phone(session_factory, OTHER_PHONE)
     assert client is not None and client.self_registered and client.name == "Марія"
     assert client.tg_chat_id == CLIENT_ID
-    assert "нет обращений" in texts[-1]
+    assert texts[-1] == uk(desk, "У вас пока нет обращений в сервисе. Когда вы сдадите "
+                                 "устройство, его статус будет здесь.")
 
 
 # -- the status link ------------------------------------------------------------------------------
@@ -172,8 +177,9 @@ async def test_status_link_shows_only_public_data_and_links_by_matching_phone(
     texts = await share(desk, CLIENT_ID, PHONE)
     client = await client_by_phone(session_factory, PHONE)
     assert client is not None and client.tg_chat_id == CLIENT_ID
-    assert "Мастер ждёт вашего решения" in texts[-1]
-    assert desk.buttons(CLIENT_ID)[:2] == ["✅ Согласовать", "❌ Отказаться"]
+    # The view came in Ukrainian before the contact, and stays Ukrainian after it.
+    assert uk(desk, "Мастер ждёт вашего решения по стоимости ремонта.") in texts[-1]
+    assert desk.buttons(CLIENT_ID)[:2] == [uk(desk, "✅ Согласовать"), uk(desk, "❌ Отказаться")]
 
 
 async def test_unknown_status_link(desk: Desk) -> None:
@@ -195,7 +201,8 @@ async def test_status_lists_open_first_and_refuses_foreign_tickets(
     assert "№2" in lines[1] and "В работе" in lines[1] and "0 дн." in lines[1]
     assert "№1" in lines[2] and "Отказ" in lines[2]
     assert "№3" not in texts[-1]
-    assert [b.split(" · ")[0][-2:] for b in desk.buttons(CLIENT_ID)] == ["№2", "№1"]
+    assert [b.split(" · ")[0][-2:] for b in desk.buttons(CLIENT_ID)] == ["№2", "№1", "ою"]
+    assert desk.buttons(CLIENT_ID)[-1] == "🌐 Українською"  # the other language, to choose
 
     texts = await desk.tap(CLIENT_ID, "№2")
     assert "Обращение №2" in texts[-1] and "SECRET" not in texts[-1]

@@ -128,15 +128,16 @@ async def test_ready_in_two_taps_from_the_card(
     prompt_data, prompt = desk.find_button(MASTER_ID, "📨")
     assert prompt.message_id == card_id  # edited, not a new message
     labels = desk.buttons(MASTER_ID)
-    # The client's language (none set → uk): uk templates, the default first; then "don't";
-    # the card's own buttons stay below.
-    assert labels[:3] == ["📨 Можна забирати ⭐", "📨 Коротко (SMS)", "🔕 Не уведомлять"]
+    # The client's language (none set → uk): uk templates, the default first, named in the
+    # master's language (ru); then "don't"; the card's own buttons stay below.
+    assert labels[:3] == ["📨 Можно забирать ⭐", "📨 Коротко (SMS)", "🔕 Не уведомлять"]
+    assert "Язык сообщения: украинский" in texts[-1]
     assert "🔄 Статус" in labels
     assert await ticket_status(session_factory, ticket_id) == "ready"
     assert await outbox(session_factory, "ready") == []
 
     # Tap 2: one template → one outbox row written in that update's transaction.
-    await desk.tap(MASTER_ID, "📨 Можна забирати")
+    await desk.tap(MASTER_ID, "📨 Можно забирать")
     assert "Отправляем" in answers(desk)[-1]
     rows = await outbox(session_factory, "ready")
     assert len(rows) == 1
@@ -192,7 +193,7 @@ async def test_stale_prompt_after_status_moved_on(
     ticket_id = await seed(session_factory)
     await desk.send(MASTER_ID, "/ticket 1")
     await desk.tap(MASTER_ID, "✅ Можно забирать")
-    data, message = desk.find_button(MASTER_ID, "📨 Можна забирати")
+    data, message = desk.find_button(MASTER_ID, "📨 Можно забирать")
     async with session_factory() as s, s.begin():
         await change_status(s, None, ticket_id, await status_id(s, "in_work"), by_client=True)
     await desk.press(MASTER_ID, data, message)

@@ -61,18 +61,25 @@ def greeting(ticket: Ticket) -> str:
     return _("Здравствуйте, {name}!").format(name=name) if name else _("Здравствуйте!")
 
 
+def shop_signature(settings: Settings) -> str:
+    """"Сервіс Плюс +380…": who writes, and whom to call (also the last line of the ready
+    templates' SMS, so a client knows an SMS is from the shop they left the device at)."""
+    return " ".join(p for p in (settings.shop_name, settings.shop_phone) if p)
+
+
 def intake_text(ticket: Ticket, link: str, settings: Settings) -> tuple[str, str]:
     """(Telegram text, SMS text) of the intake confirmation."""
+    signature = shop_signature(settings)
     text = "\n".join(p for p in (
         greeting(ticket),
         _("Ваше устройство {device} принято в ремонт, обращение №{number}.").format(
             device=device_name(ticket), number=ticket.number),
         _("Статус ремонта всегда здесь: {link}").format(link=link),
-        " ".join(p for p in (settings.shop_name, settings.shop_phone) if p),
+        signature,
     ) if p)
     sms = _("Обращение №{number} принято. Статус: {link}").format(
         number=ticket.number, link=link)
-    return text, sms
+    return text, "\n".join(p for p in (sms, signature) if p)
 
 
 STATUS_HINTS = {

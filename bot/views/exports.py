@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.views.sms_text import sms_kind_label
 from db.money.models import ReceiptKind
 from db.reports.queries import ExportLine, Payroll, Report, Totals
 
@@ -154,6 +155,9 @@ def _totals_rows(sheet: _Sheet, totals: Totals, lang: str) -> None:
                          (_("Обращений выдано"), totals.tickets_done),
                          (_("Обращений с отказом"), totals.tickets_refused)]:
         sheet.append([title, count])
+    sheet.append([_("SMS отправлено"), totals.sms_total])
+    for kind, count in totals.sms:
+        sheet.append([_("  SMS: {kind}").format(kind=sms_kind_label(kind)), count])
 
 
 def _bucket_rows(sheet: _Sheet, report: Report) -> None:

@@ -1,10 +1,14 @@
-"""The SMS wording of an outbox message: plain text, no buttons, no blank lines, short."""
+"""The SMS wording of an outbox message: plain text, no buttons, no blank lines, short; and
+how reports name what SMS were sent for."""
 
 from __future__ import annotations
 
 import html
 import re
 
+from aiogram.utils.i18n import gettext as _
+
+from db.notify.models import MessageKind
 from db.notify.outbox import OutboxItem
 
 # Cyrillic SMS are UCS-2: 70 characters in one part, 67 per part after that. Five parts are
@@ -26,3 +30,21 @@ def sms_text(item: OutboxItem, max_chars: int = SMS_MAX_CHARS) -> str:
     if space > max_chars // 2:
         cut = cut[:space]
     return cut.rstrip(" ,.;:\n") + "…"
+
+
+def sms_kind_label(kind: str) -> str:
+    """What an SMS was for, in a report line ("готово 3 · смета 1")."""
+    labels: dict[str, str] = {
+        MessageKind.READY: _("готово"),
+        MessageKind.ESTIMATE: _("смета"),
+        MessageKind.REMINDER: _("напоминание"),
+        MessageKind.STATUS: _("статус"),
+        MessageKind.INTAKE: _("приём"),
+        MessageKind.RECEIPT: _("чек"),
+    }
+    return labels.get(kind, _("другое"))
+
+
+def sms_summary(counts: tuple[tuple[str, int], ...]) -> str:
+    """"готово 3 · смета 1 · статус 2"."""
+    return " · ".join(f"{sms_kind_label(kind)} {count}" for kind, count in counts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.views.formatting import money_text
@@ -27,6 +28,25 @@ _SAMPLES = {
     "uk": {"name": "Олена", "device": "Samsung Galaxy A52", "ticket": "125"},
     "ru": {"name": "Елена", "device": "Samsung Galaxy A52", "ticket": "125"},
 }
+
+
+def _seeded_names() -> dict[str, str]:
+    """The names the migrations give the seeded templates, in either language's spelling →
+    the name in the reader's language."""
+    ready, short, reminder = _("Можно забирать"), _("Коротко (SMS)"), _("Напоминание")
+    return {"можно забирать": ready, "можна забирати": ready, "коротко (sms)": short,
+            "напоминание": reminder, "нагадування": reminder}
+
+
+def template_label(template: MessageTemplate) -> str:
+    """A template's name for a staff member's screen: a seeded template's in the staff
+    member's language (the row's own name is in the client's: "Можна забирати" on a Russian
+    screen otherwise); a name somebody typed, as typed."""
+    return _seeded_names().get(template.name.casefold(), template.name)
+
+
+def language_name(code: str) -> str:
+    return {"uk": _("украинский"), "ru": _("русский")}.get(code, code)
 
 
 def sample_context(language: str, shop: ShopInfo | None = None) -> dict[str, str]:

@@ -12,7 +12,9 @@ Per message:
 * no chat, or Telegram given up → SMS (plain text, no buttons, short):
   - ok → done; permanent error → failed with the gateway's reason; transient → backoff,
     failed after `sms_retries`;
-* no phone either → failed, saying why.
+* no phone either → failed, saying why;
+* a kind the notification policy keeps off SMS (plain status updates, unless the owner turned
+  that on: db.notify.policy.sms_allowed) → failed with the policy's reason, nothing paid.
 Every attempt is a `delivery_attempts` row; the message row says where it stands.
 
 Transactions: a claim is one short transaction, committed before anything is sent; each
@@ -49,6 +51,7 @@ from db.notify.outbox import (
     record_attempt,
     settle,
 )
+from db.notify.policy import no_sms_reason
 from sms.base import SmsProvider, SmsResult
 
 logger = logging.getLogger("bot.notifications")
@@ -298,14 +301,15 @@ class OutboxWorker:
         # Failures so far on SMS (a message already switched to SMS in an earlier run).
         fresh = telegram_error is not None or item.channel != Channel.SMS
         failures_before = 0 if fresh else item.retries
-        if not item.phone:
-            reason = "no Telegram chat and no phone for SMS"
-            if telegram_error or item.last_error:
-                reason = f"{telegram_error or item.last_error}; no phone for SMS"
+        refusal = await self._no_sms_reason(item)
+        if refusal is not None:
+            earlier = telegram_error or item.last_error or "no Telegram chat"
             await self._settle(item, None, count_attempt=False, state=OutboxState.FAILED,
-                               channel=Channel.SMS, last_error=reason)
+                               channel=Channel.SMS,
+                               last_error=f"{earlier}; {refusal}")
             stats.failed += 1
             return
+        assert item.phone is not None  # _no_sms_reason refuses a message without one
         if not self._lease_left(item):
             await self._release(item)
             stats.deferred += 1
@@ -337,6 +341,13 @@ class OutboxWorker:
                            retries=failures, last_error=result.error,
                            next_attempt_at=now + timedelta(seconds=policy.backoff(failures)))
         stats.retried += 1
+
+    async def _no_sms_reason(self, item: OutboxItem) -> str | None:
+        """Why this message cannot go by SMS (no phone; the policy keeps its kind off SMS)."""
+        if not item.phone:
+            return "no phone for SMS"
+        async with self._sf() as session:
+            return await no_sms_reason(session, item.kind)
 
     async def _settle(
         self, item: OutboxItem, attempt: tuple[Channel, bool, str | None, str | None] | None,

@@ -17,6 +17,9 @@ Rules:
 * A client answers an estimate (`answer_estimate`) only for their own ticket, only while it
   is still in the approval round the question was asked in (`event`: the status change that
   opened it); approving moves it to APPROVE_TO, declining to DECLINE_TO, as the client.
+* A client's language is the one they chose (`choose_language`, the 🌐 button in their chat),
+  else the shop's CLIENT_LANGUAGE; linking never changes a chosen one, so a conversation does
+  not switch languages half-way (the language given to linking is stored only when none is).
 * When Telegram says a chat is gone (403 blocked, "chat not found"), the worker unlinks it
   (`mark_chat_unreachable`) so later messages go by SMS at once; `restore_chat` relinks it when
   the same chat talks to the bot again (/start after unblocking), without a new contact.
@@ -112,7 +115,7 @@ async def _attach(
         audit(session, None, "client.chat_linked", "client", client.id, chat_id=chat_id,
               previous_chat_id=client.tg_chat_id, via=via)
         client.tg_chat_id = chat_id
-    if language:
+    if language and client.language is None:  # a language already chosen is kept
         client.language = language
     gone = await session.get(UnreachableChat, chat_id)
     if gone is not None:
@@ -199,6 +202,20 @@ async def link_shared_contact(
         contact_user_id=contact.contact_user_id, phone_text=contact.phone_text,
         first_name=contact.first_name, last_name=contact.last_name, language=contact.language,
         region=region)
+
+
+async def choose_language(session: AsyncSession, client: Client, language: str) -> bool:
+    """The client's own choice of language (ru/uk) for everything the shop sends them.
+    False (nothing stored) for a language the shop does not write in."""
+    code = _language(language)
+    if code is None:
+        return False
+    if client.language != code:
+        audit(session, None, "client.language", "client", client.id, language=code,
+              previous=client.language)
+        client.language = code
+        await session.flush()
+    return True
 
 
 async def mark_chat_unreachable(

@@ -35,6 +35,7 @@ class MessageKind(enum.StrEnum):
     REMINDER = "reminder"
     RECEIPT = "receipt"
     CUSTOM = "custom"
+    INTAKE_DOC = "intake_doc"  # the intake receipt PDF (a document: Telegram only)
 
 
 class OutboxState(enum.StrEnum):

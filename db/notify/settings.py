@@ -11,6 +11,8 @@ Keys (a missing key means its default):
 | `notify.reminder`        | bool  | true    | reminder for a ready device not collected       |
 | `notify.reminder_days`   | int   | 3       | … after this many days, and again every N days  |
 | `notify.reminder_max`    | int   | 3       | … at most this many reminders per ready period  |
+| `notify.status_sms`      | bool  | false   | status updates by SMS too (to clients without a |
+|                          |       |         | reachable chat); off: Telegram only              |
 
 Kinds without a switch (receipt, custom) are always on: staff send those deliberately.
 Only an owner changes them (checked here, whoever calls).
@@ -31,6 +33,7 @@ from db.desk.models import Setting, Staff
 from db.errors import InvalidValue
 
 SWITCHES = ("intake", "ready", "status", "estimate", "reminder")
+STATUS_SMS = "status_sms"  # a paid channel for a kind, not a kind: off by default
 PREFIX = "notify."
 REMINDER_DAYS_MAX = 60
 REMINDER_MAX_MAX = 20
@@ -45,6 +48,7 @@ class NotifySettings:
     reminder: bool = True
     reminder_days: int = 3
     reminder_max: int = 3
+    status_sms: bool = False
 
     def enabled(self, kind: str) -> bool:
         return bool(getattr(self, kind)) if kind in SWITCHES else True
@@ -55,7 +59,7 @@ async def get_notify_settings(session: AsyncSession) -> NotifySettings:
         Setting.key.startswith(PREFIX, autoescape=True)))
     values: dict[str, Any] = {key.removeprefix(PREFIX): value for key, value in rows}
     kwargs: dict[str, Any] = {}
-    for name in SWITCHES:
+    for name in (*SWITCHES, STATUS_SMS):
         if isinstance(values.get(name), bool):
             kwargs[name] = values[name]
     for name in ("reminder_days", "reminder_max"):
@@ -85,6 +89,15 @@ async def toggle_switch(session: AsyncSession, actor: Staff, kind: str) -> bool:
         raise InvalidValue("kind", allowed=list(SWITCHES))
     on = not (await get_notify_settings(session)).enabled(kind)
     await set_switch(session, actor, kind, on)
+    return on
+
+
+async def toggle_status_sms(session: AsyncSession, actor: Staff) -> bool:
+    """Status updates by SMS on/off (the owner pays for them); returns whether it is now on."""
+    require_owner(actor)
+    on = not (await get_notify_settings(session)).status_sms
+    await settings_store.put(session, PREFIX + STATUS_SMS, on)
+    audit(session, actor, "settings.notify", "setting", None, key=PREFIX + STATUS_SMS, value=on)
     return on
 
 

@@ -18,6 +18,7 @@ How the numbers are made (right by construction)
                                                   kind `ready` (distinct tickets)
       tickets closed, per master, payroll         tickets.closed_at (current closing: a ticket
                                                   reopened and not closed again is not counted)
+      SMS sent, per message kind                  outbox.sent_at of messages delivered by SMS
 - Money rules are the domain's: revenue = paid sales − refunds; the drawer is db.money.drawer's
   aggregate; a master's commission is what db.money.closing stamped on the ticket when it was
   closed as done (`commission`, `commission_base`, `commission_bp`), never recomputed here.
@@ -63,6 +64,7 @@ from db.money.models import (
     ReceiptLine,
     ReceiptStatus,
 )
+from db.notify.models import Channel, MessageKind, OutboxMessage, OutboxState
 from db.reports.periods import (
     Bucket,
     Period,
@@ -74,6 +76,9 @@ from db.reports.periods import (
 
 # Chat shows a line per day up to this many days, a line per month beyond.
 DAY_LINES_MAX = 31
+# The order SMS counts are listed in (paid messages the policy sends; then any other kind).
+SMS_KINDS = (MessageKind.READY, MessageKind.ESTIMATE, MessageKind.REMINDER, MessageKind.STATUS,
+             MessageKind.INTAKE)
 
 _Cols = TypeVarTuple("_Cols")
 
@@ -130,6 +135,15 @@ class Totals:
     tickets_done: int = 0
     tickets_refused: int = 0
     masters: tuple[MasterTotal, ...] = ()
+    # (message kind, SMS sent) in SMS_KINDS order, kinds with none left out
+    sms: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def sms_total(self) -> int:
+        return sum(count for _, count in self.sms)
+
+    def sms_of(self, kind: str) -> int:
+        return dict(self.sms).get(kind, 0)
 
     @property
     def revenue(self) -> int:
@@ -172,7 +186,7 @@ class Totals:
     def is_empty(self) -> bool:
         return not (self.sales_count or self.refunds_count or self.expenses_count
                     or self.service_count or self.tickets_accepted or self.tickets_ready
-                    or self.tickets_closed)
+                    or self.tickets_closed or self.sms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +244,7 @@ class _Sums:
         self.masters: dict[int, list[tuple[int | None, int, int, int, int, int]]] = (
             defaultdict(list))
         self.names: dict[int, str] = {}
+        self.sms: dict[int, dict[str, int]] = defaultdict(dict)
 
     def add(self, i: int, key: str, value: Any) -> None:
         self.numbers[i][key] = self.numbers[i].get(key, 0) + _int(value)
@@ -245,7 +260,13 @@ class _Sums:
                   for mid, *rest in self.masters.get(i, [])]
         people.sort(key=lambda m: (-m.commission, -m.tickets, m.master_id is None, m.name))
         return Totals(payment_types=tuple(lines), masters=tuple(people),
-                      **self.numbers.get(i, {}))
+                      sms=sms_order(self.sms.get(i, {})), **self.numbers.get(i, {}))
+
+
+def sms_order(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    known = [kind.value for kind in SMS_KINDS]
+    order = known + sorted(set(counts) - set(known))
+    return tuple((kind, counts[kind]) for kind in order if counts.get(kind))
 
 
 async def _by_payment_type(session: AsyncSession, b: CTE, acc: _Sums) -> None:
@@ -351,6 +372,17 @@ async def _tickets_closed(session: AsyncSession, b: CTE, acc: _Sums) -> None:
             select(Staff.id, Staff.name).where(Staff.id.in_(master_ids)))}
 
 
+async def _sms_sent(session: AsyncSession, b: CTE, acc: _Sums) -> None:
+    """Messages delivered by SMS (what the gateway bills), per kind."""
+    for i, kind, count in await session.execute(
+        select(b.c.i, OutboxMessage.kind, func.count()).select_from(b)
+        .join(OutboxMessage, _in(b, OutboxMessage.sent_at))
+        .where(OutboxMessage.state == OutboxState.SENT, OutboxMessage.channel == Channel.SMS)
+        .group_by(b.c.i, OutboxMessage.kind)
+    ):
+        acc.sms[i][kind] = acc.sms[i].get(kind, 0) + _int(count)
+
+
 async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> list[Totals]:
     """Totals of every bucket, in the buckets' order; a fixed number of grouped queries."""
     if not buckets:
@@ -358,7 +390,7 @@ async def totals_by_bucket(session: AsyncSession, buckets: Sequence[Bucket]) -> 
     b = _buckets_cte(buckets)
     acc = _Sums()
     for measure in (_by_payment_type, _receipts, _expenses, _service_cash, _tickets_accepted,
-                    _tickets_ready, _tickets_closed):
+                    _tickets_ready, _tickets_closed, _sms_sent):
         await measure(session, b, acc)
     return [acc.totals(bucket.index) for bucket in buckets]
 
@@ -638,12 +670,15 @@ def merge(parts: Iterable[Totals]) -> Totals:
     out = Totals()
     types: dict[tuple[int, str], PaymentTypeTotal] = {}
     people: dict[int | None, MasterTotal] = {}
+    sms: dict[str, int] = defaultdict(int)
     numeric = ("sales", "sales_count", "refunds", "refunds_count", "change_given",
                "expenses_cash", "expenses_cashless", "expenses_count", "service_in",
                "service_out", "service_count", "tickets_accepted", "tickets_ready",
                "tickets_done", "tickets_refused")
     for part in parts:
         out = replace(out, **{k: getattr(out, k) + getattr(part, k) for k in numeric})
+        for kind, count in part.sms:
+            sms[kind] += count
         for t in part.payment_types:
             key = (t.payment_type_id, t.kind.value)
             old = types.get(key)
@@ -661,6 +696,7 @@ def merge(parts: Iterable[Totals]) -> Totals:
                                    key=lambda t: (t.position, t.payment_type_id, t.kind.value))),
         masters=tuple(sorted(people.values(), key=lambda m: (-m.commission, -m.tickets,
                                                              m.master_id is None, m.name))),
+        sms=sms_order(sms),
     )
 
 

@@ -16,7 +16,7 @@ from db.desk.tickets import allowed_targets
 from db.engine import DbSession
 from db.notify.models import MessageKind
 from db.notify.outbox import DeliveryStatus, delivery_state, last_failed
-from db.notify.policy import STAFF_KIND
+from db.notify.policy import SMS_OFF_REASON, STAFF_KIND, TELEGRAM_ONLY_REASON
 from keyboards.common import button
 from keyboards.notify import NotifyAction, NotifyCb
 
@@ -32,6 +32,7 @@ def kind_label(kind: str) -> str:
         MessageKind.READY: _("можно забирать"),
         MessageKind.REMINDER: _("напоминание"),
         MessageKind.RECEIPT: _("чек"),
+        MessageKind.INTAKE_DOC: _("квитанция"),
     }
     return labels.get(kind, _("сообщение"))
 
@@ -39,6 +40,11 @@ def kind_label(kind: str) -> str:
 def reason_text(error: str | None) -> str:
     """A gateway's or Telegram's error, short and readable."""
     text = (error or "").strip()
+    for policy, why in ((SMS_OFF_REASON, _("статусы по SMS выключены в настройках")),
+                        (TELEGRAM_ONLY_REASON, _("только в Telegram"))):
+        if policy in text:  # the Telegram part, then why no SMS
+            before = text.replace(policy, "").strip(" ;")
+            return f"{reason_text(before)}; {why}" if before else why
     low = text.lower()
     if "blocked" in low:
         return _("бот заблокирован клиентом")
@@ -46,6 +52,8 @@ def reason_text(error: str | None) -> str:
         return _("чат клиента недоступен")
     if "no phone" in low:
         return _("нет телефона для SMS")
+    if low == "no telegram chat":
+        return _("нет Telegram")
     text = text.removeprefix("Forbidden: ").removeprefix("Bad Request: ")
     clipped = text[:REASON_SHOWN] + ("…" if len(text) > REASON_SHOWN else "")
     return h(clipped) or _("неизвестная ошибка")

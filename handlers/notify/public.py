@@ -19,7 +19,7 @@ from db.money.closing import closing_summary, unpaid_by_ticket
 from db.notify.client_links import awaited_answer
 from handlers.ticket_view import days_open, status_icon
 from keyboards.common import button, markup
-from keyboards.notify import MyTicketAction, MyTicketCb
+from keyboards.notify import ClientLangCb, ClientLanguage, MyTicketAction, MyTicketCb
 
 CLOSED_SHOWN = 5  # closed tickets listed in /status after the open ones
 
@@ -74,6 +74,16 @@ async def public_view(
     return "\n".join(lines), markup(rows) if rows else None
 
 
+# Each language's name in itself: the button is read by someone who wants that language.
+LANGUAGE_NAMES = {ClientLanguage.UK: "🌐 Українською", ClientLanguage.RU: "🌐 На русском"}
+
+
+def language_row(lang: str) -> list[InlineKeyboardButton]:
+    """The other languages the shop writes in, for the client to choose."""
+    return [button(name, ClientLangCb(lang=code))
+            for code, name in LANGUAGE_NAMES.items() if code != lang]
+
+
 def _sort_key(ticket: Ticket) -> tuple[bool, int]:
     return ticket.status.kind.is_closed, -ticket.number
 
@@ -87,7 +97,7 @@ async def my_tickets_view(
     shown = open_ + [t for t in tickets if t.status.kind.is_closed][:CLOSED_SHOWN]
     if not shown:
         return _("У вас пока нет обращений в сервисе. Когда вы сдадите устройство, его "
-                 "статус будет здесь."), None
+                 "статус будет здесь."), markup([language_row(lang)])
     lines = [_("🧰 <b>Ваши ремонты</b>")]
     rows = []
     dues = await unpaid_by_ticket(session, [t.id for t in shown])
@@ -107,4 +117,5 @@ async def my_tickets_view(
                             MyTicketCb(action=MyTicketAction.OPEN, id=ticket.id))])
     if len(shown) < len(tickets):
         lines.append(_("…и ещё закрытые: {count}").format(count=len(tickets) - len(shown)))
+    rows.append(language_row(lang))
     return "\n".join(lines), markup(rows)

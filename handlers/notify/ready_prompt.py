@@ -8,7 +8,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.views.client_notices import client_lang
-from bot.views.formatting import money
+from bot.views.formatting import h, money
+from bot.views.templates import language_name, template_label
 from db.desk.models import Ticket
 from db.desk.phones import format_phone
 from db.engine import DbSession
@@ -34,8 +35,11 @@ async def show_ready_prompt(query: CallbackQuery, session: DbSession, ticket: Ti
     if due:
         lines.append(_("К оплате в сообщении: {amount}").format(amount=money(due, lang)))
     templates = await ready_templates(session, client_lang(client, settings))
+    if templates and templates[0].language != lang:
+        lines.append(_("Язык сообщения: {language}").format(
+            language=h(language_name(templates[0].language))))
     rows: list[list[InlineKeyboardButton]] = [
-        [button(f"📨 {t.name}" + (" ⭐" if t.is_default else ""),
+        [button(f"📨 {template_label(t)}" + (" ⭐" if t.is_default else ""),
                 NotifyCb(action=NotifyAction.SEND, id=ticket.id, arg=t.id))]
         for t in templates
     ]

@@ -16,6 +16,7 @@ from db.notify.settings import (
     NotifySettings,
     get_notify_settings,
     step_reminder,
+    toggle_status_sms,
     toggle_switch,
 )
 from handlers.filters import IsStaff
@@ -46,6 +47,7 @@ def stepper(action: NotifySetAction, label: str) -> list[InlineKeyboardButton]:
 def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
     lines = [_("🔔 <b>Уведомления клиентам</b>"),
              _("Сначала в Telegram, без Telegram — SMS. Нажмите, чтобы включить или выключить."),
+             _("SMS платные: смена статуса по SMS — только если включено ниже."),
              ""]
     rows = []
     for kind in SWITCHES:
@@ -53,6 +55,12 @@ def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
         lines.append(f"{mark} {switch_title(kind)}")
         rows.append([button(f"{mark} {switch_title(kind)}",
                             NotifySetCb(action=NotifySetAction.SWITCH, kind=MessageKind(kind)))])
+        if kind == MessageKind.STATUS:
+            sms_mark = "✅" if current.status_sms else "⛔"
+            label = _("📩 Смену статуса — и по SMS (платно)")
+            lines.append(f"{sms_mark} {label}")
+            rows.append([button(f"{sms_mark} {label}",
+                                NotifySetCb(action=NotifySetAction.STATUS_SMS))])
     lines.append(_("⏰ Напоминание: через {days} дн., не больше {count} раз").format(
         days=current.reminder_days, count=current.reminder_max))
     rows.append(stepper(NotifySetAction.DAYS,
@@ -90,6 +98,12 @@ async def toggle(query: CallbackQuery, callback_data: NotifySetCb, session: DbSe
     await show(query, session, _("Включено") if on else _("Выключено"))
 
 
+async def status_sms(query: CallbackQuery, session: DbSession, staff: Staff) -> None:
+    on = await toggle_status_sms(session, staff)
+    note = _("Статусы: Telegram и SMS") if on else _("Статусы: только Telegram")
+    await show(query, session, note)
+
+
 async def reminder(query: CallbackQuery, callback_data: NotifySetCb, session: DbSession,
                    staff: Staff) -> None:
     step = UP if callback_data.step == UP else DOWN
@@ -108,6 +122,8 @@ def setup() -> Router:
         F.action.in_({NotifySetAction.MENU, NotifySetAction.NOOP})))
     router.callback_query.register(toggle,
                                    NotifySetCb.filter(F.action == NotifySetAction.SWITCH))
+    router.callback_query.register(status_sms,
+                                   NotifySetCb.filter(F.action == NotifySetAction.STATUS_SMS))
     router.callback_query.register(reminder, NotifySetCb.filter(
         F.action.in_({NotifySetAction.DAYS, NotifySetAction.MAX})))
     return router

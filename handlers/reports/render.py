@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 
 from bot.views.formatting import BABEL_LOCALES, h, money
 from bot.views.receipts import receipt_text
+from bot.views.sms_text import sms_summary
 from db.money.models import ReceiptKind
 from db.money.receipts import ReceiptFacts
 from db.reports.periods import Period
@@ -72,6 +73,9 @@ def totals_block(t: Totals, lang: str) -> list[str]:
         for m in t.masters:
             pct = f" · {percent_text(m.bp_min, m.bp_max, lang)}" if m.master_id else ""
             lines.append(f"   {master_name(m)}: {m.tickets} · {money(m.commission, lang)}{pct}")
+    if t.sms:
+        lines.append(_("📩 SMS отправлено: {count} ({kinds})").format(
+            count=t.sms_total, kinds=sms_summary(t.sms)))
     return lines
 
 

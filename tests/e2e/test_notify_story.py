@@ -112,8 +112,14 @@ async def link_by_contact(client: SimUser) -> None:
     await client.send("/start")
     await client.wait_for(asks_contact)
     await client.share_contact()
-    await client.wait_for("подтверждён")  # Telegram language "ru" → the client reads ru
-    await client.wait_for("Ваши ремонты")  # the update is handled (and committed) in full
+    # The conversation stays in the shop's client language (uk), whatever Telegram's is …
+    await client.wait_for("підтверджено")
+    await client.wait_for(lambda m: "Ваші ремонти" in (m.text or "")
+                          or "немає звернень" in (m.text or ""))
+    # … until the client chooses Russian under the list (then everything is ru).
+    await client.tap("🌐 На русском")
+    await client.wait_for(lambda m: m.edited and ("Ваши ремонты" in (m.text or "")
+                                                  or "нет обращений" in (m.text or "")))
 
 
 async def ready_in_two_taps(master: SimUser, number: int, template: str) -> None:
@@ -143,9 +149,11 @@ async def test_client_links_by_contact_and_gets_ready_in_chat(db_url: str) -> No
         async with app.session_factory() as s:
             assert await s.scalar(select(Client).where(Client.tg_chat_id == OLENA)) is None
         await olena.tap(app.i18n.gettext("📱 Поделиться номером", locale="uk"))
-        await olena.wait_for("подтверждён")
-        listing = await olena.wait_for("Ваши ремонты")
+        await olena.wait_for("підтверджено")  # still uk: Telegram's "ru" does not switch it
+        listing = await olena.wait_for("Ваші ремонти")
         assert "№1 · Apple iPhone 12" in (listing.text or "")
+        await olena.tap("🌐 На русском")  # her choice: from now on she reads Russian
+        await olena.wait_for(lambda m: m.edited and "Ваши ремонты" in (m.text or ""))
 
         # "Можно забирать" in two taps of the master; the worker delivers to her chat.
         master = emu.user(MASTER, "Петя")
@@ -174,8 +182,9 @@ async def test_sms_without_chat_and_when_blocked(db_url: str) -> None:
                                        path=("diagnostics", "in_work"))
             master = emu.user(MASTER, "Петя")
 
-            # No chat: the SMS goes out, in Ukrainian (the shop's client language).
-            await ready_in_two_taps(master, 1, "📨 Можна забирати")
+            # No chat: the SMS goes out, in Ukrainian (the shop's client language); the master
+            # picks the template by its name in his own language.
+            await ready_in_two_taps(master, 1, "📨 Можно забирать")
             await deliver("ready", olena_ticket)
             assert len(gateway.sent) == 1
             request = gateway.requests[-1]
