@@ -51,7 +51,7 @@ from sqlalchemy.orm import aliased, selectinload
 from db.base import UTCDateTime, utcnow
 from db.desk.models import Staff, Status, StatusChange, StatusKind, Ticket
 from db.errors import NotFound
-from db.money.drawer import drawer_balance
+from db.money.drawer import DRAWER_MOVES, drawer_balance
 from db.money.models import (
     CashMove,
     Expense,
@@ -297,6 +297,7 @@ async def _service_cash(session: AsyncSession, b: CTE, acc: _Sums) -> None:
                func.sum(case((CashMove.amount > 0, CashMove.amount), else_=0)),
                func.sum(case((CashMove.amount < 0, -CashMove.amount), else_=0)))
         .select_from(b).join(CashMove, _in(b, CashMove.created_at))
+        .where(DRAWER_MOVES)
         .group_by(b.c.i)
     ):
         acc.add(i, "service_count", count)
