@@ -35,6 +35,7 @@ from handlers.money import (
     price_list,
     receipt_lines,
     receipts,
+    refund_amount,
     refunds,
 )
 from handlers.notify import card as notify_card
@@ -57,6 +58,7 @@ def setup_routers(settings: Settings) -> Router:
         expenses.setup(),
         closing.setup(),
         refunds.setup(),
+        refund_amount.setup(),
         price_list.setup(),
         price_edit.setup(),
         cash.setup(),
