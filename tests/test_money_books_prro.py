@@ -10,6 +10,8 @@ from db.money.cash import service_cash
 from db.money.drawer import drawer_balance, drawer_totals
 from db.money.expenses import add_expense, delete_expense
 from db.money.models import CashMove, FiscalState, Shift
+from db.money.receipts import get_receipt
+from db.money.refunds import refund
 from db.reports.queries import Bucket, totals_by_bucket
 from scheduler.fiscal import autoclose_shift
 from tests.handler_kit import OWNER_ID
@@ -78,3 +80,38 @@ async def test_without_prro_expenses_make_no_service_receipts(kit: Kit) -> None:
         await delete_expense(session, owner, expense.id, now=at(11, 5))
         assert list(await session.scalars(select(CashMove))) == []
         assert await drawer_balance(session) == 10000
+
+
+async def test_refund_by_amount_is_a_matching_prro_return(kit: Kit) -> None:
+    sale = await pay_at(kit, at(10), 150000)  # 1 500,00 cash (2 000,00 handed over)
+    await kit.runtime.fiscalizer.run_once(now=at(10, 1))
+    async with kit.session_factory() as session, session.begin():
+        owner = await get_staff_by_tg(session, OWNER_ID)
+        [line] = (await get_receipt(session, sale.id)).lines
+        back = await refund(session, owner, sale.id, [], (await cash_type(session)).id,
+                            at(12), fiscal=True, amounts=[(line.id, 50000)])
+    stats = await kit.runtime.fiscalizer.run_once(now=at(12, 1))
+    assert stats.done == 1 and stats.errors == 0
+
+    returned = kit.emu.receipts[str(back.receipt.fiscal_id)]
+    assert returned["type"] == "RETURN" and returned["status"] == "DONE"
+    assert returned["related_receipt_id"] == sale.fiscal_id
+    assert returned["total_sum"] == 50000
+    [good] = returned["goods"]
+    assert (good["good"]["code"], good["good"]["name"], good["good"]["price"],
+            good["quantity"], good["sum"], good["is_return"]) == (
+        line.code, line.name, 50000, 1000, 50000, True)
+    # the PRRO refuses to return more than the sale; ours refused first, the PRRO agrees
+    result = await autoclose_shift(kit.runtime, now=at(23, 50))
+    assert result is not None and result.status == "closed"
+    async with kit.session_factory() as session:
+        shift = (await session.scalars(select(Shift))).one()
+        assert await drawer_balance(session) == 100000
+    assert shift.z_report is not None
+    assert (shift.z_report["sales_total"], shift.z_report["refunds_total"]) == (150000, 50000)
+    fiscal_z = shift.z_report["fiscal"]
+    assert (fiscal_z["sell_sum"], fiscal_z["return_sum"]) == (150000, 50000)
+    assert (fiscal_z["balance"], fiscal_z["return_receipts_count"]) == (100000, 1)
+    assert shift.drawer_at_close == fiscal_z["balance"]
+    [summary] = kit.to(OWNER_ID)
+    assert "Наличные в ПРРО совпадают с кассой" in summary
