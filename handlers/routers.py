@@ -26,6 +26,7 @@ from handlers.fiscal import retries as fiscal_retries
 from handlers.fiscal import shift as fiscal_shift
 from handlers.money import (
     cash,
+    cash_settings,
     closing,
     expenses,
     pay,
@@ -62,6 +63,7 @@ def setup_routers(settings: Settings) -> Router:
         price_list.setup(),
         price_edit.setup(),
         cash.setup(),
+        cash_settings.setup(),
         pay_types.setup(),
         fiscal_shift.setup(),
         fiscal_retries.setup(),

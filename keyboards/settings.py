@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, markup
-from keyboards.money import PayTypeAction, PayTypeCb
+from keyboards.money import CashAction, CashCb, PayTypeAction, PayTypeCb
 from keyboards.notify import NotifySetAction, NotifySetCb
 from keyboards.reports import ReportSettingsAction, ReportSettingsCb
 
@@ -18,4 +18,5 @@ def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
         [button(_("💳 Способы оплаты"), PayTypeCb(action=PayTypeAction.LIST))],
         [button(_("🔔 Уведомления"), NotifySetCb(action=NotifySetAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
+        [button(_("💰 Касса для мастеров"), CashCb(action=CashAction.SETTINGS))],
     ])
