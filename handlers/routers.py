@@ -28,6 +28,7 @@ from handlers.fiscal import retries as fiscal_retries
 from handlers.fiscal import shift as fiscal_shift
 from handlers.money import (
     cash,
+    cash_settings,
     closing,
     expenses,
     pay,
@@ -37,6 +38,7 @@ from handlers.money import (
     price_list,
     receipt_lines,
     receipts,
+    refund_amount,
     refunds,
 )
 from handlers.notify import card as notify_card
@@ -59,9 +61,11 @@ def setup_routers(settings: Settings) -> Router:
         expenses.setup(),
         closing.setup(),
         refunds.setup(),
+        refund_amount.setup(),
         price_list.setup(),
         price_edit.setup(),
         cash.setup(),
+        cash_settings.setup(),
         pay_types.setup(),
         fiscal_shift.setup(),
         fiscal_retries.setup(),

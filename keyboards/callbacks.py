@@ -168,6 +168,7 @@ class RefundAction(StrEnum):
     START = "start"  # a refund against paid receipt `id`
     PAGE = "page"  # its lines, page `arg`
     LINE = "line"  # one more item of line `arg` (wraps to none)
+    AMOUNT = "amt"  # type an amount of line `arg` to give back
     NEXT = "next"  # how is the money given back
     ALL = "all"  # everything left
     TYPE = "type"  # by type `arg`: confirm

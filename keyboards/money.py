@@ -116,6 +116,8 @@ class CashAction(StrEnum):
     CASH_OUT = "out"
     SALE = "sale"  # a quick sale without a ticket
     EXPENSE = "exp"  # a shop expense from the drawer
+    SETTINGS = "set"  # the owner's switch: do masters see the cash (/settings)
+    MASTERS_SEE = "msee"  # toggle it
 
 
 class CashCb(CallbackData, prefix="cs"):

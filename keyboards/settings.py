@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from keyboards.audit import AuditCb
 from keyboards.callbacks import SettingsAction, SettingsCb, TermsAction, TermsCb
 from keyboards.common import button, markup
-from keyboards.money import PayTypeAction, PayTypeCb
+from keyboards.money import CashAction, CashCb, PayTypeAction, PayTypeCb
 from keyboards.notify import NotifySetAction, NotifySetCb
 from keyboards.reports import ReportSettingsAction, ReportSettingsCb
 
@@ -21,4 +21,5 @@ def settings_menu() -> tuple[str, InlineKeyboardMarkup]:
         [button(_("🧾 Квитанция о приёме"), TermsCb(action=TermsAction.MENU))],
         [button(_("📊 Отчёты и сводка"), ReportSettingsCb(action=ReportSettingsAction.MENU))],
         [button(_("📜 Журнал действий"), AuditCb())],
+        [button(_("💰 Касса для мастеров"), CashCb(action=CashAction.SETTINGS))],
     ])

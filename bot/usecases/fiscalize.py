@@ -69,6 +69,7 @@ class FiscalPolicy:
     """Knobs of the worker; tests shrink the times."""
 
     batch_size: int = 20
+    concurrency: int = 8  # items in flight at once (see _Gate); 1 = one after another
     lease: timedelta = timedelta(minutes=10)  # longer than any single item can take
     backoff_base: float = 10.0  # seconds after the first transient failure, doubling
     backoff_max: float = 900.0
@@ -104,6 +105,67 @@ class RunStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stopped_early = self.stopped_early or other.stopped_early
         self.error_texts.extend(other.error_texts)
+
+
+class _Gate:
+    """How many items may be in flight, and when a run stops. The window opens like TCP's slow
+    start: one item at a time until one is done, then 2, 4, … up to `policy.concurrency`, so
+    an outage is still found by a few items tried one after another (not a whole window at
+    once), while a late answer no longer holds up the rest once the PRRO has answered."""
+
+    def __init__(self, policy: FiscalPolicy) -> None:
+        self.policy = policy
+        self.done = 0
+        self.consecutive = 0  # transient outcomes in a row, in completion order
+        self.halted = False
+
+    @property
+    def window(self) -> int:
+        return max(1, min(self.policy.concurrency, 1 << min(self.done, 16)))
+
+    @property
+    def stopped(self) -> bool:
+        return self.halted or self.consecutive >= self.policy.max_consecutive_transient
+
+    def record(self, outcome: str) -> None:
+        if outcome == "transient":
+            self.consecutive += 1
+        elif outcome == "halt":
+            self.halted = True
+        elif outcome != "lost":
+            self.consecutive = 0
+            self.done += outcome == "done"
+
+
+@dataclass
+class _Run:
+    """One run's items: claimed and not started, in flight, and all it has claimed."""
+
+    policy: FiscalPolicy
+    now: datetime | None
+    pending: list[FiscalJob] = field(default_factory=list)
+    running: dict[asyncio.Task[str], FiscalJob] = field(default_factory=dict)
+    seen: set[tuple[FiscalKind, int]] = field(default_factory=set)
+    exhausted: bool = False  # the last claim found nothing more
+
+    def __post_init__(self) -> None:
+        self.gate = _Gate(self.policy)
+
+    async def cancel(self) -> None:
+        for task in self.running:
+            task.cancel()
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+
+def _may_start(job: FiscalJob, running: dict[asyncio.Task[str], FiscalJob], gate: _Gate
+               ) -> bool:
+    if len(running) >= gate.window:
+        return False
+    if not running:
+        return True
+    alone = FiscalKind.CASH_MOVE
+    return job.kind != alone and all(other.kind != alone for other in running.values())
 
 
 class _Transient(Exception):
@@ -169,6 +231,7 @@ class Fiscalizer:
         self.notifier = notifier
         self.lock = lock or asyncio.Lock()
         self._shift_ready = False
+        self._shift_lock = asyncio.Lock()  # items sent together open one PRRO shift
 
     # -- public ---------------------------------------------------------------------------
 
@@ -183,31 +246,47 @@ class Fiscalizer:
         if not self.provider.is_fiscal:
             return stats  # internal receipts only: nothing goes to a PRRO
         self._shift_ready = False
-        seen: set[tuple[FiscalKind, int]] = set()
-        consecutive = 0
-        while True:
-            at = now or self.clock()
+        run = _Run(self.policy, now)
+        try:
+            while await self._step(run, force, stats):
+                pass
+        finally:
+            await run.cancel()  # only when cancelled: a claim left behind is leased, safe
+        if run.gate.stopped:
+            if run.pending:
+                async with self.session_factory() as session, session.begin():
+                    stats.released += await queue.release(session, run.pending,
+                                                          now or self.clock())
+            # an outage (or a refusal of access) cut the run short; transients at the very
+            # end of the work with nothing left behind them are just backoffs
+            stats.stopped_early = run.gate.halted or bool(run.pending)
+        return stats
+
+    async def _step(self, run: _Run, force: bool, stats: RunStats) -> bool:
+        """Start what the window allows (claiming more when the claimed ones are all
+        started), then wait for one to finish. False when the run is over."""
+        gate = run.gate
+        if not run.pending and not run.exhausted and not gate.stopped:
             async with self.session_factory() as session, session.begin():
-                jobs = await queue.claim_due(session, at, limit=self.policy.batch_size,
-                                             lease=self.policy.lease, force=force, exclude=seen)
-            if not jobs:
-                return stats
+                jobs = await queue.claim_due(session, run.now or self.clock(),
+                                             limit=self.policy.batch_size,
+                                             lease=self.policy.lease, force=force,
+                                             exclude=run.seen)
             stats.claimed += len(jobs)
-            for index, job in enumerate(jobs):
-                seen.add((job.kind, job.row_id))
-                outcome = await self._process(job, now or self.clock(), stats)
-                if outcome == "transient":
-                    consecutive += 1
-                elif outcome != "lost":
-                    consecutive = 0
-                if outcome == "halt" or consecutive >= self.policy.max_consecutive_transient:
-                    stats.stopped_early = True
-                    rest = jobs[index + 1:]
-                    if rest:
-                        async with self.session_factory() as session, session.begin():
-                            stats.released += await queue.release(session, rest,
-                                                                  now or self.clock())
-                    return stats
+            run.exhausted = not jobs
+            run.seen.update((job.kind, job.row_id) for job in jobs)
+            run.pending.extend(jobs)
+        while run.pending and not gate.stopped and _may_start(run.pending[0], run.running, gate):
+            job = run.pending.pop(0)
+            task = asyncio.create_task(self._process(job, run.now or self.clock(), stats))
+            run.running[task] = job
+        if not run.running:
+            return bool(run.pending) and not gate.stopped
+        finished, _ = await asyncio.wait(run.running, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            del run.running[task]
+            gate.record(task.result())
+        return True
 
     async def run_forever(
         self, stop: asyncio.Event, wakeup: asyncio.Event | None = None
@@ -327,14 +406,17 @@ class Fiscalizer:
     async def _ensure_shift(self, stats: RunStats) -> None:
         if self._shift_ready:
             return
-        shift = await self.provider.current_shift()
-        if shift is None or not shift.is_open:
-            try:
-                await self.provider.open_shift()
-            except FiscalRejected as exc:
-                raise _ShiftRefused(exc.message) from exc
-            stats.shifts_opened += 1
-        self._shift_ready = True
+        async with self._shift_lock:
+            if self._shift_ready:
+                return
+            shift = await self.provider.current_shift()
+            if shift is None or not shift.is_open:
+                try:
+                    await self.provider.open_shift()
+                except FiscalRejected as exc:
+                    raise _ShiftRefused(exc.message) from exc
+                stats.shifts_opened += 1
+            self._shift_ready = True
 
     async def _send(self, job: FiscalJob, receipt_id: uuid.UUID, receipt: SellReceipt | None,
                     stats: RunStats) -> ReceiptResult:

@@ -1,5 +1,6 @@
-"""A refund: a return receipt against a paid sale (db.money.refunds: owners and managers,
-never more than was sold, cash never more than the drawer holds), queued for the PRRO when the
+"""A refund: a return receipt against a paid sale, by items or by amount (db.money.refunds:
+owners and managers, never more than was sold, cash never more than the drawer holds; a closed
+ticket's commission follows), queued for the PRRO when the
 original went there, in the same transaction; the fiscal worker sends it after the commit."""
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class Refunded:
 
 async def refund(session: AsyncSession, actor: Staff, receipt_id: int,
                  selection: Mapping[int, int] | None, payment_type_id: int, *,
-                 fiscal: bool) -> Refunded:
+                 fiscal: bool, amounts: Mapping[int, int] | None = None) -> Refunded:
     """Return `selection` ({line id: quantity in thousandths}; None = everything left) of a
-    paid sale by one payment type. `fiscal`: the shop's PRRO is on."""
+    paid sale and give back `amounts` ({line id: kopecks}) of lines by amount, by one payment
+    type. `fiscal`: the shop's PRRO is on."""
     lines = None if selection is None else [(i, q) for i, q in selection.items() if q > 0]
+    by_amount = [(i, a) for i, a in (amounts or {}).items() if a > 0]
     result = await refunds.refund(session, actor, receipt_id, lines, payment_type_id,
-                                  fiscal=fiscal)
+                                  fiscal=fiscal, amounts=by_amount)
     receipt = result.receipt
     return Refunded(
         receipt=receipt,

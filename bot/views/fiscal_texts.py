@@ -63,8 +63,9 @@ def money_lines(report: ShiftReport, lang: str) -> list[str]:
     return lines
 
 
-def fiscal_report_lines(report: Report, lang: str) -> list[str]:
-    """The PRRO's own X or Z report."""
+def fiscal_report_lines(report: Report, lang: str, drawer: int | None = None) -> list[str]:
+    """The PRRO's own X or Z report; with `drawer` (the internal report's cash) the PRRO's cash
+    is compared with it instead of being shown as a second figure."""
     if report.is_z_report:
         head = _("🧾 <b>Z-отчёт ПРРО №{serial}</b>").format(serial=report.serial or "—")
     else:
@@ -82,7 +83,15 @@ def fiscal_report_lines(report: Report, lang: str) -> list[str]:
     if report.service_in or report.service_out:
         lines.append(_("Служебное внесение: {cash_in} · изъятие: {cash_out}").format(
             cash_in=money(report.service_in, lang), cash_out=money(report.service_out, lang)))
-    lines.append(_("Наличные в ПРРО: {sum}").format(sum=money(report.balance, lang)))
+    if drawer is None:
+        lines.append(_("Наличные в ПРРО: {sum}").format(sum=money(report.balance, lang)))
+    elif drawer == report.balance:
+        lines.append(_("Наличные в ПРРО совпадают с кассой ✅"))
+    else:
+        lines.append(_("⚠️ Наличные в ПРРО: {sum} — не совпадают с кассой ({drawer}), "
+                       "разница {diff}").format(
+            sum=money(report.balance, lang), drawer=money(drawer, lang),
+            diff=money(report.balance - drawer, lang)))
     return lines
 
 
@@ -111,7 +120,8 @@ def close_summary(result: CloseResult, lang: str, tz: ZoneInfo, *, fiscal: bool)
         lines.append(_("🔒 <b>Смена ПРРО закрыта</b> ({how})").format(how=how))
     if result.fiscal_z is not None:
         lines.append("")
-        lines.extend(fiscal_report_lines(result.fiscal_z, lang))
+        lines.extend(fiscal_report_lines(result.fiscal_z, lang,
+                                         report.drawer if report is not None else None))
     elif fiscal:
         lines.append(_("ПРРО: смена не была открыта (фискальных чеков не было)."))
     else:

@@ -10,8 +10,13 @@ The commission rule
   It is stamped on the ticket with the base and the result (`commission_bp`,
   `commission_base`, `commission`), so a later change of the percent does not rewrite
   history. A ticket without a master gets commission 0 (bp 0, the base still recorded).
-- The stamp is a snapshot: a refund or a debt paid after closing does not change it; reopen
-  the ticket (owner/manager) and close it again to recompute.
+- The stamp is what closing saw. The commission then follows the money the shop kept: a
+  refund or a debt paid after closing adds a commission adjustment (`commission_adjustments`,
+  dated when the money moved, signed) so that stamp + adjustments = percent stamped at
+  closing × max(0, paid sales − refunds − expenses) now. Payroll counts the stamp on the
+  closing day and each adjustment on its own day: a month already paid out is not rewritten,
+  the next one carries the correction. Reclosing (after a reopen) stamps everything anew and
+  drops the ticket's adjustments (the new stamp contains them).
 
 Closing
 - Any active staff member closes. Unpaid receipts stop the closing with UnpaidReceipts
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import require_active
@@ -52,7 +57,7 @@ from db.errors import NotFound
 from db.money.amounts import percent_of
 from db.money.errors import UnpaidChanged, UnpaidReceipts
 from db.money.expenses import expenses_total
-from db.money.models import Receipt, ReceiptKind, ReceiptStatus
+from db.money.models import CommissionAdjustment, Receipt, ReceiptKind, ReceiptStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +165,51 @@ async def close_ticket(
     ticket.commission = summary.commission
     ticket.commission_bp = summary.commission_bp
     ticket.commission_base = summary.commission_base
+    # the new stamp contains every earlier correction
+    await session.execute(delete(CommissionAdjustment)
+                          .where(CommissionAdjustment.ticket_id == ticket.id))
     await session.flush()
     audit(session, actor, "ticket.close", "ticket", ticket.id, number=ticket.number,
           paid=summary.paid_total, unpaid=summary.unpaid_total, expenses=summary.expenses,
           master_id=summary.master_id, commission_bp=summary.commission_bp,
           commission_base=summary.commission_base, commission=summary.commission)
     return summary
+
+
+async def adjusted(session: AsyncSession, ticket_id: int) -> tuple[int, int]:
+    """(Σ base delta, Σ commission) of a ticket's adjustments since its closing."""
+    base, amount = (await session.execute(
+        select(func.coalesce(func.sum(CommissionAdjustment.base_delta), 0),
+               func.coalesce(func.sum(CommissionAdjustment.amount), 0))
+        .where(CommissionAdjustment.ticket_id == ticket_id))).one()
+    return int(base), int(amount)
+
+
+async def adjust_commission(session: AsyncSession, ticket_id: int, now: datetime, *,
+                            receipt_id: int | None = None) -> CommissionAdjustment | None:
+    """After money of a ticket moved (call with the ticket locked, after the flush): a ticket
+    closed as done gets the adjustment that makes its commission follow the money kept (rule
+    in the module docstring). None when nothing changes or the ticket is not closed as done."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None or ticket.commission is None or ticket.closed_at is None:
+        return None
+    status = await session.get(Status, ticket.status_id)
+    if status is None or status.kind != StatusKind.DONE:
+        return None
+    summary = await _summary(session, ticket)
+    bp = ticket.commission_bp or 0
+    base, commission = commission_for(summary.sales_paid, summary.refunded, summary.expenses, bp)
+    base_so_far, so_far = await adjusted(session, ticket.id)
+    base_delta = base - (ticket.commission_base or 0) - base_so_far
+    delta = commission - ticket.commission - so_far
+    if not base_delta and not delta:
+        return None
+    row = CommissionAdjustment(ticket_id=ticket.id, master_id=ticket.master_id,
+                               receipt_id=receipt_id, base_delta=base_delta, bp=bp,
+                               amount=delta, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
 
 
 async def unpaid_by_ticket(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, int]:

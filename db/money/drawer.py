@@ -8,6 +8,9 @@ the change went straight back. Every row counted here belongs to a shift, and al
 written under the drawer's lock taken by db.money.shifts.shift_for_money (the open shift's row, or
 the shift counter's row while none is open), so a check like `ensure_cash` made under that
 lock cannot be raced by another writer.
+
+Cash moves with `expense_id` are the PRRO's copies of cash expenses (db.money.expenses): the
+expense is counted, the copy never (`DRAWER_MOVES`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.desk.models import Staff, Ticket
 from db.money.errors import DrawerShort
 from db.money.models import CashMove, Expense, Payment, PaymentKind, Receipt, ReceiptKind
+
+DRAWER_MOVES = CashMove.expense_id.is_(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +71,11 @@ async def drawer_totals(
         Expense.created_at, at, shift_id, Expense.shift_id,
     ).scalar_subquery()
     moves_in = _window(
-        select(_sum(case((CashMove.amount > 0, CashMove.amount), else_=0))),
+        select(_sum(case((CashMove.amount > 0, CashMove.amount), else_=0))).where(DRAWER_MOVES),
         CashMove.created_at, at, shift_id, CashMove.shift_id,
     ).scalar_subquery()
     moves_out = _window(
-        select(_sum(case((CashMove.amount < 0, -CashMove.amount), else_=0))),
+        select(_sum(case((CashMove.amount < 0, -CashMove.amount), else_=0))).where(DRAWER_MOVES),
         CashMove.created_at, at, shift_id, CashMove.shift_id,
     ).scalar_subquery()
     row = (await session.execute(select(
@@ -153,7 +158,8 @@ async def drawer_movements(
         ))
     cash_moves = await session.execute(
         select(CashMove, Staff.name).outerjoin(Staff, Staff.id == CashMove.staff_id)
-        .where(CashMove.created_at >= day_start_utc, CashMove.created_at < day_end_utc)
+        .where(CashMove.created_at >= day_start_utc, CashMove.created_at < day_end_utc,
+               DRAWER_MOVES)
     )
     for move, staff_name in cash_moves:
         moves.append(DrawerMovement(

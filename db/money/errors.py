@@ -136,6 +136,16 @@ class RefundTooLarge(DomainError):
                          requested=requested, available=available)
 
 
+class RefundAmountTooLarge(DomainError):
+    """More money of a line than is left to give back (kopecks)."""
+
+    code = "refund_amount_too_large"
+
+    def __init__(self, line_id: int, requested: int, available: int) -> None:
+        super().__init__(f"line {line_id}: {requested} > {available} kop.", line_id=line_id,
+                         requested=requested, available=available)
+
+
 class ExpenseLocked(DomainError):
     """The expense belongs to a closed shift (its Z-report counted it) or a closed ticket."""
 

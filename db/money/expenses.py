@@ -10,15 +10,21 @@ Rules
   shift's Z-report counted it, and history that a Z-report counted is not rewritten
   (ExpenseLocked, reason shift_closed). Record a correction instead (e.g. a service cash-in).
   The deleted row's data stays in the audit log.
+- The PRRO's cash equals the drawer: with `fiscal=True` a cash expense is also a PRRO service
+  receipt (cash out, − amount), and deleting such an expense one more (cash in, + amount).
+  Those documents are `cash_moves` rows with `expense_id` set, queued like any cash move; the
+  drawer and the reports count the expense, never these rows (db.money.drawer).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import signals
 from db.access import require_active, require_manager
 from db.audit import audit
 from db.base import rowcount, utcnow
@@ -27,7 +33,7 @@ from db.desk.tickets import lock_open_ticket, lock_ticket
 from db.errors import NotFound, required_line
 from db.money.amounts import check_amount
 from db.money.errors import ExpenseLocked
-from db.money.models import Expense, PaymentKind, Shift, ShiftStatus
+from db.money.models import CashMove, Expense, FiscalState, PaymentKind, Shift, ShiftStatus
 from db.money.payment_types import get_payment_type
 from db.money.shifts import shift_for_money
 
@@ -36,7 +42,7 @@ DESCRIPTION_MAX = 500
 
 async def add_expense(
     session: AsyncSession, actor: Staff, ticket_id: int | None, what: str, amount: int,
-    payment_type_id: int, now: datetime | None = None,
+    payment_type_id: int, now: datetime | None = None, *, fiscal: bool = False,
 ) -> Expense:
     require_active(actor)
     now = now or utcnow()
@@ -52,13 +58,36 @@ async def add_expense(
                       staff_id=actor.id, created_at=now, shift_id=shift.id)
     session.add(expense)
     await session.flush()
+    prro = fiscal and payment_type.kind == PaymentKind.CASH
+    if prro:
+        _mirror(session, expense, -amount, shift.id, actor, now)
     audit(session, actor, "expense.add", "expense", expense.id, ticket_id=ticket_id,
-          amount=amount, kind=payment_type.kind.value, shift_id=shift.id)
+          amount=amount, kind=payment_type.kind.value, shift_id=shift.id, fiscal=prro)
     return expense
 
 
-async def delete_expense(session: AsyncSession, actor: Staff, expense_id: int) -> None:
+def _mirror(session: AsyncSession, expense: Expense, amount: int, shift_id: int, actor: Staff,
+            now: datetime) -> None:
+    """The PRRO service receipt for a cash expense (−) or its deletion (+); see the docstring."""
+    session.add(CashMove(amount=amount, reason=expense.description, staff_id=actor.id,
+                         created_at=now, shift_id=shift_id, expense_id=expense.id,
+                         fiscal_id=str(uuid.uuid4()), fiscal_attempts=0,
+                         fiscal_state=FiscalState.PENDING, fiscal_updated_at=now))
+    signals.mark(session, signals.FISCAL)
+
+
+async def _in_prro(session: AsyncSession, expense_id: int) -> bool:
+    """Whether the expense's cash out went to the PRRO queue (and was not undone yet)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CashMove.amount), 0))
+        .where(CashMove.expense_id == expense_id))
+    return int(total or 0) < 0
+
+
+async def delete_expense(session: AsyncSession, actor: Staff, expense_id: int,
+                         now: datetime | None = None) -> None:
     require_manager(actor)
+    now = now or utcnow()
     expense = await session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("expense", expense_id=expense_id)
@@ -76,6 +105,8 @@ async def delete_expense(session: AsyncSession, actor: Staff, expense_id: int) -
     deleted = await session.execute(delete(Expense).where(Expense.id == expense.id))
     if rowcount(deleted) != 1:
         raise NotFound("expense", expense_id=expense_id)  # deleted while we waited
+    if await _in_prro(session, expense.id):
+        _mirror(session, expense, expense.amount, shift.id, actor, now)
     session.expunge(expense)
     audit(session, actor, "expense.delete", "expense", expense_id, ticket_id=expense.ticket_id,
           description=expense.description, amount=expense.amount, kind=expense.kind.value,

@@ -188,6 +188,10 @@ class ReceiptLine(Base):
     price: Mapped[int] = mapped_column(BigInteger)  # kopecks per item
     quantity: Mapped[int] = mapped_column(BigInteger)  # thousandths
     amount: Mapped[int] = mapped_column(BigInteger)  # kopecks
+    # On a refund line: money given back without goods coming back (500 of a 1 500 service).
+    # It is one "item" priced at the amount (so the PRRO return receipt carries that amount)
+    # and does not count against the sale line's quantity, only against its amount.
+    by_amount: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     receipt: Mapped[Receipt] = relationship(back_populates="lines", lazy="raise")
 
@@ -255,12 +259,36 @@ class CashMove(FiscalMixin, Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)
+    # Set: this row is the PRRO's service receipt for a cash expense (−) or for deleting one
+    # (+). The drawer counts the expense itself, so it skips these rows; they exist so the
+    # PRRO's cash equals the drawer. No foreign key: the expense may be deleted, the fiscal
+    # document stays.
+    expense_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     __table_args__ = (CheckConstraint("amount <> 0", name="amount"),)
 
 
+class CommissionAdjustment(Base):
+    """A change of a closed ticket's commission after its closing: the money the shop kept
+    changed (a refund, a debt paid later), so the master's share follows it. Lands in payroll
+    on `created_at`; the stamp on the ticket stays what closing recorded."""
+
+    __tablename__ = "commission_adjustments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    master_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))  # what caused it
+    base_delta: Mapped[int] = mapped_column(BigInteger)  # kopecks, signed
+    bp: Mapped[int] = mapped_column(Integer)  # the percent stamped at closing
+    amount: Mapped[int] = mapped_column(BigInteger)  # kopecks, signed (− after a refund)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 __all__ = [
     "CashMove",
+    "CommissionAdjustment",
     "Expense",
     "FiscalMixin",
     "FiscalState",

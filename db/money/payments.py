@@ -40,6 +40,7 @@ from db.base import rowcount, utcnow
 from db.desk.models import Staff
 from db.errors import InvalidValue
 from db.money.amounts import check_amount
+from db.money.closing import adjust_commission
 from db.money.errors import (
     PartTooLarge,
     PaymentMismatch,
@@ -215,4 +216,6 @@ async def pay_receipt(
     audit(session, actor, "receipt.pay", "receipt", receipt.id, total=receipt.total,
           change=change, shift_id=shift.id, fiscal=fiscal,
           parts=[[p.payment_type_id, p.amount, p.received] for p in rows])
+    if receipt.ticket_id is not None:  # a debt paid after closing raises the commission
+        await adjust_commission(session, receipt.ticket_id, now, receipt_id=receipt.id)
     return PaymentResult(receipt=receipt, payments=rows, change=change, shift=shift)

@@ -6,7 +6,13 @@ Rules
   refund is born paid and immutable, carries `related_receipt_id`, the ticket of the original,
   and lines pointing at the original lines (`refund_of_line_id`).
 - Never more than was sold: per line, the quantities of all its returns ≤ the quantity sold,
-  and their amounts ≤ the line amount. Checked with the original receipt row locked, so two
+  and their amounts ≤ the line amount.
+- By amount: money back without goods back (500 of a 1 500 service: the client keeps the
+  repair, the price is lowered). Such a return line is one "item" priced at the amount
+  (`by_amount`), so the PRRO return receipt carries exactly that amount on the sale's good;
+  it counts against the line's amount, not its quantity. A line whose money is all given back
+  has nothing left to return by quantity either. One refund takes a line either by quantity
+  or by amount. Checked with the original receipt row locked, so two
   refunds of one receipt cannot both take the last item. A line's amount is split half up
   like any line, except the return that takes the rest, which gets exactly what is left, so
   pieces always add up to the line to the kopeck.
@@ -14,7 +20,8 @@ Rules
   holds (DrawerShort): put money in with a service cash-in first, so the drawer never lies.
 - Refunds belong to the open shift (opened now if none; ShiftTooOld when it is 24 h old).
 - A refund of a closed ticket's receipt is allowed (clients return after pickup); the
-  master's commission stamped at closing is not recomputed (reopen and close again for that).
+  master's commission follows the money the shop kept: a closed-as-done ticket gets a
+  (negative) commission adjustment dated now (db.money.closing.adjust_commission).
 - Fiscal: a refund goes to the PRRO (`pending`) only when `fiscal=True` and the original went
   there too (a return needs the original's fiscal receipt); otherwise `not_fiscal`.
 """
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import signals
@@ -36,8 +43,9 @@ from db.audit import audit
 from db.base import utcnow
 from db.desk.models import Staff
 from db.errors import NotFound
-from db.money.amounts import check_quantity, line_amount
-from db.money.errors import NotRefundable, RefundTooLarge
+from db.money.amounts import ONE, check_amount, check_quantity, line_amount
+from db.money.closing import adjust_commission
+from db.money.errors import NotRefundable, RefundAmountTooLarge, RefundTooLarge
 from db.money.models import (
     FiscalState,
     Payment,
@@ -63,9 +71,12 @@ class RefundableLine:
     line: ReceiptLine
     refunded_quantity: int
     refunded_amount: int
+    refunded_by_amount: int = 0  # the part of `refunded_amount` given back by amount
 
     @property
     def available_quantity(self) -> int:
+        if self.refunded_by_amount and self.available_amount <= 0:
+            return 0  # all its money went back by amount: nothing left to return
         return self.line.quantity - self.refunded_quantity
 
     @property
@@ -111,16 +122,67 @@ async def refundable_lines(session: AsyncSession, receipt_id: int) -> list[Refun
     lines = list(await session.scalars(
         select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id).order_by(ReceiptLine.id)
     ))
+    items_back = case((ReceiptLine.by_amount, 0), else_=ReceiptLine.quantity)
+    money_back = case((ReceiptLine.by_amount, ReceiptLine.amount), else_=0)
     taken = {
-        line_id: (int(q), int(a))
-        for line_id, q, a in await session.execute(
-            select(ReceiptLine.refund_of_line_id, func.sum(ReceiptLine.quantity),
-                   func.sum(ReceiptLine.amount))
+        line_id: (int(q), int(a), int(m))
+        for line_id, q, a, m in await session.execute(
+            select(ReceiptLine.refund_of_line_id, func.sum(items_back),
+                   func.sum(ReceiptLine.amount), func.sum(money_back))
             .where(ReceiptLine.refund_of_line_id.in_([line.id for line in lines]))
             .group_by(ReceiptLine.refund_of_line_id)
         )
     }
-    return [RefundableLine(line, *taken.get(line.id, (0, 0))) for line in lines]
+    return [RefundableLine(line, *taken.get(line.id, (0, 0, 0))) for line in lines]
+
+
+def _wanted(available: Mapping[int, RefundableLine], receipt_id: int,
+            lines: Sequence[tuple[int, int]] | None) -> dict[int, int]:
+    if lines is None:
+        return {i: r.available_quantity for i, r in available.items() if r.available_quantity}
+    wanted: dict[int, int] = {}
+    for line_id, quantity in (RefundPart(*part) for part in lines):
+        if line_id not in available:
+            raise NotFound("receipt_line", line_id=line_id, receipt_id=receipt_id)
+        wanted[line_id] = wanted.get(line_id, 0) + check_quantity(quantity)
+    return wanted
+
+
+def _quantity_lines(available: Mapping[int, RefundableLine], wanted: Mapping[int, int]
+                    ) -> list[ReceiptLine]:
+    out = []
+    for line_id, quantity in wanted.items():
+        have = available[line_id]
+        if quantity > have.available_quantity:
+            raise RefundTooLarge(line_id, quantity, have.available_quantity)
+        src = have.line
+        out.append(ReceiptLine(
+            service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,
+            price=src.price, quantity=quantity, amount=refund_amount(have, quantity),
+        ))
+    return out
+
+
+def _amount_lines(available: Mapping[int, RefundableLine], receipt_id: int,
+                  amounts: Sequence[tuple[int, int]], wanted: Mapping[int, int]
+                  ) -> list[ReceiptLine]:
+    """Money back on lines, one item priced at the amount each (see the module docstring)."""
+    summed: dict[int, int] = {}
+    for line_id, amount in amounts:
+        if line_id not in available:
+            raise NotFound("receipt_line", line_id=line_id, receipt_id=receipt_id)
+        summed[line_id] = summed.get(line_id, 0) + check_amount(amount)
+    out = []
+    for line_id, amount in summed.items():
+        have = available[line_id]
+        if line_id in wanted or amount > have.available_amount:
+            raise RefundAmountTooLarge(line_id, amount, have.available_amount)
+        src = have.line
+        out.append(ReceiptLine(
+            service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,
+            price=amount, quantity=ONE, amount=amount, by_amount=True,
+        ))
+    return out
 
 
 async def refund(
@@ -132,8 +194,11 @@ async def refund(
     now: datetime | None = None,
     *,
     fiscal: bool = False,
+    amounts: Sequence[tuple[int, int]] = (),
 ) -> RefundResult:
-    """Return `lines` [(line id, quantity in thousandths)] of a paid sale; None = all left."""
+    """Return `lines` [(line id, quantity in thousandths)] of a paid sale (None = all left;
+    with `amounts` None means none) and give back `amounts` [(line id, kopecks)] of lines by
+    amount."""
     require_manager(actor)
     now = now or utcnow()
     original, _ticket, _status = await lock_receipt(session, receipt_id)
@@ -142,28 +207,11 @@ async def refund(
     if original.status != ReceiptStatus.PAID:
         raise NotRefundable(original.id, "not_paid")
     available = {r.line.id: r for r in await refundable_lines(session, original.id)}
-
-    wanted: dict[int, int] = {}
-    if lines is None:
-        wanted = {i: r.available_quantity for i, r in available.items() if r.available_quantity}
-    else:
-        for line_id, quantity in (RefundPart(*part) for part in lines):
-            if line_id not in available:
-                raise NotFound("receipt_line", line_id=line_id, receipt_id=original.id)
-            wanted[line_id] = wanted.get(line_id, 0) + check_quantity(quantity)
-    if not wanted:
+    wanted = _wanted(available, original.id, [] if lines is None and amounts else lines)
+    new_lines = [*_quantity_lines(available, wanted),
+                 *_amount_lines(available, original.id, amounts, wanted)]
+    if not new_lines:
         raise NotRefundable(original.id, "nothing_left")
-
-    new_lines: list[ReceiptLine] = []
-    for line_id, quantity in wanted.items():
-        have = available[line_id]
-        if quantity > have.available_quantity:
-            raise RefundTooLarge(line_id, quantity, have.available_quantity)
-        src = have.line
-        new_lines.append(ReceiptLine(
-            service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,
-            price=src.price, quantity=quantity, amount=refund_amount(have, quantity),
-        ))
     total = sum(line.amount for line in new_lines)
 
     payment_type = await get_payment_type(session, payment_type_id)
@@ -188,6 +236,8 @@ async def refund(
         signals.mark(session, signals.FISCAL)
     audit(session, actor, "receipt.refund", "receipt", receipt.id, original_id=original.id,
           total=total, payment_type_id=payment_type.id, shift_id=shift.id, fiscal=to_prro,
-          lines=[[line.refund_of_line_id, line.quantity, line.amount] for line in new_lines])
+          lines=[[line.refund_of_line_id, line.quantity, line.amount, line.by_amount]
+                 for line in new_lines])
+    if original.ticket_id is not None:
+        await adjust_commission(session, original.ticket_id, now, receipt_id=receipt.id)
     return RefundResult(receipt=receipt, payment=payment, shift=shift)
-

@@ -46,6 +46,7 @@ from db.money.models import (
     Shift,
     ShiftStatus,
 )
+from db.money.visibility import require_cash_view
 
 STALE_AFTER = timedelta(hours=24)
 COUNTER = "shift"
@@ -239,9 +240,9 @@ async def x_report(session: AsyncSession, actor: Staff, shift_id: int | None = N
 
 async def shift_totals(session: AsyncSession, actor: Staff, shift_id: int | None = None
                        ) -> ShiftReport:
-    """The same figures for the /shift screen, which every active staff member may see (a
-    master checks the shift's money there, but takes no X-report)."""
-    require_active(actor)
+    """The same figures for the /shift screen, which owners and managers see, and masters
+    unless the owner hid the cash from them (db.money.visibility); no X-report for masters."""
+    await require_cash_view(session, actor)
     return await _report_as_is(session, shift_id)
 
 

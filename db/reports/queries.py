@@ -21,7 +21,8 @@ How the numbers are made (right by construction)
       SMS sent, per message kind                  outbox.sent_at of messages delivered by SMS
 - Money rules are the domain's: revenue = paid sales − refunds; the drawer is db.money.drawer's
   aggregate; a master's commission is what db.money.closing stamped on the ticket when it was
-  closed as done (`commission`, `commission_base`, `commission_bp`), never recomputed here.
+  closed as done (`commission`, `commission_base`, `commission_bp`), never recomputed here,
+  plus the commission adjustments (a refund or a debt paid after closing) on their own day.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ from sqlalchemy.orm import aliased, selectinload
 from db.base import UTCDateTime, utcnow
 from db.desk.models import Staff, Status, StatusChange, StatusKind, Ticket
 from db.errors import NotFound
-from db.money.drawer import drawer_balance
+from db.money.drawer import DRAWER_MOVES, drawer_balance
 from db.money.models import (
     CashMove,
+    CommissionAdjustment,
     Expense,
     Payment,
     PaymentKind,
@@ -112,6 +114,7 @@ class MasterTotal:
     commission: int = 0  # Σ commission
     bp_min: int = 0  # the percents the tickets were closed with
     bp_max: int = 0
+    adjustment: int = 0  # part of `commission`: adjustments after closings (refunds, debts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,9 @@ class _Sums:
             defaultdict(list))
         self.names: dict[int, str] = {}
         self.sms: dict[int, dict[str, int]] = defaultdict(dict)
+        # bucket → master id → (Σ base delta, Σ adjustment, bp min, bp max)
+        self.adjustments: dict[int, dict[int | None, tuple[int, int, int, int]]] = (
+            defaultdict(dict))
 
     def add(self, i: int, key: str, value: Any) -> None:
         self.numbers[i][key] = self.numbers[i].get(key, 0) + _int(value)
@@ -258,9 +264,24 @@ class _Sums:
         lines.sort(key=lambda t: (t.position, t.payment_type_id, t.kind.value))
         people = [MasterTotal(mid, self.names.get(mid, "") if mid is not None else "", *rest)
                   for mid, *rest in self.masters.get(i, [])]
+        people = self._with_adjustments(i, people)
         people.sort(key=lambda m: (-m.commission, -m.tickets, m.master_id is None, m.name))
         return Totals(payment_types=tuple(lines), masters=tuple(people),
                       sms=sms_order(self.sms.get(i, {})), **self.numbers.get(i, {}))
+
+    def _with_adjustments(self, i: int, people: list[MasterTotal]) -> list[MasterTotal]:
+        extra = dict(self.adjustments.get(i, {}))
+        out = []
+        for m in people:
+            if m.master_id in extra:
+                base, amount, _lo, _hi = extra.pop(m.master_id)
+                m = replace(m, base=m.base + base, commission=m.commission + amount,
+                            adjustment=amount)
+            out.append(m)
+        for mid, (base, amount, lo, hi) in extra.items():
+            out.append(MasterTotal(mid, self.names.get(mid, "") if mid is not None else "",
+                                   0, base, amount, lo, hi, adjustment=amount))
+        return out
 
 
 def sms_order(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
@@ -318,6 +339,7 @@ async def _service_cash(session: AsyncSession, b: CTE, acc: _Sums) -> None:
                func.sum(case((CashMove.amount > 0, CashMove.amount), else_=0)),
                func.sum(case((CashMove.amount < 0, -CashMove.amount), else_=0)))
         .select_from(b).join(CashMove, _in(b, CashMove.created_at))
+        .where(DRAWER_MOVES)
         .group_by(b.c.i)
     ):
         acc.add(i, "service_count", count)
@@ -365,6 +387,16 @@ async def _tickets_closed(session: AsyncSession, b: CTE, acc: _Sums) -> None:
         acc.add(i, "tickets_done", count)
         acc.masters[i].append((master_id, _int(count), _int(base), _int(commission),
                                _int(bp_min), _int(bp_max)))
+        if master_id is not None:
+            master_ids.add(master_id)
+    for i, master_id, base, amount, bp_min, bp_max in await session.execute(
+        select(b.c.i, CommissionAdjustment.master_id, func.sum(CommissionAdjustment.base_delta),
+               func.sum(CommissionAdjustment.amount), func.min(CommissionAdjustment.bp),
+               func.max(CommissionAdjustment.bp))
+        .select_from(b).join(CommissionAdjustment, _in(b, CommissionAdjustment.created_at))
+        .group_by(b.c.i, CommissionAdjustment.master_id)
+    ):
+        acc.adjustments[i][master_id] = (_int(base), _int(amount), _int(bp_min), _int(bp_max))
         if master_id is not None:
             master_ids.add(master_id)
     if master_ids:
@@ -622,6 +654,7 @@ class PayrollTicket:
     base: int
     bp: int
     commission: int
+    adjustment: bool = False  # a commission adjustment (closed_at = when it was made)
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,7 +692,24 @@ async def payroll(session: AsyncSession, period: Period, tz: ZoneInfo, *,
         tickets = [PayrollTicket(mid, name or "", int(number), _moment(closed_at), _int(base),
                                  _int(bp), _int(commission))
                    for mid, name, number, closed_at, base, bp, commission in rows]
+        tickets += await _adjustment_rows(session, whole)
     return Payroll(period=period, masters=masters, tickets=tuple(tickets))
+
+
+async def _adjustment_rows(session: AsyncSession, whole: Bucket) -> list[PayrollTicket]:
+    rows = await session.execute(
+        select(CommissionAdjustment.master_id, Staff.name, Ticket.number,
+               CommissionAdjustment.created_at, CommissionAdjustment.base_delta,
+               CommissionAdjustment.bp, CommissionAdjustment.amount)
+        .join(Ticket, Ticket.id == CommissionAdjustment.ticket_id)
+        .outerjoin(Staff, Staff.id == CommissionAdjustment.master_id)
+        .where(CommissionAdjustment.created_at >= whole.lo,
+               CommissionAdjustment.created_at < whole.hi)
+        .order_by(CommissionAdjustment.created_at, CommissionAdjustment.id)
+    )
+    return [PayrollTicket(mid, name or "", int(number), at, _int(base), _int(bp), _int(amount),
+                          adjustment=True)
+            for mid, name, number, at, base, bp, amount in rows]
 
 
 # ---- helpers for callers -------------------------------------------------------------------
@@ -689,6 +739,7 @@ def merge(parts: Iterable[Totals]) -> Totals:
             people[m.master_id] = m if old_m is None else replace(
                 old_m, tickets=old_m.tickets + m.tickets, base=old_m.base + m.base,
                 commission=old_m.commission + m.commission, bp_min=min(old_m.bp_min, m.bp_min),
+                adjustment=old_m.adjustment + m.adjustment,
                 bp_max=max(old_m.bp_max, m.bp_max))
     return replace(
         out,

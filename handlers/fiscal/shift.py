@@ -31,6 +31,7 @@ from db.fiscal import queue
 from db.money.errors import NoOpenShift, ShiftAlreadyOpen
 from db.money.models import Shift
 from db.money.shifts import current_shift, open_shift, shift_is_stale, shift_totals, x_report
+from db.money.visibility import can_see_cash
 from fiscal import FiscalError, FiscalProvider, FiscalShiftNotOpen
 from handlers.filters import IsStaff
 from handlers.ui import edit_or_send
@@ -53,13 +54,15 @@ async def closed_lines(session: DbSession, lang: str, settings: Settings) -> lis
 
 async def open_lines(session: DbSession, staff: Staff, shift: Shift, lang: str,
                      settings: Settings, now: datetime) -> list[str]:
-    report = await shift_totals(session, staff, shift.id)
     lines = [_("🧾 <b>Кассовая смена №{number}</b> — открыта").format(number=shift.number),
              _("Открыта {date} ({age} назад)").format(
                  date=local_dt(shift.opened_at, settings.tz, lang),
                  age=ft.duration(now - shift.opened_at)),
              ""]
-    lines.extend(ft.money_lines(report, lang))
+    if await can_see_cash(session, staff):
+        lines.extend(ft.money_lines(await shift_totals(session, staff, shift.id), lang))
+    else:  # the owner hid the cash from masters (db.money.visibility)
+        lines.append(_("Итоги смены видят владелец и менеджеры."))
     overdue = now >= close_due_at(shift.opened_at, settings.autoclose_time, settings.tz)
     warning = ft.shift_age_warning(shift.opened_at, now, stale=shift_is_stale(shift, now),
                                    overdue=overdue)

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.views.formatting import money
 from db.desk.models import Ticket
 from db.engine import DbSession
-from db.money.closing import ticket_money
+from db.money.closing import adjusted, ticket_money
 from db.money.receipts import unpaid_ticket_sales
 from keyboards.common import button
 from keyboards.money import (
@@ -37,9 +37,14 @@ async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]
     if expenses:
         lines.append(_("🧾 Расходы: {amount}").format(amount=money(expenses, lang)))
     if ticket.commission is not None and ticket.commission_bp:
+        # the commission follows the money kept after closing (db.money.closing)
+        base_delta, delta = await adjusted(session, ticket.id)
         lines.append(_("👨‍🔧 Мастеру: {amount} ({pct}% от {base})").format(
-            amount=money(ticket.commission, lang), pct=f"{ticket.commission_bp / 100:g}",
-            base=money(ticket.commission_base or 0, lang)))
+            amount=money(ticket.commission + delta, lang), pct=f"{ticket.commission_bp / 100:g}",
+            base=money((ticket.commission_base or 0) + base_delta, lang)))
+        if delta:
+            lines.append(_("   в т.ч. поправка после выдачи (возвраты, доплаты): {sum}").format(
+                sum=money(delta, lang)))
     return lines
 
 

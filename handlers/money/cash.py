@@ -25,6 +25,7 @@ from db.money.cash import REASON_MAX, service_cash
 from db.money.drawer import DrawerMovement, drawer_balance, drawer_movements
 from db.money.receipts import unpaid_quick_sales
 from db.money.shifts import current_shift, shift_is_stale
+from db.money.visibility import can_see_cash
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.forms import load, save, update
 from handlers.money.common import (
@@ -107,20 +108,32 @@ def older_newer(page: int, pages: int) -> list[InlineKeyboardButton]:
     return nav
 
 
-async def render_cash(session: DbSession, staff: Staff, lang: str, tz: ZoneInfo,
-                      page: int = 0) -> tuple[str, InlineKeyboardMarkup]:
-    now = utcnow()
+async def drawer_lines(session: DbSession, lang: str, tz: ZoneInfo, now: datetime,
+                       page: int) -> tuple[list[str], int, int]:
+    """The balance, the shift, the day's movements: (lines, page, pages)."""
     start, end = day_bounds(tz, now)
     moves = await drawer_movements(session, start, end)
     pages = max(1, math.ceil(len(moves) / MOVES_PAGE))
     page = min(max(page, 0), pages - 1)
     opening = await drawer_balance(session, at=start - timedelta(microseconds=1))
-    lines = [_("💰 <b>Касса</b> · {day}").format(day=local_date(now, tz, lang)),
-             _("В кассе сейчас: <b>{balance}</b>").format(
-                 balance=money(await drawer_balance(session), lang)),
-             await shift_line(session, now, lang, tz),
-             _("На начало дня: {amount}").format(amount=money(opening, lang)), "",
-             *moves_block(moves, page, lang, tz)]
+    return [_("В кассе сейчас: <b>{balance}</b>").format(
+                balance=money(await drawer_balance(session), lang)),
+            await shift_line(session, now, lang, tz),
+            _("На начало дня: {amount}").format(amount=money(opening, lang)), "",
+            *moves_block(moves, page, lang, tz)], page, pages
+
+
+async def render_cash(session: DbSession, staff: Staff, lang: str, tz: ZoneInfo,
+                      page: int = 0) -> tuple[str, InlineKeyboardMarkup]:
+    now = utcnow()
+    lines = [_("💰 <b>Касса</b> · {day}").format(day=local_date(now, tz, lang))]
+    pages = 1
+    if await can_see_cash(session, staff):
+        body, page, pages = await drawer_lines(session, lang, tz, now, page)
+        lines.extend(body)
+    else:  # the owner hid the cash from masters (db.money.visibility)
+        lines.extend([await shift_line(session, now, lang, tz),
+                      _("Остаток и движения кассы видят владелец и менеджеры.")])
     rows: list[list[InlineKeyboardButton]] = [
         [button(_("🛒 Продажа без обращения"), CashCb(action=CashAction.SALE)),
          button(_("🧾 Расход"), CashCb(action=CashAction.EXPENSE))]]

@@ -119,6 +119,9 @@ MONEY_ERRORS: dict[str, Callable[[DomainError], str]] = {
         "Столько вернуть нельзя: по строке осталось {available}, выбрано {requested}.").format(
         available=quantity(int(exc.params.get("available", 0)), lang_now()),
         requested=quantity(int(exc.params.get("requested", 0)), lang_now())),
+    "refund_amount_too_large": lambda exc: _(
+        "Столько вернуть нельзя: по строке осталось {available}, а нужно {requested}.").format(
+        available=_m(exc, "available"), requested=_m(exc, "requested")),
     "expense_locked": _expense_locked,
     "part_too_large": lambda exc: _(
         "Это больше остатка ({left}). Напишите сумму не больше остатка.").format(

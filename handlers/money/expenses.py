@@ -12,6 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.services import Services
 from bot.views.formatting import h, local_dt, money
 from bot.views.receipts import kind_icon, type_title
 from db.desk.models import Staff
@@ -190,7 +191,8 @@ async def wrong_amount(message: Message) -> None:
 
 
 async def pick_type(query: CallbackQuery, callback_data: ExpenseCb, session: DbSession,
-                    state: FSMContext, staff: Staff, lang: str, settings: Settings) -> None:
+                    state: FSMContext, staff: Staff, lang: str, settings: Settings,
+                    services: Services) -> None:
     form = await load(state, ExpenseData)
     if (form is None or form.amount is None or form.what is None
             or form.ticket_id != callback_data.id):
@@ -198,7 +200,7 @@ async def pick_type(query: CallbackQuery, callback_data: ExpenseCb, session: DbS
         return
     try:
         await add_expense(session, staff, form.ticket_id or None, form.what, form.amount,
-                          callback_data.arg)
+                          callback_data.arg, fiscal=services.fiscal_enabled)
     except DomainError as exc:
         await alert(query, money_error(exc))
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from aiogram.fsm.state import State, StatesGroup
+from pydantic import Field
 
 from db.money.payments import PaymentPlan, PlannedPart
 from handlers.forms import FormData
@@ -102,12 +103,18 @@ class PayTypeData(MoneyForm):
     names: tuple[str, str] | None = None  # a new type's ru/uk names, until its kind is picked
 
 
+class RefundForm(StatesGroup):
+    amount = State()  # money given back on one line (`amount_line`), typed
+
+
 class RefundData(MoneyForm):
-    """A refund's selection, made by buttons only (no typed step)."""
+    """A refund's selection: quantities by buttons, amounts typed per line."""
 
     receipt_id: int
     selection: dict[int, int]  # line id → quantity to return, thousandths
+    amounts: dict[int, int] = Field(default_factory=dict)  # line id → kopecks back by amount
+    amount_line: int | None = None  # the line whose amount is being typed
 
 
-MONEY_FORMS = (ReceiptForm, PayForm, ExpenseForm, CashForm, PriceForm, PayTypeForm)
+MONEY_FORMS = (ReceiptForm, PayForm, ExpenseForm, CashForm, PriceForm, PayTypeForm, RefundForm)
 MONEY_STATES = frozenset(s.state for form in MONEY_FORMS for s in form.__all_states__)

@@ -1,12 +1,13 @@
 """Refunds (`RefundCb`, shared with the reports' receipt screen): a full or partial return
-against a paid receipt — pick lines and quantities, a payment type, confirm — by buttons only.
+against a paid receipt — pick lines and quantities (or an amount of a line, typed:
+handlers/money/refund_amount.py), a payment type, confirm.
 Owners and managers; the bounds (never more than sold, the drawer for cash) and the amounts
 are the domain's (db.money.refunds), the act is bot.usecases.refund."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -61,7 +62,32 @@ async def refund_form(state: FSMContext, receipt_id: int) -> RefundData | None:
     return form if form is not None and form.receipt_id == receipt_id else None
 
 
-def line_rows(items: Sequence[RefundableLine], selection: Mapping[int, int], page: int,
+def to_refund(items: Sequence[RefundableLine], form: RefundData) -> int:
+    """What the form gives back: the picked quantities' amounts and the typed amounts."""
+    return (sum(p.amount for p in picked(items, form.selection))
+            + sum(a for line_id, a in form.amounts.items()
+                  if any(i.line.id == line_id for i in items)))
+
+
+def _line_buttons(i: int, item: RefundableLine, form: RefundData, lang: str
+                  ) -> list[InlineKeyboardButton]:
+    rid, line_id = item.line.receipt_id, item.line.id
+    typed = form.amounts.get(line_id)
+    row = []
+    if item.available_quantity > 0 and typed is None:
+        row.append(button(_("{i}. {name}: {picked} из {left}").format(
+            i=i, name=item.line.name[:NAME_SHOWN],
+            picked=quantity(form.selection.get(line_id, 0), lang),
+            left=quantity(item.available_quantity, lang)),
+            RefundCb(action=RefundAction.LINE, id=rid, arg=line_id)))
+    if item.available_amount > 0:
+        label = (_("💵 {amount}").format(amount=money(typed, lang)) if typed is not None
+                 else _("💵 Сумма"))
+        row.append(button(label, RefundCb(action=RefundAction.AMOUNT, id=rid, arg=line_id)))
+    return row
+
+
+def line_rows(items: Sequence[RefundableLine], form: RefundData, page: int,
               lang: str) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
     lines, rows = [], []
     first = page * LINES_PAGE
@@ -70,33 +96,33 @@ def line_rows(items: Sequence[RefundableLine], selection: Mapping[int, int], pag
             i=i, name=h(item.line.name), price=money(item.line.price, lang),
             sold=quantity(item.line.quantity, lang),
             left=quantity(item.available_quantity, lang)))
-        if item.available_quantity > 0:
-            rows.append([button(_("{i}. {name}: {picked} из {left}").format(
-                i=i, name=item.line.name[:NAME_SHOWN],
-                picked=quantity(selection.get(item.line.id, 0), lang),
-                left=quantity(item.available_quantity, lang)),
-                RefundCb(action=RefundAction.LINE, id=item.line.receipt_id, arg=item.line.id))])
+        if item.refunded_amount and item.available_amount:
+            lines.append(_("   уже возвращено {back}, осталось {left}").format(
+                back=money(item.refunded_amount, lang), left=money(item.available_amount, lang)))
+        if row := _line_buttons(i, item, form, lang):
+            rows.append(row)
     return lines, rows
 
 
-async def render_pick(session: DbSession, receipt_id: int, selection: Mapping[int, int],
-                      page: int, lang: str, tz: ZoneInfo) -> tuple[str, InlineKeyboardMarkup]:
+async def render_pick(session: DbSession, form: RefundData, page: int, lang: str, tz: ZoneInfo
+                      ) -> tuple[str, InlineKeyboardMarkup]:
+    receipt_id = form.receipt_id
     receipt = await get_receipt(session, receipt_id)
     items = await refundable_lines(session, receipt_id)
     pages = max(1, math.ceil(len(items) / LINES_PAGE))
     page = min(max(page, 0), pages - 1)
-    item_lines, rows = line_rows(items, selection, page, lang)
-    picks = picked(items, selection)
-    total = sum(p.amount for p in picks)
+    item_lines, rows = line_rows(items, form, page, lang)
+    total = to_refund(items, form)
     everything = sum(refund_amount(i, i.available_quantity) for i in items)
     lines = [_("↩️ <b>Возврат по чеку №{id}</b> · {total} · оплачен {at}").format(
         id=receipt.id, total=money(receipt.total, lang),
         at=local_dt(receipt.paid_at, tz, lang) if receipt.paid_at else "—"),
-        _("Нажмите строку — добавится одна штука к возврату:"), *item_lines,
+        _("Нажмите строку — добавится одна штука к возврату; 💵 — вернуть часть суммы "
+          "строки:"), *item_lines,
         _("К возврату: <b>{amount}</b>").format(amount=money(total, lang))]
     rows.append(pager(page, pages,
                       lambda p: RefundCb(action=RefundAction.PAGE, id=receipt_id, arg=p)))
-    if picks:
+    if total or any(form.selection.values()):
         rows.append([button(_("Далее → чем вернуть {amount}").format(amount=money(total, lang)),
                             RefundCb(action=RefundAction.NEXT, id=receipt_id))])
     rows.append([button(_("↩️ Вернуть всё ({amount})").format(amount=money(everything, lang)),
@@ -115,15 +141,14 @@ async def start(query: CallbackQuery, callback_data: RefundCb, session: DbSessio
         await alert(query, _("Возврат возможен только по оплаченному чеку продажи."))
         return
     items = await refundable_lines(session, receipt.id)
-    if not any(i.available_quantity for i in items):
+    if not any(i.available_quantity or i.available_amount for i in items):
         await alert(query, _("По чеку №{id} уже всё возвращено.").format(id=receipt.id))
         return
     form = await refund_form(state, receipt.id)
     if form is None or callback_data.action == RefundAction.START:
         form = RefundData(receipt_id=receipt.id, selection={})
         await save(state, form)
-    text, kb = await render_pick(session, receipt.id, form.selection, callback_data.arg, lang,
-                                 settings.tz)
+    text, kb = await render_pick(session, form, callback_data.arg, lang, settings.tz)
     await edit_or_send(query, text, kb)
     await query.answer()
 
@@ -141,10 +166,10 @@ async def toggle_line(query: CallbackQuery, callback_data: RefundCb, session: Db
     line_id = item.line.id
     selection = {**form.selection,
                  line_id: next_quantity(form.selection.get(line_id, 0), item.available_quantity)}
-    form = await update(state, form, selection=selection)
+    amounts = {k: v for k, v in form.amounts.items() if k != line_id}  # by items, or by amount
+    form = await update(state, form, selection=selection, amounts=amounts)
     page = list(items).index(line_id) // LINES_PAGE
-    text, kb = await render_pick(session, callback_data.id, form.selection, page, lang,
-                                 settings.tz)
+    text, kb = await render_pick(session, form, page, lang, settings.tz)
     await edit_or_send(query, text, kb)
     await query.answer()
 
@@ -164,11 +189,11 @@ async def pick_type(query: CallbackQuery, callback_data: RefundCb, session: DbSe
     if form is None:
         await alert(query, stale())
         return
-    if not any(form.selection.values()):
+    if not any(form.selection.values()) and not form.amounts:
         await alert(query, _("Отметьте, что возвращаем."))
         return
     receipt = await get_receipt(session, rid)
-    total = sum(p.amount for p in picked(await refundable_lines(session, rid), form.selection))
+    total = to_refund(await refundable_lines(session, rid), form)
     paid_with = [p.payment_type_id for p in receipt.payments]
     types = sorted(await list_payment_types(session),
                    key=lambda t: (t.id not in paid_with, t.position, t.id))
@@ -187,7 +212,7 @@ async def confirm(query: CallbackQuery, callback_data: RefundCb, session: DbSess
         return
     rid = callback_data.id
     form = await refund_form(state, rid)
-    if form is None or not form.selection:
+    if form is None or not (form.selection or form.amounts):
         await alert(query, stale())
         return
     try:
@@ -195,13 +220,17 @@ async def confirm(query: CallbackQuery, callback_data: RefundCb, session: DbSess
     except DomainError as exc:
         await alert(query, money_error(exc))
         return
-    picks = picked(await refundable_lines(session, rid), form.selection)
-    total = sum(p.amount for p in picks)
+    items = await refundable_lines(session, rid)
+    picks = picked(items, form.selection)
+    total = to_refund(items, form)
     lines = [_("Вернуть клиенту <b>{amount}</b> — {icon} {type}, по чеку №{id}:").format(
         amount=money(total, lang), icon=kind_icon(payment_type.kind),
         type=h(payment_type.title(lang)), id=rid)]
     lines.extend(f"• {h(p.item.line.name)} × {quantity(p.quantity, lang)} — "
                  f"{money(p.amount, lang)}" for p in picks)
+    lines.extend(_("• {name} — часть суммы: {amount}").format(
+        name=h(i.line.name), amount=money(form.amounts[i.line.id], lang))
+        for i in items if i.line.id in form.amounts)
     lines.append(_("Исходный чек не меняется, возврат будет отдельным чеком."))
     await edit_or_send(query, "\n".join(lines), markup([
         [button(_("✅ Вернуть {amount}").format(amount=money(total, lang)),
@@ -226,12 +255,12 @@ async def do_refund(query: CallbackQuery, callback_data: RefundCb, session: DbSe
     if not await allowed(query, staff):
         return
     form = await refund_form(state, callback_data.id)
-    if form is None or not form.selection:
+    if form is None or not (form.selection or form.amounts):
         await alert(query, stale())
         return
     try:
         done = await refund(session, staff, callback_data.id, form.selection, callback_data.arg,
-                            fiscal=services.fiscal_enabled)
+                            fiscal=services.fiscal_enabled, amounts=form.amounts)
     except DomainError as exc:
         await alert(query, money_error(exc))
         return

@@ -144,9 +144,15 @@ def render_payroll(payroll: Payroll, lang: str) -> str:
         lines.append(_("{name}: {count} обращ., база {base} × {pct} = <b>{sum}</b>").format(
             name=master_name(m), count=m.tickets, base=money(m.base, lang),
             pct=percent_text(m.bp_min, m.bp_max, lang), sum=money(m.commission, lang)))
+        if m.adjustment:
+            lines.append(_("   в т.ч. поправка после выдачи (возвраты, доплаты): {sum}").format(
+                sum=money(m.adjustment, lang)))
     lines += ["", _("Итого к выплате: <b>{sum}</b>").format(sum=money(payroll.total, lang)),
               _("База и процент — как записаны при выдаче обращения "
                 "(оплачено − возвраты − расходы).")]
+    if any(m.adjustment for m in payroll.masters):
+        lines.append(_("Возврат или доплата после выдачи меняет комиссию в день, когда "
+                       "движутся деньги."))
     return "\n".join(lines)
 
 

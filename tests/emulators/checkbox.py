@@ -22,8 +22,10 @@ Fault knobs (each applies to the next matching requests; ``path`` is relative to
 may be concrete, ``/receipts/<uuid>``, or a route template, ``/receipts/{receipt_id}``):
 
 * ``fail_next(path, times=, status=, body=)`` - answer an error (5xx by default) untouched.
-* ``delay_next(path, seconds, before=False)`` - process, then sleep before answering (or sleep
-  first with ``before=True``); longer than the client timeout means a timed-out client.
+* ``delay_next(path, seconds, before=False, receipt_id=None)`` - process, then sleep before
+  answering (or sleep first with ``before=True``); longer than the client timeout means a
+  timed-out client. With ``receipt_id`` only a POST whose body has that ``id`` matches (a late
+  answer for one given receipt).
 * ``lose_response_next(path, drop=True)`` - process (the receipt is made), then drop the
   connection (or answer 502 with ``drop=False``).
 * ``force_error(receipt_id=None, message=)`` - that receipt (or the next one) ends in ERROR.
@@ -128,6 +130,7 @@ class _Fault:
     seconds: float = 0.0
     before: bool = False
     drop: bool = True
+    receipt_id: str | None = None  # only a request whose JSON body has this "id"
 
 
 @dataclass
@@ -240,8 +243,10 @@ class CheckboxEmulator:
         times: int = 1,
         before: bool = False,
         method: str | None = None,
+        receipt_id: uuid.UUID | str | None = None,
     ) -> None:
-        self._faults.append(_Fault("delay", path, method, times, seconds=seconds, before=before))
+        self._faults.append(_Fault("delay", path, method, times, seconds=seconds, before=before,
+                                   receipt_id=str(receipt_id) if receipt_id else None))
 
     def lose_response_next(
         self, path: str, *, times: int = 1, drop: bool = True, method: str | None = None
@@ -345,7 +350,7 @@ class CheckboxEmulator:
         record = RecordedRequest(request.method, rel, dict(request.headers), body)
         self.requests.append(record)
 
-        fault = self._take_fault(request.method, rel, template)
+        fault = self._take_fault(request.method, rel, template, body)
         if fault and fault.kind == "fail":
             record.status = fault.status
             payload = fault.body if fault.body is not None else {"message": "Internal error"}
@@ -368,9 +373,13 @@ class CheckboxEmulator:
             raise asyncio.CancelledError  # nothing more to send on a dead connection
         return response
 
-    def _take_fault(self, method: str, rel: str, template: str | None) -> _Fault | None:
+    def _take_fault(self, method: str, rel: str, template: str | None, body: Any
+                    ) -> _Fault | None:
         for fault in self._faults:
             if fault.times <= 0 or (fault.method and fault.method.upper() != method):
+                continue
+            if fault.receipt_id is not None and not (
+                    isinstance(body, dict) and str(body.get("id")) == fault.receipt_id):
                 continue
             if fault.path in (rel, template):
                 fault.times -= 1
