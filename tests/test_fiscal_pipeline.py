@@ -589,8 +589,9 @@ class ChaosEmulator(CheckboxEmulator):
         self.chaos = True
         self.injected: Counter[str] = Counter()
 
-    def _take_fault(self, method: str, rel: str, template: str | None) -> _Fault | None:
-        planned = super()._take_fault(method, rel, template)
+    def _take_fault(self, method: str, rel: str, template: str | None, body: Any
+                    ) -> _Fault | None:
+        planned = super()._take_fault(method, rel, template, body)
         if planned is not None or not self.chaos:
             return planned
         roll = self.rng.random()
