@@ -94,11 +94,17 @@ async def lock_open_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
 
 
 async def allowed_targets(session: AsyncSession, status_id: int) -> list[Status]:
-    return list(await session.scalars(
-        select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
-        .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
-        .order_by(Status.position)
-    ))
+    """Statuses a ticket in `status_id` may move to. Read once per session (a card asks for
+    them in its desk buttons and in its delivery part); the app never edits the statuses or
+    transitions (migrations seed them)."""
+    cached: dict[int, list[Status]] = session.info.setdefault("allowed_targets", {})
+    if status_id not in cached:
+        cached[status_id] = list(await session.scalars(
+            select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
+            .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
+            .order_by(Status.position)
+        ))
+    return list(cached[status_id])
 
 
 def _check_estimate(estimate: int | None) -> None:
