@@ -16,6 +16,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import READ_ONLY
 from db.fsm import get_form, put_form
 
 update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
@@ -27,12 +28,16 @@ class DatabaseStorage(BaseStorage):
         self.keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
+    async def _session(self, *, read: bool = False) -> AsyncIterator[AsyncSession]:
         current = update_session.get()
         if current is not None:
             yield current
             return
-        async with self.session_factory() as session, session.begin():
+        # aiogram's FSM middleware reads the state before the update's unit of work begins:
+        # a read-only transaction, which on SQLite takes no write lock.
+        options = READ_ONLY if read else None
+        async with self.session_factory(execution_options=options) as session, \
+                session.begin():
             yield session
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
@@ -41,7 +46,7 @@ class DatabaseStorage(BaseStorage):
             await put_form(session, self.keys.build(key), state=name, keep_data=True)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._session() as session:
+        async with self._session(read=True) as session:
             row = await get_form(session, self.keys.build(key))
             return row.state if row is not None else None
 
@@ -50,7 +55,7 @@ class DatabaseStorage(BaseStorage):
             await put_form(session, self.keys.build(key), data=dict(data), keep_state=True)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._session() as session:
+        async with self._session(read=True) as session:
             row = await get_form(session, self.keys.build(key))
             return dict(row.data) if row is not None else {}
 

@@ -19,6 +19,7 @@ from bot.views.client_notices import client_lang
 from bot.views.formatting import local_date
 from bot.views.status_page import StatusPage, not_found_page, render_status_page
 from db.desk.public_status import ticket_for_public
+from db.engine import READ_ONLY
 from db.money.closing import amount_due
 from keyboards.notify import STATUS_PREFIX
 
@@ -52,7 +53,7 @@ class RateLimit:
 def database_check(session_factory: async_sessionmaker[AsyncSession]) -> HealthCheck:
     async def check() -> str | None:
         try:
-            async with session_factory() as session:
+            async with session_factory(execution_options=READ_ONLY) as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure to reach the database is the answer
             return f"database: {exc!r}"[:200]
@@ -92,7 +93,7 @@ def build_web_app(settings: Settings, session_factory: async_sessionmaker[AsyncS
 async def _status_html(token: str, settings: Settings,
                        session_factory: async_sessionmaker[AsyncSession], i18n: I18n,
                        bot_username: str) -> str | None:
-    async with session_factory() as session:
+    async with session_factory(execution_options=READ_ONLY) as session:  # no write lock
         ticket = await ticket_for_public(session, token)
         if ticket is None:
             return None

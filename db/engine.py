@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session
 # What handlers and views pass to db/ functions: they name the type, never use SQLAlchemy.
 DbSession: TypeAlias = AsyncSession
 
+# Session execution options of a transaction that only reads (`factory(execution_options=
+# READ_ONLY)`): on SQLite it begins DEFERRED and may not write (PRAGMA query_only), so it
+# neither waits for nor holds the write lock. Ignored on PostgreSQL.
+READ_ONLY: dict[str, Any] = {"app_read_only": True}
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -49,9 +54,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a transaction that reads and then
-        # writes can never fail with SQLITE_BUSY_SNAPSHOT half-way through an update.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock up front (IMMEDIATE): a transaction that reads and
+        # then writes can never fail with SQLITE_BUSY_SNAPSHOT half-way through an update.
+        # A reader (READ_ONLY) begins DEFERRED: WAL gives it a snapshot without the lock;
+        # query_only makes a write in it fail at once instead of risking that BUSY.
+        read_only = bool(conn.get_execution_options().get("app_read_only"))
+        if conn.info.get("query_only", False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            conn.info["query_only"] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from db.desk.models import Ticket
 from db.desk.tickets import count_comments, get_ticket
 from db.engine import DbSession
 from handlers import intake_receipt
@@ -20,9 +21,11 @@ from handlers.ticket_view import desk_buttons, desk_lines
 from handlers.ui import callback_message, edit_or_send
 
 
-async def render_ticket(session: DbSession, ticket_id: int, lang: str, tz: ZoneInfo
+async def render_ticket(session: DbSession, ticket_id: int | Ticket, lang: str, tz: ZoneInfo
                         ) -> tuple[str, InlineKeyboardMarkup]:
-    ticket = await get_ticket(session, ticket_id)
+    """The card of a ticket, by id or already loaded with its relations (db.desk.tickets'
+    getters load them), so a card opened by number loads the ticket once."""
+    ticket = ticket_id if isinstance(ticket_id, Ticket) else await get_ticket(session, ticket_id)
     comments = await count_comments(session, ticket.id)
     lines = await desk_lines(session, ticket, comments, lang, tz)
     lines += await money_card.card_lines(session, ticket, lang)
@@ -37,8 +40,9 @@ async def render_ticket(session: DbSession, ticket_id: int, lang: str, tz: ZoneI
     return "\n".join(lines), kb.as_markup()
 
 
-async def send_ticket_card(target: Message | CallbackQuery, session: DbSession, ticket_id: int,
-                           lang: str, settings: Settings, *, edit: bool = True) -> None:
+async def send_ticket_card(target: Message | CallbackQuery, session: DbSession,
+                           ticket_id: int | Ticket, lang: str, settings: Settings, *,
+                           edit: bool = True) -> None:
     """The card in place of the tapped message (`edit`), or as a new message below it."""
     text, markup = await render_ticket(session, ticket_id, lang, settings.tz)
     if edit or isinstance(target, Message):

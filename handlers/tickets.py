@@ -68,7 +68,7 @@ async def open_by_number(message: Message, session: DbSession, number: int, lang
     except NotFound:
         await message.answer(_("Обращение [{number}] не найдено.").format(number=number))
         return
-    await send_ticket_card(message, session, ticket.id, lang, settings)
+    await send_ticket_card(message, session, ticket, lang, settings)
 
 
 async def ticket_command(message: Message, command: CommandObject, session: DbSession,

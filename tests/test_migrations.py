@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from db.desk.models import Status
-from db.engine import create_engine
-from db.migrate import alembic_config, downgrade, upgrade
+from db.engine import READ_ONLY, create_engine, create_session_factory
+from db.migrate import alembic_config, at_head, downgrade, script_heads, upgrade
 
 
 def _revisions() -> list[str]:
@@ -81,3 +83,46 @@ async def test_models_match_migrations(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert diff == []
+
+
+def test_heads_read_from_the_scripts_are_alembics() -> None:
+    """The start-up fast path (db.migrate.at_head) reads the head from the version files'
+    text; it must be the head Alembic computes."""
+    assert script_heads() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def test_upgrade_at_head_is_skipped_only_at_head(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        assert not await at_head(engine)  # a new database: no alembic_version
+        await upgrade(engine)
+        assert await at_head(engine)
+        await upgrade(engine)  # nothing to do, nothing broken
+        await downgrade(engine, _revisions()[-2])
+        assert not await at_head(engine)
+        await upgrade(engine)
+        assert await at_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_read_only_transactions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """READ_ONLY begins DEFERRED: it reads while a writer holds the lock, may not write, and
+    leaves the pooled connection writable for the next writer."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.sqlite3'}")
+    factory = create_session_factory(engine)
+    try:
+        async with factory() as session, session.begin():
+            await session.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with factory() as writer, writer.begin():
+            await writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+            async with factory(execution_options=READ_ONLY) as reader, reader.begin():
+                assert await reader.scalar(text("SELECT count(*) FROM t")) == 0  # no wait
+                with pytest.raises(OperationalError, match="readonly"):
+                    await reader.execute(text("INSERT INTO t VALUES (2)"))
+        async with factory() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (3)"))
+        async with factory(execution_options=READ_ONLY) as reader, reader.begin():
+            assert await reader.scalar(text("SELECT count(*) FROM t")) == 2
+    finally:
+        await engine.dispose()

@@ -163,3 +163,28 @@ async def test_locked_expenses(session: AsyncSession) -> None:
     with pytest.raises(ExpenseLocked) as err:
         await delete_expense(session, owner, part.id)
     assert err.value.params["reason"] == "ticket_closed"
+
+
+async def test_balance_from_the_last_checkpoint(session: AsyncSession) -> None:
+    """The balance is the last Z-report's drawer plus the later shifts' rows, and equals the
+    sum over all history, now and at any moment, across several closed shifts."""
+    owner = await make_staff(session, Role.OWNER)
+    cash = await cash_type(session)
+    moments = []
+    for day in range(3):
+        start = T0 + timedelta(days=day)
+        await service_cash(session, owner, 10000 * (day + 1), "размен", start)
+        sale = await receipt_for(session, owner, 5000)
+        await pay_receipt(session, owner, sale.id, [(cash.id, 5000, None)],
+                          now=start + timedelta(hours=1))
+        await service_cash(session, owner, -3000, "инкассация", start + timedelta(hours=2))
+        moments += [start + timedelta(hours=h) for h in (0, 1, 3)]
+        if day < 2:
+            z = await close_shift(session, owner, start + timedelta(hours=10))
+            assert z.drawer == await drawer_balance(session) == (await drawer_totals(session)
+                                                                  ).balance
+    assert await drawer_balance(session) == (await drawer_totals(session)).balance == 66000
+    for at in moments:
+        assert await drawer_balance(session, at=at) == (await drawer_totals(session, at=at)
+                                                        ).balance, at
+    assert await drawer_balance(session, at=T0 - timedelta(seconds=1)) == 0

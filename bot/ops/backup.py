@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alembic.util import CommandError
 from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -249,6 +248,8 @@ async def restore(database_url: str, source: Path, *, force: bool = False) -> Re
         else:
             await _drop_tables_not_in(engine, await postgres.archive_tables(source))
             await postgres.load(database_url, source)
+        from alembic.util import CommandError  # here: Alembic is not imported at start
+
         try:
             await upgrade(engine)
         except CommandError as exc:

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import qrcode
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:  # imported where a picture is drawn: not at start (RSS, start-up time)
+    from PIL import ImageFont
 
 
 @cache
 def _font_path() -> str | None:
     # matplotlib ships DejaVu Sans, which has Cyrillic; Pillow's default bitmap font does not.
-    try:
-        import matplotlib
-
-        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
-        return str(path) if path.exists() else None
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
+    # Found through the package's location, without importing matplotlib (numpy, ~40 MB).
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
         return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
+        if path.exists():
+            return str(path)
+    return None  # pragma: no cover
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     path = _font_path()
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
 
 
 def qr_png(data: str, box_size: int = 10) -> bytes:
+    import qrcode
+
     image = qrcode.make(data, box_size=box_size, border=2).convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -35,6 +43,9 @@ def qr_png(data: str, box_size: int = 10) -> bytes:
 
 
 def label_png(link: str, number: int, device: str, width: int = 480) -> bytes:
+    import qrcode
+    from PIL import Image, ImageDraw
+
     qr = qrcode.QRCode(border=2, box_size=10, error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(link)
     qr.make(fit=True)

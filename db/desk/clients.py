@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -160,10 +161,14 @@ async def search_clients(
     if ticket_client is not None and query.startswith("#"):
         return [SearchHit(ticket_client, "ticket")]
     hits: dict[int, SearchHit] = {}
+    by_phone, is_phone = await _by_phone(session, query, region, limit)
+    # A serial is matched anywhere inside (a scan of every device): not for what is clearly
+    # a phone (a valid number), nor for digits that already found a phone's owner.
+    serials = [] if is_phone or by_phone else await _by_serial(session, query, limit)
     groups = (
-        ("phone", await _by_phone(session, query, region, limit)),
+        ("phone", by_phone),
         ("name", await _by_name(session, query, limit)),
-        ("serial", await _by_serial(session, query, limit)),
+        ("serial", serials),
         ("ticket", [ticket_client] if ticket_client is not None else []),
     )
     for reason, clients in groups:
@@ -182,11 +187,13 @@ async def _by_ticket_number(session: AsyncSession, query: str) -> Client | None:
     )
 
 
-async def _by_phone(session: AsyncSession, query: str, region: str, limit: int) -> list[Client]:
-    """The exact number first, then numbers ending in the typed digits."""
+async def _by_phone(session: AsyncSession, query: str, region: str, limit: int
+                    ) -> tuple[list[Client], bool]:
+    """The exact number first, then numbers ending in the typed digits; and whether the
+    query is a valid phone number."""
     only = digits(query)
     if not _PHONEISH.fullmatch(query) or len(only) < TAIL_MIN:
-        return []
+        return [], False
     found: list[Client] = []
     try:
         e164 = parse_phone(query, region)
@@ -194,13 +201,28 @@ async def _by_phone(session: AsyncSession, query: str, region: str, limit: int) 
         e164 = None
     if e164:
         found += await session.scalars(select(Client).where(_has_phone(e164)))
+    sqlite = session.get_bind().dialect.name == "sqlite"
     tail = only[::-1]
     found += await session.scalars(
-        select(Client).where(or_(Client.phone_rev.startswith(tail, autoescape=True),
-                                 Client.extra_phone_rev.startswith(tail, autoescape=True)))
+        select(Client).where(or_(_starts(Client.phone_rev, tail, sqlite),
+                                 _starts(Client.extra_phone_rev, tail, sqlite)))
         .order_by(Client.id.desc()).limit(limit)
     )
-    return found
+    return found, e164 is not None
+
+
+def _starts(column: Any, prefix: str, sqlite: bool
+            ) -> ColumnElement[bool]:
+    """`column` starts with the digits `prefix`, in a form the column's index serves.
+
+    SQLite never uses an index for `LIKE ? || '%'` (LIKE is case-insensitive there and the
+    pattern is an expression), so it gets the equivalent range; PostgreSQL's index is built
+    with varchar_pattern_ops for LIKE (a range would follow the database's collation).
+    """
+    if not sqlite:
+        return column.startswith(prefix, autoescape=True)
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # digits: '9' + 1 is ':'
+    return (column >= prefix) & (column < upper)
 
 
 async def _by_name(session: AsyncSession, query: str, limit: int) -> list[Client]:

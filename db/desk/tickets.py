@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from db.access import require_active
 from db.audit import audit
@@ -95,11 +95,17 @@ async def lock_open_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
 
 
 async def allowed_targets(session: AsyncSession, status_id: int) -> list[Status]:
-    return list(await session.scalars(
-        select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
-        .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
-        .order_by(Status.position)
-    ))
+    """Statuses a ticket in `status_id` may move to. Read once per session (a card asks for
+    them in its desk buttons and in its delivery part); the app never edits the statuses or
+    transitions (migrations seed them)."""
+    cached: dict[int, list[Status]] = session.info.setdefault("allowed_targets", {})
+    if status_id not in cached:
+        cached[status_id] = list(await session.scalars(
+            select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
+            .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
+            .order_by(Status.position)
+        ))
+    return list(cached[status_id])
 
 
 def _check_estimate(estimate: int | None) -> None:
@@ -211,8 +217,9 @@ async def open_ticket(
     return ticket
 
 
-_TICKET_LOADS = (selectinload(Ticket.status), selectinload(Ticket.device),
-                 selectinload(Ticket.client), selectinload(Ticket.master))
+# All four are many-to-one: joined in the ticket's own statement (one query, not five).
+_TICKET_LOADS = (joinedload(Ticket.status), joinedload(Ticket.device),
+                 joinedload(Ticket.client), joinedload(Ticket.master))
 
 
 def _ticket_query() -> Select[Ticket]:

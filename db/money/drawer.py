@@ -3,6 +3,12 @@
 balance = cash taken on sales − cash given back on refunds − cash expenses
           + service cash in − service cash out
 
+The balance is read from the last checkpoint: each Z-report stores the drawer at closing on
+its shift (`drawer_at_close` = every cash row of that shift and the shifts before it), so
+the balance now is that figure plus the rows of the shifts after it (the open one): a day's
+rows, not the shop's whole history. Migration 0006 recomputed the stored figures from all
+rows once, so the checkpoints hold exactly what the all-time sum gave.
+
 Cash taken is the part's `amount` (what stays with the shop), not what was handed over:
 the change went straight back. Every row counted here belongs to a shift, and all of them are
 written under the drawer's lock taken by db.money.shifts.shift_for_money (the open shift's row, or
@@ -24,7 +30,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.desk.models import Staff, Ticket
 from db.money.errors import DrawerShort
-from db.money.models import CashMove, Expense, Payment, PaymentKind, Receipt, ReceiptKind
+from db.money.models import (
+    CashMove,
+    Expense,
+    Payment,
+    PaymentKind,
+    Receipt,
+    ReceiptKind,
+    Shift,
+    ShiftStatus,
+)
 
 DRAWER_MOVES = CashMove.expense_id.is_(None)
 
@@ -47,36 +62,47 @@ def _sum(expr: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(expr), 0)
 
 
-def _window(query: Select[Any], column: Any, at: datetime | None, shift_id: int | None,
-            shift_column: Any) -> Select[Any]:
-    if at is not None:
-        query = query.where(column <= at)
-    if shift_id is not None:
-        query = query.where(shift_column == shift_id)
-    return query
+@dataclass(frozen=True, slots=True)
+class _Window:
+    at: datetime | None = None
+    shift_id: int | None = None
+    after_shift: int | None = None
+
+    def apply(self, query: Select[Any], created_at: Any, shift_column: Any) -> Select[Any]:
+        if self.at is not None:
+            query = query.where(created_at <= self.at)
+        if self.shift_id is not None:
+            query = query.where(shift_column == self.shift_id)
+        if self.after_shift is not None:
+            query = query.where(shift_column > self.after_shift)
+        return query
 
 
 async def drawer_totals(
-    session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None
+    session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None,
+    after_shift: int | None = None,
 ) -> DrawerTotals:
-    """The drawer's cash flows up to `at` (inclusive), over all time or one shift; one query."""
+    """The drawer's cash flows up to `at` (inclusive), over all time, one shift
+    (`shift_id`) or the shifts after one (`after_shift`, by id); one query."""
+    window = _Window(at, shift_id, after_shift)
+
     def payments(kind: ReceiptKind) -> Any:
         q = select(_sum(Payment.amount)).join(Receipt, Receipt.id == Payment.receipt_id).where(
             Payment.kind == PaymentKind.CASH, Receipt.kind == kind
         )
-        return _window(q, Payment.created_at, at, shift_id, Payment.shift_id).scalar_subquery()
+        return window.apply(q, Payment.created_at, Payment.shift_id).scalar_subquery()
 
-    expenses = _window(
+    expenses = window.apply(
         select(_sum(Expense.amount)).where(Expense.kind == PaymentKind.CASH),
-        Expense.created_at, at, shift_id, Expense.shift_id,
+        Expense.created_at, Expense.shift_id,
     ).scalar_subquery()
-    moves_in = _window(
+    moves_in = window.apply(
         select(_sum(case((CashMove.amount > 0, CashMove.amount), else_=0))).where(DRAWER_MOVES),
-        CashMove.created_at, at, shift_id, CashMove.shift_id,
+        CashMove.created_at, CashMove.shift_id,
     ).scalar_subquery()
-    moves_out = _window(
+    moves_out = window.apply(
         select(_sum(case((CashMove.amount < 0, -CashMove.amount), else_=0))).where(DRAWER_MOVES),
-        CashMove.created_at, at, shift_id, CashMove.shift_id,
+        CashMove.created_at, CashMove.shift_id,
     ).scalar_subquery()
     row = (await session.execute(select(
         payments(ReceiptKind.SALE), payments(ReceiptKind.REFUND), expenses, moves_in, moves_out,
@@ -85,9 +111,28 @@ async def drawer_totals(
     return DrawerTotals(*(int(v) for v in row))
 
 
+async def _checkpoint(session: AsyncSession, at: datetime | None) -> tuple[int | None, int]:
+    """The last Z-report's drawer (closed at or before `at`): (its shift id, the amount)."""
+    query = select(Shift.id, Shift.drawer_at_close).where(
+        Shift.status == ShiftStatus.CLOSED, Shift.drawer_at_close.is_not(None))
+    if at is not None:
+        query = query.where(Shift.closed_at <= at)
+    row = (await session.execute(query.order_by(Shift.id.desc()).limit(1))).first()
+    if row is None:
+        return None, 0
+    return int(row[0]), int(row[1] or 0)
+
+
 async def drawer_balance(session: AsyncSession, at: datetime | None = None) -> int:
-    """Cash in the drawer now, or as it was at `at`."""
-    return (await drawer_totals(session, at=at)).balance
+    """Cash in the drawer now, or as it was at `at`: the last checkpoint + the rows after it.
+
+    Every cash row belongs to a shift and is written under that shift's lock, which the
+    Z-report takes too, so a closed shift's rows are final and all of them were made before
+    its closing: the rows after the checkpoint are exactly those of the later shifts.
+    """
+    after_shift, checkpoint = await _checkpoint(session, at)
+    totals = await drawer_totals(session, at=at, after_shift=after_shift)
+    return checkpoint + totals.balance
 
 
 async def ensure_cash(session: AsyncSession, amount: int) -> int:
