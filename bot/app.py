@@ -33,7 +33,7 @@ from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.polling import Poller
 from bot.services import Services, make_services
 from bot.unit_of_work import CommitBeforeSpeaking
-from bot.web import HealthCheck, build_web_app, database_check
+from bot.web import HealthCheck, Heartbeats, LastBeat, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
@@ -245,7 +245,7 @@ class Application:
         assert self.bot and self.session_factory and self.i18n
         me = await self.bot.me()
         return build_web_app(self.settings, self.session_factory, self.i18n, me.username or "",
-                             self.health_checks())
+                             self.health_checks(), heartbeats=Heartbeats(self.heartbeats()))
 
     def health_checks(self) -> dict[str, HealthCheck]:
         """What /healthz reports: the database, the updates (polling alive), each worker."""
@@ -255,6 +255,17 @@ class Application:
         for task in self.background:
             checks[task.get_name()] = task_alive(task)
         return checks
+
+    def heartbeats(self) -> dict[str, LastBeat]:
+        """The workers whose last heartbeat /healthz reports (and fails on when too old)."""
+        beats: dict[str, LastBeat] = {}
+        if self.outbox_worker is not None:
+            worker = self.outbox_worker
+            beats["outbox"] = lambda: worker.last_beat
+        if self.background and self.services is not None:
+            fiscalizer = self.services.fiscal_runtime.fiscalizer
+            beats["fiscal"] = lambda: fiscalizer.last_beat
+        return beats
 
     async def _updates_alive(self) -> str | None:
         if self.settings.webhook_url or self.poller is None:

@@ -14,6 +14,10 @@ case makes the PRRO receipt for it, exactly once:
   tried again after a backoff.
 * A PRRO shift is opened before the first sale when none is open; "Зміну не відкрито" on a
   sale opens one and sends the same receipt (same id) once more.
+* A claim's lease is short (45 s); a heartbeat renews it every `heartbeat` seconds while the
+  worker holds items, so a dead worker's items are taken over within a minute. An item the
+  heartbeat finds taken over is not sent by this worker. `last_beat`: the last loop or
+  heartbeat (/healthz).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.waiting import wait_any
+from bot.waiting import beating, wait_any
 from db.base import utcnow
 from db.fiscal import queue
 from db.fiscal.queue import FiscalJob, FiscalKind
@@ -69,7 +73,8 @@ class FiscalPolicy:
     """Knobs of the worker; tests shrink the times."""
 
     batch_size: int = 20
-    lease: timedelta = timedelta(minutes=10)  # longer than any single item can take
+    lease: timedelta = queue.DEFAULT_LEASE  # renewed by the heartbeat while held
+    heartbeat: float = 10.0  # seconds between lease renewals
     backoff_base: float = 10.0  # seconds after the first transient failure, doubling
     backoff_max: float = 900.0
     max_consecutive_transient: int = 3  # then the PRRO is down: stop this run, keep the rest
@@ -169,6 +174,9 @@ class Fiscalizer:
         self.notifier = notifier
         self.lock = lock or asyncio.Lock()
         self._shift_ready = False
+        self._held: dict[tuple[FiscalKind, int], FiscalJob] = {}  # claimed, not yet settled
+        self._lost: set[tuple[FiscalKind, int]] = set()  # taken over by another worker
+        self.last_beat: datetime | None = None  # the last loop or heartbeat (UTC)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -183,6 +191,30 @@ class Fiscalizer:
         if not self.provider.is_fiscal:
             return stats  # internal receipts only: nothing goes to a PRRO
         self._shift_ready = False
+        try:
+            async with beating(lambda: self.heartbeat(now), self.policy.heartbeat,
+                               "fiscal heartbeat"):
+                await self._run_claims(stats, now, force)
+        finally:
+            self._held.clear()
+            self._lost.clear()
+        return stats
+
+    async def heartbeat(self, now: datetime | None = None) -> None:
+        """Renew the leases of the items in hand (every `policy.heartbeat` seconds during a
+        run). `now`: the run's fixed time, if it has one (tests)."""
+        self.last_beat = self.clock()
+        jobs = list(self._held.values())
+        if not jobs:
+            return
+        async with self.session_factory() as session, session.begin():
+            renewed = await queue.renew(session, jobs, (now or self.clock()) + self.policy.lease)
+        for job in jobs:
+            key = (job.kind, job.row_id)
+            if key not in renewed and key in self._held:
+                self._lost.add(key)
+
+    async def _run_claims(self, stats: RunStats, now: datetime | None, force: bool) -> None:
         seen: set[tuple[FiscalKind, int]] = set()
         consecutive = 0
         while True:
@@ -191,11 +223,17 @@ class Fiscalizer:
                 jobs = await queue.claim_due(session, at, limit=self.policy.batch_size,
                                              lease=self.policy.lease, force=force, exclude=seen)
             if not jobs:
-                return stats
+                return
             stats.claimed += len(jobs)
+            self._held.update({(job.kind, job.row_id): job for job in jobs})
             for index, job in enumerate(jobs):
-                seen.add((job.kind, job.row_id))
-                outcome = await self._process(job, now or self.clock(), stats)
+                key = (job.kind, job.row_id)
+                seen.add(key)
+                try:
+                    outcome = ("lost" if key in self._lost  # the heartbeat found it taken over
+                               else await self._process(job, now or self.clock(), stats))
+                finally:
+                    self._held.pop(key, None)
                 if outcome == "transient":
                     consecutive += 1
                 elif outcome != "lost":
@@ -207,7 +245,7 @@ class Fiscalizer:
                         async with self.session_factory() as session, session.begin():
                             stats.released += await queue.release(session, rest,
                                                                   now or self.clock())
-                    return stats
+                    return
 
     async def run_forever(
         self, stop: asyncio.Event, wakeup: asyncio.Event | None = None
@@ -217,6 +255,7 @@ class Fiscalizer:
         a run cut short by an outage it waits the full `poll_interval`."""
         wakeup = wakeup or asyncio.Event()
         while not stop.is_set():
+            self.last_beat = self.clock()
             wakeup.clear()
             delay = self.policy.poll_interval
             try:
@@ -338,6 +377,8 @@ class Fiscalizer:
 
     async def _send(self, job: FiscalJob, receipt_id: uuid.UUID, receipt: SellReceipt | None,
                     stats: RunStats) -> ReceiptResult:
+        if (job.kind, job.row_id) in self._lost:
+            raise _Transient("the claim was taken over by another worker")
         stats.posts += 1
         if receipt is None:
             return await self.provider.service(receipt_id, job.total)
