@@ -110,8 +110,11 @@ def build_dispatcher(
     services = services or make_services(settings, session_factory)
     # Updates of one chat are handled one at a time (in order), so a photo and a text sent
     # together cannot race on the same form's data; different chats still run in parallel.
-    isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
-                 else SimpleEventIsolation())
+    # Webhook instances behind a proxy share the storage's lock (Redis); a polling instance is
+    # the only one handling updates (db/locks.py Leadership), so its own lock is enough — and
+    # a Redis lock left by a killed leader would stall that chat for the lock's 60 s.
+    create_shared = getattr(storage, "create_isolation", None) if settings.webhook_url else None
+    isolation = create_shared() if create_shared is not None else SimpleEventIsolation()
     # The FSM middleware is registered by hand after the unit of work, so reading a form's
     # state (which aiogram does for every update) happens in the update's own transaction.
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True,
