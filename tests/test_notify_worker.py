@@ -610,3 +610,25 @@ async def test_a_worker_whose_claim_was_taken_over_does_not_send_it_again(
     assert not slow_bot.calls(SendMessage) and len(heir_bot.calls(SendMessage)) == 1
     message = await _message(session_factory, outbox_id)
     assert message.state == OutboxState.SENT and message.lease_owner is None
+
+
+async def test_telegram_5xx_and_timeouts_are_retried_and_the_message_goes_once(
+    session_factory: async_sessionmaker[AsyncSession], emu: TelegramEmulator, bot: Bot,
+) -> None:
+    """Over HTTP: a JSON 502, a proxy's HTML 502 and an answer slower than the send timeout
+    (Telegram never acted on any of them) are retried with backoff; the client gets it once."""
+    user = emu.user(CHAT)
+    user.open_chat()
+    emu.fail_next("sendMessage", status=502)
+    emu.fail_next("sendMessage", status=502, html=True)
+    emu.fail_next("sendMessage", status=0, delay=3)  # past the 1 s send timeout
+    policy = DeliveryPolicy(rate=500.0, per_chat_interval=0.0, send_timeout=1.0,
+                            telegram_retries=5, backoff_base=0.05, backoff_max=0.2,
+                            poll_interval=0.05)
+    outbox_id = await _enqueue(session_factory, kind="custom", text="Готово", chat_id=CHAT)
+    stats = await OutboxWorker(session_factory, bot, RecordingSms(), policy=policy).drain(30)
+    assert (stats.retried, stats.sent_telegram, stats.sent_sms) == (3, 1, 0)
+    assert emu.faults_served["sendmessage"] == 3
+    assert [m.text for m in user.messages()] == ["Готово"]
+    assert [ok for _channel, ok, _error in await _attempts(session_factory, outbox_id)] == [
+        False, False, False, True]
