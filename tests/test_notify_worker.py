@@ -255,14 +255,18 @@ async def test_transient_failures_back_off_then_succeed(
     client_id = await _client(session_factory)
     outbox_id = await _enqueue(session_factory, kind="ready", text="Готово",
                                client_id=client_id)
-    worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=FAST)
-    before = utcnow()
+    # The first run on a stopped clock: the retry cannot fall due within it, however slow
+    # the machine; then the clock runs.
+    stopped = utcnow()
+    clock = [lambda: stopped]
+    worker = OutboxWorker(session_factory, bot, RecordingSms(), policy=FAST,
+                          clock=lambda: clock[0]())
     first = await worker.run_once()
     assert first.retried == 1 and first.sent == 0
     message = await _message(session_factory, outbox_id)
     assert message.state == OutboxState.PENDING and message.retries == 1
-    # Put off by the backoff (not compared with the wall clock: a loaded machine may pass it).
-    assert message.next_attempt_at >= before + timedelta(seconds=FAST.backoff(1))
+    assert message.next_attempt_at == stopped + timedelta(seconds=FAST.backoff(1))
+    clock[0] = utcnow
     stats = await worker.drain(timeout=5)
     assert stats.sent_telegram == 1
     assert [c.text for c in bot.calls(SendMessage)] == ["Готово"] * 3
