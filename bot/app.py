@@ -34,7 +34,7 @@ from bot.polling import Poller
 from bot.services import Services, make_services
 from bot.throttle import ThrottleMiddleware, make_counter
 from bot.unit_of_work import CommitBeforeSpeaking
-from bot.web import HealthCheck, build_web_app, database_check
+from bot.web import HealthCheck, Heartbeats, LastBeat, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory
@@ -111,8 +111,11 @@ def build_dispatcher(
     services = services or make_services(settings, session_factory)
     # Updates of one chat are handled one at a time (in order), so a photo and a text sent
     # together cannot race on the same form's data; different chats still run in parallel.
-    isolation = (storage.create_isolation() if hasattr(storage, "create_isolation")
-                 else SimpleEventIsolation())
+    # Webhook instances behind a proxy share the storage's lock (Redis); a polling instance is
+    # the only one handling updates (db/locks.py Leadership), so its own lock is enough — and
+    # a Redis lock left by a killed leader would stall that chat for the lock's 60 s.
+    create_shared = getattr(storage, "create_isolation", None) if settings.webhook_url else None
+    isolation = create_shared() if create_shared is not None else SimpleEventIsolation()
     # The FSM middleware is registered by hand after the unit of work, so reading a form's
     # state (which aiogram does for every update) happens in the update's own transaction.
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True,
@@ -249,7 +252,7 @@ class Application:
         assert self.bot and self.session_factory and self.i18n
         me = await self.bot.me()
         return build_web_app(self.settings, self.session_factory, self.i18n, me.username or "",
-                             self.health_checks())
+                             self.health_checks(), heartbeats=Heartbeats(self.heartbeats()))
 
     def health_checks(self) -> dict[str, HealthCheck]:
         """What /healthz reports: the database, the updates (polling alive), each worker."""
@@ -259,6 +262,17 @@ class Application:
         for task in self.background:
             checks[task.get_name()] = task_alive(task)
         return checks
+
+    def heartbeats(self) -> dict[str, LastBeat]:
+        """The workers whose last heartbeat /healthz reports (and fails on when too old)."""
+        beats: dict[str, LastBeat] = {}
+        if self.outbox_worker is not None:
+            worker = self.outbox_worker
+            beats["outbox"] = lambda: worker.last_beat
+        if self.background and self.services is not None:
+            fiscalizer = self.services.fiscal_runtime.fiscalizer
+            beats["fiscal"] = lambda: fiscalizer.last_beat
+        return beats
 
     async def _updates_alive(self) -> str | None:
         if self.settings.webhook_url or self.poller is None:

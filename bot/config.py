@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     smsfly_api_url: str = "https://sms-fly.ua/api/v2/api.php"
 
     shift_autoclose_at: str = "23:50"
+    # How often each instance checks whether the owners' daily digest is due (it is claimed in
+    # the database, so it goes once whichever instance checks first).
+    digest_check_seconds: int = Field(default=300, ge=1, le=3600)
 
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")

@@ -50,7 +50,6 @@ class Poller:
         self.backoff = Backoff(BackoffConfig(min_delay=1, max_delay=30, factor=1.5, jitter=0.1))
         self._slots = asyncio.Semaphore(concurrency)
         self._in_hand: dict[int, asyncio.Task[None]] = {}
-        self._done: set[int] = set()  # finished, not yet confirmed to Telegram
         self._held: set[int] = set()  # cancelled (rolled back): must come again
         self._tail: dict[Hashable, asyncio.Task[None]] = {}  # the last task of each chat
         self._next: int | None = None  # one past the newest update taken
@@ -72,8 +71,7 @@ class Poller:
                     updates = await self._fetch(stop)
                     if updates is None:
                         break
-                    fresh = [u for u in updates
-                             if u.update_id not in self._in_hand and u.update_id not in self._done]
+                    fresh = [u for u in updates if self._is_new(u.update_id)]
                     for update in fresh:
                         self._take(update)
                     if fresh or not updates or not self._in_hand:
@@ -103,8 +101,18 @@ class Poller:
             await _until_stopped(asyncio.sleep(delay), stop)
         return None
 
+    def _is_new(self, uid: int) -> bool:
+        """Not taken yet (or held back after a cancel). An answer to a getUpdates sent with an
+        older offset (one in flight while updates finished, or retried after a lost answer)
+        repeats updates already finished: update ids only grow, so anything below `_next`
+        was taken before."""
+        if uid in self._in_hand:
+            return False
+        return uid in self._held or self._next is None or uid >= self._next
+
     def _take(self, update: Update) -> None:
         uid = update.update_id
+        self._held.discard(uid)
         self._next = max(self._next or 0, uid + 1)
         context = UserContextMiddleware.resolve_event_context(update)
         chat: Hashable = context.chat_id or context.user_id or ("update", uid)
@@ -115,11 +123,10 @@ class Poller:
 
     def _finished(self, uid: int, chat: Hashable, task: asyncio.Task[None]) -> None:
         del self._in_hand[uid]
-        (self._held if task.cancelled() else self._done).add(uid)
+        if task.cancelled():
+            self._held.add(uid)
         if self._tail.get(chat) is task:
             del self._tail[chat]
-        offset = self.offset
-        self._done = {d for d in self._done if offset is None or d >= offset}
         self._progress.set()
 
     async def _handle(self, update: Update, previous: asyncio.Task[None] | None) -> None:

@@ -1,9 +1,13 @@
-"""Waiting in the background loops (outbox worker, fiscal retry loop)."""
+"""Waiting in the background loops (outbox worker, fiscal retry loop), and their heartbeat."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+logger = logging.getLogger(__name__)
 
 
 async def wait_any(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
@@ -17,3 +21,26 @@ async def wait_any(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASY
         for waiter in waiters:
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
+
+
+@contextlib.asynccontextmanager
+async def beating(beat: Callable[[], Awaitable[None]], interval: float,
+                  name: str = "heartbeat") -> AsyncIterator[None]:
+    """Call `beat()` every `interval` seconds while the block runs (a worker renewing the
+    leases of what it holds). A failed beat is logged and the next one tried on time."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await beat()
+            except Exception:
+                logger.exception("%s failed", name)
+
+    task = asyncio.create_task(loop(), name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

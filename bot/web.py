@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.views.client_notices import client_lang
 from bot.views.formatting import local_date
 from bot.views.status_page import StatusPage, not_found_page, render_status_page
+from db.base import utcnow
 from db.desk.public_status import ticket_for_public
 from db.engine import READ_ONLY
 from db.money.closing import amount_due
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 # (name, check) → ok; a check returns None when healthy, else what is wrong.
 HealthCheck = Callable[[], Awaitable[str | None]]
+# A worker's last loop or heartbeat (UTC), None before its first.
+LastBeat = Callable[[], datetime | None]
+# A worker loops at least every 30 s and beats every 10 s while busy; silent longer than this,
+# it is stuck.
+HEARTBEAT_MAX_AGE = timedelta(minutes=2)
 
 
 @dataclass
@@ -62,17 +69,52 @@ def database_check(session_factory: async_sessionmaker[AsyncSession]) -> HealthC
     return check
 
 
+@dataclass(frozen=True)
+class Heartbeats:
+    """The workers' last heartbeats, reported by /healthz, which fails when one is older than
+    `max_age` (or missing)."""
+
+    sources: dict[str, LastBeat]
+    max_age: timedelta = HEARTBEAT_MAX_AGE
+    clock: Callable[[], datetime] = utcnow
+
+    def report(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        """({worker: its last beat, ISO}, {"<worker> heartbeat": what is wrong})."""
+        now = self.clock()
+        beats: dict[str, str | None] = {}
+        problems: dict[str, str] = {}
+        for name, last_beat in self.sources.items():
+            beat = last_beat()
+            beats[name] = beat.isoformat() if beat else None
+            if beat is None:
+                problems[f"{name} heartbeat"] = "no heartbeat yet"
+            elif now - beat > self.max_age:
+                problems[f"{name} heartbeat"] = (
+                    f"no heartbeat for {(now - beat).total_seconds():.0f} s "
+                    f"(limit {self.max_age.total_seconds():.0f} s)")
+        return beats, problems
+
+
 def build_web_app(settings: Settings, session_factory: async_sessionmaker[AsyncSession],
                   i18n: I18n, bot_username: str, checks: dict[str, HealthCheck],
-                  rate_limit: RateLimit | None = None) -> web.Application:
+                  rate_limit: RateLimit | None = None,
+                  heartbeats: Heartbeats | None = None) -> web.Application:
+    """`checks` and `heartbeats` make /healthz: 200 when every check passes and every worker
+    beat recently, else 503; the body names each check and each worker's last beat."""
     app = web.Application()
     limiter = rate_limit or RateLimit()
 
     async def healthz(_request: web.Request) -> web.Response:
         problems = {name: problem for name, check in checks.items()
                     if (problem := await check()) is not None}
-        body = {"status": "fail" if problems else "ok",
-                "checks": {name: problems.get(name, "ok") for name in checks}}
+        report: dict[str, str] = {name: problems.get(name, "ok") for name in checks}
+        body: dict[str, object] = {}
+        if heartbeats is not None:
+            beats, late = heartbeats.report()
+            problems.update(late)
+            report.update(late)
+            body["heartbeats"] = beats
+        body = {"status": "fail" if problems else "ok", "checks": report, **body}
         return web.json_response(body, status=503 if problems else 200)
 
     async def status(request: web.Request) -> web.Response:

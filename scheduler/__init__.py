@@ -35,7 +35,8 @@ def build_scheduler(
     """Every scheduled job of the application:
 
     * pickup reminders at REMINDER_HOUR shop time (they only write to the outbox);
-    * the owners' daily digest, checked every 5 minutes (claimed in the database: sent once);
+    * the owners' daily digest, checked every DIGEST_CHECK_SECONDS (5 min; claimed in the
+      database: sent once);
     * shift auto-close at SHIFT_AUTOCLOSE_AT and the hourly catch-up (scheduler.fiscal);
     * the daily backup at BACKUP_AT when BACKUP_DIR is set (scheduler.backup).
     """
@@ -55,7 +56,8 @@ def build_scheduler(
     scheduler.add_job(exclusive(engine, "ready_reminders", reminders), "cron",
                       hour=REMINDER_HOUR, minute=0, id="ready_reminders",
                       coalesce=True, misfire_grace_time=3600)
-    scheduler.add_job(exclusive(engine, "daily_digest", digest), "interval", minutes=5,
+    scheduler.add_job(exclusive(engine, "daily_digest", digest), "interval",
+                      seconds=settings.digest_check_seconds,
                       id="daily_digest", coalesce=True, max_instances=1, replace_existing=True)
     add_fiscal_jobs(scheduler, fiscal)
     add_backup_jobs(scheduler, settings, session_factory, bot, i18n)

@@ -2,6 +2,10 @@
 plain async functions over the fiscal runtime; `now` is a parameter so tests drive the clock.
 `add_jobs` puts them on an AsyncIOScheduler (the composition root starts the retry loop).
 
+Instances sharing a PostgreSQL run each of these jobs one at a time (an advisory lock, db/locks.py):
+an instance that finds the job running elsewhere skips its turn; the one after it finds the
+shift closed.
+
 SHIFT_AUTOCLOSE_AT empty turns automatic closing off entirely (no daily close, no catch-up):
 the shop then closes shifts by hand in /shift, which says when a shift is overdue or 24 h old.
 """
@@ -18,12 +22,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.usecases.shift_close import CloseResult
 from bot.workers.fiscal_runtime import FiscalRuntime
+from db.locks import try_lock
 
 logger = logging.getLogger("scheduler.fiscal")
 
 CATCH_UP_EVERY = timedelta(hours=1)
 JOB_AUTOCLOSE = "fiscal.autoclose"
 JOB_CATCH_UP = "fiscal.catch_up"
+# Both jobs close the shift: one lock for the two, so two instances never close at once.
+SHIFT_CLOSE_LOCK = "job:fiscal.shift_close"
 
 
 async def autoclose_shift(runtime: FiscalRuntime, now: datetime | None = None
@@ -61,9 +68,15 @@ def _log(result: CloseResult) -> None:
         logger.info("shift %s closed (%s)", result.shift_number, result.reason)
 
 
-async def _safely(job: str, coro_factory: Callable[[], Awaitable[object]]) -> None:
+async def _safely(job: str, coro_factory: Callable[[], Awaitable[object]],
+                  runtime: FiscalRuntime) -> None:
+    engine = runtime.session_factory.kw["bind"]
     try:
-        await coro_factory()
+        async with try_lock(engine, SHIFT_CLOSE_LOCK) as got:
+            if not got:
+                logger.info("%s runs in another instance; skipped here", job)
+                return
+            await coro_factory()
     except Exception:
         logger.exception("%s failed; the next run retries", job)
 
@@ -77,12 +90,12 @@ def add_jobs(scheduler: AsyncIOScheduler, runtime: FiscalRuntime) -> None:
         return
     scheduler.add_job(
         _safely, CronTrigger(hour=autoclose.hour, minute=autoclose.minute, timezone=settings.tz),
-        args=[JOB_AUTOCLOSE, lambda: autoclose_shift(runtime)], id=JOB_AUTOCLOSE,
+        args=[JOB_AUTOCLOSE, lambda: autoclose_shift(runtime), runtime], id=JOB_AUTOCLOSE,
         replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=900,
     )
     scheduler.add_job(
         _safely, IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds(), timezone=settings.tz),
-        args=[JOB_CATCH_UP, lambda: catch_up(runtime)], id=JOB_CATCH_UP,
+        args=[JOB_CATCH_UP, lambda: catch_up(runtime), runtime], id=JOB_CATCH_UP,
         replace_existing=True, coalesce=True, max_instances=1,
         next_run_time=datetime.now(settings.tz),  # at start-up, then hourly
     )

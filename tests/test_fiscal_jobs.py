@@ -26,13 +26,23 @@ from bot.usecases.shift_close import close_due_at
 from bot.workers.fiscal_runtime import FiscalRuntime
 from db.desk.models import Role
 from db.desk.staff import get_staff_by_tg
+from db.locks import try_lock
 from db.money.cash import service_cash
 from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
 from db.money.payments import PayPart, pay_receipt
 from db.money.shifts import current_shift
 from fiscal import NoneProvider
 from scheduler import build_scheduler
-from scheduler.fiscal import JOB_AUTOCLOSE, JOB_CATCH_UP, add_jobs, autoclose_shift, catch_up
+from scheduler.fiscal import (
+    JOB_AUTOCLOSE,
+    JOB_CATCH_UP,
+    SHIFT_CLOSE_LOCK,
+    _safely,
+    add_jobs,
+    autoclose_shift,
+    catch_up,
+)
+from tests.conftest import backend_name
 from tests.e2e_kit import live_bot
 from tests.emulators.checkbox import CheckboxEmulator
 from tests.factories import make_staff
@@ -357,3 +367,22 @@ async def test_wired_into_the_real_app(db_url: str) -> None:
                                        fiscal=True)
         # Woken by the commit, not by the loop's 30 s poll (FiscalPolicy.poll_interval).
         assert await emu.wait_fiscalized(result.receipt.fiscal_id, within=20) == 1
+
+
+async def test_shift_close_jobs_skip_their_turn_while_another_instance_closes(kit: Kit) -> None:
+    """Auto-close and catch-up share one lock between instances (PostgreSQL advisory lock;
+    SQLite has one instance and always gets it)."""
+    engine = kit.session_factory.kw["bind"]
+    runs: list[str] = []
+
+    async def job() -> None:
+        runs.append("ran")
+
+    async with try_lock(engine, SHIFT_CLOSE_LOCK) as got:  # another instance is closing
+        assert got
+        await _safely(JOB_AUTOCLOSE, job, kit.runtime)
+        await _safely(JOB_CATCH_UP, job, kit.runtime)
+    expected = [] if backend_name() == "postgresql" else ["ran", "ran"]
+    assert runs == expected
+    await _safely(JOB_CATCH_UP, job, kit.runtime)
+    assert runs == [*expected, "ran"]

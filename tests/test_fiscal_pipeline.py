@@ -270,7 +270,8 @@ async def test_crash_after_claim_is_recovered_by_reading(
     receipt = await paid_sale(session_factory)
     async with session_factory() as session, session.begin():  # a worker claims and dies
         assert len(await queue.claim_due(session, T0, lease=FAST.lease)) == 1
-    assert (await fiscalizer.run_once(T0 + timedelta(minutes=1))).claimed == 0  # leased
+    leased = T0 + FAST.lease - timedelta(seconds=1)
+    assert (await fiscalizer.run_once(leased)).claimed == 0
     stats = await fiscalizer.run_once(T0 + FAST.lease + timedelta(seconds=1))
     assert (stats.reads, stats.posts, stats.done) == (1, 1, 1)
     assert emu.fiscalized[receipt.fiscal_id] == 1
@@ -834,3 +835,91 @@ async def test_thousand_payments_under_random_faults_fiscalized_exactly_once(
           f"shifts_opened={total.shifts_opened} released={total.released}")
     assert sum(emu.injected.values()) > 50  # the faults really happened
 
+
+
+# -- leases and the heartbeat ------------------------------------------------------------------
+
+class HeldProvider(CheckboxProvider):
+    """Checkbox, with each sale held at the door until `go` is set (a send in progress)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def sell(self, receipt: Any) -> Any:
+        self.entered.set()
+        await self.go.wait()
+        return await super().sell(receipt)
+
+
+def held_provider(url: str) -> HeldProvider:
+    return HeldProvider(api_url=url, license_key=LICENSE, pin_code=PIN, client_version="1.0.0",
+                        timeout=TIMEOUT, poll_interval=0.001, poll_attempts=5)
+
+
+def test_the_default_lease_lets_a_dead_workers_items_go_within_a_minute() -> None:
+    policy = FiscalPolicy()
+    assert policy.lease <= timedelta(seconds=45) and policy.heartbeat * 3 < 45
+
+
+async def test_a_live_workers_heartbeat_keeps_its_item(
+    session_factory: async_sessionmaker[AsyncSession], provider: CheckboxProvider,
+    emu: CheckboxEmulator, emu_url: str,
+) -> None:
+    receipt = await paid_sale(session_factory)
+    now = [T0]
+    held = held_provider(emu_url)
+    live = Fiscalizer(session_factory, held, clock=lambda: now[0], policy=FAST)
+    try:
+        run = asyncio.create_task(live.run_once())
+        await asyncio.wait_for(held.entered.wait(), 30)  # claimed at T0, sending
+        assert (await row(session_factory, Receipt, receipt.id)).fiscal_updated_at \
+            == T0 + FAST.lease
+        now[0] = T0 + timedelta(seconds=30)
+        await live.heartbeat()
+        assert live.last_beat == now[0]
+        assert (await row(session_factory, Receipt, receipt.id)).fiscal_updated_at \
+            == now[0] + FAST.lease
+        other = Fiscalizer(session_factory, provider, clock=lambda: T0 + timedelta(seconds=60),
+                           policy=FAST)
+        assert (await other.run_once()).claimed == 0  # past the first lease, still held
+        held.go.set()
+        stats = await asyncio.wait_for(run, 30)
+    finally:
+        await held.aclose()
+    assert (stats.posts, stats.done) == (1, 1)
+    assert emu.fiscalized[str(receipt.fiscal_id)] == 1
+    assert (await row(session_factory, Receipt, receipt.id)).fiscal_state == FiscalState.DONE
+
+
+async def test_a_stalled_workers_items_are_taken_over_and_fiscalized_once(
+    session_factory: async_sessionmaker[AsyncSession], provider: CheckboxProvider,
+    emu: CheckboxEmulator, emu_url: str,
+) -> None:
+    """The worker stalls in its first sale past the lease; another takes both items over.
+    When the first wakes up its heartbeat finds them gone: it does not send the second, and
+    its late repeat of the first is refused by the PRRO (same id). One receipt each."""
+    first, second = await paid_sale(session_factory, 1000), await paid_sale(session_factory, 2000)
+    emu.open_shift_now()
+    now = [T0]
+    held = held_provider(emu_url)
+    stalled = Fiscalizer(session_factory, held, clock=lambda: now[0], policy=FAST)
+    try:
+        run = asyncio.create_task(stalled.run_once())
+        await asyncio.wait_for(held.entered.wait(), 30)
+        heir = Fiscalizer(session_factory, provider, policy=FAST,
+                          clock=lambda: T0 + FAST.lease + timedelta(seconds=1))
+        taken = await heir.run_once()
+        assert (taken.claimed, taken.done) == (2, 2)
+        now[0] = T0 + timedelta(seconds=20)  # its own clock lags: the lease looks alive
+        await stalled.heartbeat()
+        held.go.set()
+        stats = await asyncio.wait_for(run, 30)
+    finally:
+        await held.aclose()
+    assert stats.posts == 1  # only the sale that was already on its way
+    assert emu.fiscalized[str(first.fiscal_id)] == 1
+    assert emu.fiscalized[str(second.fiscal_id)] == 1
+    for receipt in (first, second):
+        assert (await row(session_factory, Receipt, receipt.id)).fiscal_state == FiscalState.DONE

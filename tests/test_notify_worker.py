@@ -561,3 +561,154 @@ async def test_a_send_is_not_started_without_enough_lease_left(
     stats = await worker.run_once()
     assert (stats.deferred, stats.sent_telegram, stats.claimed) == (1, 1, 2)
     assert [c.text for c in bot.calls(SendMessage)] == ["late"]
+
+
+# -- leases and the heartbeat: a dead worker's messages are taken over within a minute ---------
+
+class HeldSms(SmsProvider):
+    """An SMS gateway that holds every send until `go` is set (a send in progress)."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def send(self, phone_e164: str, text: str) -> SmsResult:
+        self.entered.set()
+        await self.go.wait()
+        self.sent.append(text)
+        return SmsResult.sent(self.name, f"held-{len(self.sent)}")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+PRODUCTION_LEASES = DeliveryPolicy(rate=500.0, per_chat_interval=0.0)  # lease and heartbeat
+
+
+def test_the_default_lease_lets_a_dead_workers_messages_go_within_a_minute() -> None:
+    policy = DeliveryPolicy()
+    assert policy.lease.total_seconds() + policy.poll_interval < 60
+    assert policy.heartbeat + policy.send_margin <= policy.lease.total_seconds()
+
+
+async def _lease_until(sf: async_sessionmaker[AsyncSession], outbox_id: int) -> datetime | None:
+    message = await _message(sf, outbox_id)
+    return message.lease_until
+
+
+async def test_a_dead_workers_message_is_taken_over_after_the_lease(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    outbox_id = await _enqueue(session_factory, kind="custom", text="ready", chat_id=CHAT,
+                               now=clock.now)
+    async with session_factory() as s, s.begin():  # claimed, then the worker is killed
+        held = await claim_due(s, worker_id="dead", now=clock.now,
+                               lease=PRODUCTION_LEASES.lease, limit=10)
+    assert [m.id for m in held] == [outbox_id]
+    bot = MockedBot()
+    heir = OutboxWorker(session_factory, bot, RecordingSms(), policy=PRODUCTION_LEASES,
+                        worker_id="heir", clock=clock)
+    clock.advance(PRODUCTION_LEASES.lease.total_seconds() - 1)
+    assert (await heir.run_once()).claimed == 0  # still the dead worker's
+    clock.advance(2)  # the lease has run out: 46 s after the last sign of life
+    stats = await heir.run_once()
+    assert (stats.claimed, stats.interrupted, stats.sent_telegram) == (1, 1, 1)
+    assert [c.text for c in bot.calls(SendMessage)] == ["ready"]
+    message = await _message(session_factory, outbox_id)
+    assert message.state == OutboxState.SENT and message.lease_owner is None
+    assert (await heir.run_once()).claimed == 0  # and only once
+
+
+async def test_a_live_workers_heartbeat_keeps_its_message(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    client_id = await _client(session_factory, chat_id=None)  # SMS only
+    outbox_id = await _enqueue(session_factory, kind="ready", text="Готово",
+                               client_id=client_id, now=clock.now)
+    sms = HeldSms()
+    live = OutboxWorker(session_factory, MockedBot(), sms, policy=PRODUCTION_LEASES,
+                        worker_id="live", clock=clock)
+    run = asyncio.create_task(live.run_once())
+    await asyncio.wait_for(sms.entered.wait(), 30)  # claimed, and the send is in progress
+    started = clock.now
+    assert await _lease_until(session_factory, outbox_id) == started + PRODUCTION_LEASES.lease
+
+    clock.advance(30)
+    await live.heartbeat()
+    assert live.last_beat == clock.now
+    assert await _lease_until(session_factory, outbox_id) == clock.now + PRODUCTION_LEASES.lease
+    clock.advance(30)  # 60 s after the claim: past the first lease, within the renewed one
+    other_bot = MockedBot()
+    other = OutboxWorker(session_factory, other_bot, RecordingSms(), policy=PRODUCTION_LEASES,
+                         worker_id="other", clock=clock)
+    assert (await other.run_once()).claimed == 0
+
+    sms.go.set()
+    stats = await asyncio.wait_for(run, 30)
+    assert (stats.sent_sms, stats.interrupted) == (1, 0)
+    assert sms.sent == ["Готово"] and not other_bot.calls(SendMessage)
+    message = await _message(session_factory, outbox_id)
+    assert message.state == OutboxState.SENT and message.attempts == 1
+
+
+async def test_a_worker_whose_claim_was_taken_over_does_not_send_it_again(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A stalled worker whose clock lags (another host) still believes in its lease; its next
+    heartbeat finds the message taken over, cannot win it back, and does not send it."""
+    slow_clock, heir_clock = Clock(), Clock()
+    outbox_id = await _enqueue(session_factory, kind="custom", text="once", chat_id=CHAT,
+                               now=slow_clock.now)
+    slow_bot, heir_bot = MockedBot(), MockedBot()
+    slow = OutboxWorker(session_factory, slow_bot, RecordingSms(), policy=PRODUCTION_LEASES,
+                        worker_id="slow", clock=slow_clock)
+    heir = OutboxWorker(session_factory, heir_bot, RecordingSms(), policy=PRODUCTION_LEASES,
+                        worker_id="heir", clock=heir_clock)
+    items = await slow._claim(10)  # in hand, then the worker stalls (no heartbeat)
+    assert [i.id for i in items] == [outbox_id]
+    heir_clock.now = slow_clock.now + PRODUCTION_LEASES.lease + timedelta(seconds=1)
+    assert (await heir.run_once()).sent_telegram == 1
+    slow_clock.advance(10)  # to its own clock 35 s of lease are left: it would still send
+    await slow.heartbeat()
+    assert await _lease_until(session_factory, outbox_id) is None  # the heir's result stands
+    stats = DrainStats()
+    await slow._deliver(items[0], stats)
+    assert stats.sent == 0 and stats.deferred == 1
+    assert not slow_bot.calls(SendMessage) and len(heir_bot.calls(SendMessage)) == 1
+    message = await _message(session_factory, outbox_id)
+    assert message.state == OutboxState.SENT and message.lease_owner is None
+
+
+async def test_telegram_5xx_and_timeouts_are_retried_and_the_message_goes_once(
+    session_factory: async_sessionmaker[AsyncSession], emu: TelegramEmulator, bot: Bot,
+) -> None:
+    """Over HTTP: a JSON 502, a proxy's HTML 502 and an answer slower than the send timeout
+    (Telegram never acted on any of them) are retried with backoff; the client gets it once."""
+    user = emu.user(CHAT)
+    user.open_chat()
+    emu.fail_next("sendMessage", status=502)
+    emu.fail_next("sendMessage", status=502, html=True)
+    emu.fail_next("sendMessage", status=0, delay=3)  # past the 1 s send timeout
+    policy = DeliveryPolicy(rate=500.0, per_chat_interval=0.0, send_timeout=1.0,
+                            telegram_retries=5, backoff_base=0.05, backoff_max=0.2,
+                            poll_interval=0.05)
+    outbox_id = await _enqueue(session_factory, kind="custom", text="Готово", chat_id=CHAT)
+    stats = await OutboxWorker(session_factory, bot, RecordingSms(), policy=policy).drain(30)
+    assert (stats.retried, stats.sent_telegram, stats.sent_sms) == (3, 1, 0)
+    assert emu.faults_served["sendmessage"] == 3
+    assert [m.text for m in user.messages()] == ["Готово"]
+    assert [ok for _channel, ok, _error in await _attempts(session_factory, outbox_id)] == [
+        False, False, False, True]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -11,7 +11,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import make_i18n
-from bot.web import HealthCheck, RateLimit, build_web_app, database_check
+from bot.web import (
+    HEARTBEAT_MAX_AGE,
+    HealthCheck,
+    Heartbeats,
+    RateLimit,
+    build_web_app,
+    database_check,
+)
 from db.base import utcnow
 from db.desk.models import Role, Ticket
 from tests.factories import make_client, make_staff, make_ticket
@@ -37,10 +44,12 @@ async def ticket(session_factory: async_sessionmaker[AsyncSession]) -> Ticket:
 
 async def client_for(session_factory: async_sessionmaker[AsyncSession],
                      checks: dict[str, HealthCheck] | None = None,
-                     limit: RateLimit | None = None) -> Client:
+                     limit: RateLimit | None = None,
+                     heartbeats: Heartbeats | None = None) -> Client:
     settings = make_settings(shop_address="Київ, Хрещатик 1", shop_hours="Пн-Пт 10-19")
     app = build_web_app(settings, session_factory, make_i18n("ru"), "servicedesk_test_bot",
-                        checks or {"database": database_check(session_factory)}, limit)
+                        checks or {"database": database_check(session_factory)}, limit,
+                        heartbeats)
     client = TestClient(TestServer(app))
     await client.start_server()
     return client
@@ -71,6 +80,39 @@ async def test_health_fails_with_the_reason(
         body = await response.json()
         assert body["status"] == "fail" and body["checks"]["outbox"].startswith("outbox: no")
         assert body["checks"]["database"] == "ok"
+    finally:
+        await client.close()
+
+
+async def test_health_reports_the_workers_heartbeats_and_fails_on_a_stale_one(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    now = utcnow()
+    beats: dict[str, datetime | None] = {"outbox": now - timedelta(seconds=5),
+                                         "fiscal": now - timedelta(seconds=40)}
+    heartbeats = Heartbeats({name: (lambda name=name: beats[name]) for name in beats},
+                            clock=lambda: now)
+    client = await client_for(session_factory, heartbeats=heartbeats)
+    try:
+        response = await client.get("/healthz")
+        assert response.status == 200
+        assert await response.json() == {
+            "status": "ok", "checks": {"database": "ok"},
+            "heartbeats": {name: beat.isoformat() for name, beat in beats.items() if beat}}
+
+        beats["fiscal"] = now - HEARTBEAT_MAX_AGE - timedelta(seconds=1)  # stuck
+        response = await client.get("/healthz")
+        assert response.status == 503
+        body = await response.json()
+        assert body["status"] == "fail"
+        assert body["checks"] == {"database": "ok",
+                                  "fiscal heartbeat": "no heartbeat for 121 s (limit 120 s)"}
+        assert body["heartbeats"]["fiscal"] == beats["fiscal"].isoformat()
+
+        beats["fiscal"], beats["outbox"] = now, None  # never beat: not started
+        response = await client.get("/healthz")
+        assert response.status == 503
+        assert (await response.json())["checks"]["outbox heartbeat"] == "no heartbeat yet"
     finally:
         await client.close()
 

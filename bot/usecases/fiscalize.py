@@ -14,6 +14,10 @@ case makes the PRRO receipt for it, exactly once:
   tried again after a backoff.
 * A PRRO shift is opened before the first sale when none is open; "Зміну не відкрито" on a
   sale opens one and sends the same receipt (same id) once more.
+* A claim's lease is short (45 s); a heartbeat renews it every `heartbeat` seconds while the
+  worker holds items, so a dead worker's items are taken over within a minute. An item the
+  heartbeat finds taken over is not sent by this worker. `last_beat`: the last loop or
+  heartbeat (/healthz).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.waiting import wait_any
+from bot.waiting import beating, wait_any
 from db.base import utcnow
 from db.fiscal import queue
 from db.fiscal.queue import FiscalJob, FiscalKind
@@ -70,7 +74,8 @@ class FiscalPolicy:
 
     batch_size: int = 20
     concurrency: int = 8  # items in flight at once (see _Gate); 1 = one after another
-    lease: timedelta = timedelta(minutes=10)  # longer than any single item can take
+    lease: timedelta = queue.DEFAULT_LEASE  # renewed by the heartbeat while held
+    heartbeat: float = 10.0  # seconds between lease renewals
     backoff_base: float = 10.0  # seconds after the first transient failure, doubling
     backoff_max: float = 900.0
     max_consecutive_transient: int = 3  # then the PRRO is down: stop this run, keep the rest
@@ -232,6 +237,9 @@ class Fiscalizer:
         self.lock = lock or asyncio.Lock()
         self._shift_ready = False
         self._shift_lock = asyncio.Lock()  # items sent together open one PRRO shift
+        self._held: dict[tuple[FiscalKind, int], FiscalJob] = {}  # claimed, not yet settled
+        self._lost: set[tuple[FiscalKind, int]] = set()  # taken over by another worker
+        self.last_beat: datetime | None = None  # the last loop or heartbeat (UTC)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -248,10 +256,14 @@ class Fiscalizer:
         self._shift_ready = False
         run = _Run(self.policy, now)
         try:
-            while await self._step(run, force, stats):
-                pass
+            async with beating(lambda: self.heartbeat(now), self.policy.heartbeat,
+                               "fiscal heartbeat"):
+                while await self._step(run, force, stats):
+                    pass
         finally:
             await run.cancel()  # only when cancelled: a claim left behind is leased, safe
+            self._held.clear()
+            self._lost.clear()
         if run.gate.stopped:
             if run.pending:
                 async with self.session_factory() as session, session.begin():
@@ -261,6 +273,20 @@ class Fiscalizer:
             # end of the work with nothing left behind them are just backoffs
             stats.stopped_early = run.gate.halted or bool(run.pending)
         return stats
+
+    async def heartbeat(self, now: datetime | None = None) -> None:
+        """Renew the leases of the items in hand (every `policy.heartbeat` seconds during a
+        run). `now`: the run's fixed time, if it has one (tests)."""
+        self.last_beat = self.clock()
+        jobs = list(self._held.values())
+        if not jobs:
+            return
+        async with self.session_factory() as session, session.begin():
+            renewed = await queue.renew(session, jobs, (now or self.clock()) + self.policy.lease)
+        for job in jobs:
+            key = (job.kind, job.row_id)
+            if key not in renewed and key in self._held:
+                self._lost.add(key)
 
     async def _step(self, run: _Run, force: bool, stats: RunStats) -> bool:
         """Start what the window allows (claiming more when the claimed ones are all
@@ -275,10 +301,11 @@ class Fiscalizer:
             stats.claimed += len(jobs)
             run.exhausted = not jobs
             run.seen.update((job.kind, job.row_id) for job in jobs)
+            self._held.update({(job.kind, job.row_id): job for job in jobs})
             run.pending.extend(jobs)
         while run.pending and not gate.stopped and _may_start(run.pending[0], run.running, gate):
             job = run.pending.pop(0)
-            task = asyncio.create_task(self._process(job, run.now or self.clock(), stats))
+            task = asyncio.create_task(self._process_held(job, run.now or self.clock(), stats))
             run.running[task] = job
         if not run.running:
             return bool(run.pending) and not gate.stopped
@@ -288,6 +315,16 @@ class Fiscalizer:
             gate.record(task.result())
         return True
 
+    async def _process_held(self, job: FiscalJob, now: datetime, stats: RunStats) -> str:
+        """One claimed item, unless the heartbeat found it taken over by another worker."""
+        key = (job.kind, job.row_id)
+        try:
+            if key in self._lost:
+                return "lost"
+            return await self._process(job, now, stats)
+        finally:
+            self._held.pop(key, None)
+
     async def run_forever(
         self, stop: asyncio.Event, wakeup: asyncio.Event | None = None
     ) -> None:
@@ -296,6 +333,7 @@ class Fiscalizer:
         a run cut short by an outage it waits the full `poll_interval`."""
         wakeup = wakeup or asyncio.Event()
         while not stop.is_set():
+            self.last_beat = self.clock()
             wakeup.clear()
             delay = self.policy.poll_interval
             try:
@@ -420,6 +458,8 @@ class Fiscalizer:
 
     async def _send(self, job: FiscalJob, receipt_id: uuid.UUID, receipt: SellReceipt | None,
                     stats: RunStats) -> ReceiptResult:
+        if (job.kind, job.row_id) in self._lost:
+            raise _Transient("the claim was taken over by another worker")
         stats.posts += 1
         if receipt is None:
             return await self.provider.service(receipt_id, job.total)

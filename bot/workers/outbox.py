@@ -19,6 +19,11 @@ Every attempt is a `delivery_attempts` row; the message row says where it stands
 
 Transactions: a claim is one short transaction, committed before anything is sent; each
 result (attempt row + new state) is another. No DB lock is held while talking to Telegram.
+
+Leases: a claim holds a message for `lease` (45 s); while the worker has messages in hand a
+heartbeat renews their leases every `heartbeat` seconds, so a killed worker's messages are
+taken over by another within a minute, and a live worker keeps what it holds however long its
+queue. `last_beat` is the time of the last loop or heartbeat (/healthz).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.views.sms_text import SMS_MAX_CHARS, sms_text
-from bot.waiting import wait_any
+from bot.waiting import beating, wait_any
 from bot.workers.ratelimit import RateLimiter
 from bot.workers.telegram_send import TgOutcome, TgResult, send_telegram
 from db.base import utcnow
@@ -49,6 +54,7 @@ from db.notify.outbox import (
     count_unfinished,
     next_due_at,
     record_attempt,
+    renew_leases,
     settle,
 )
 from db.notify.policy import no_sms_reason
@@ -64,7 +70,8 @@ class DeliveryPolicy:
     rate: float = 25.0  # messages/s overall (Telegram allows ~30)
     per_chat_interval: float = 1.0  # seconds between two messages to one chat
     batch_size: int = 50  # messages claimed and in flight at most
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=45)  # renewed by the heartbeat while held
+    heartbeat: float = 10.0  # seconds between lease renewals
     send_timeout: float = 20.0  # seconds for one Telegram or SMS request
     telegram_retries: int = 5  # transient Telegram failures before falling back to SMS
     sms_retries: int = 5  # transient SMS failures before giving up
@@ -74,9 +81,9 @@ class DeliveryPolicy:
     sms_max_chars: int = SMS_MAX_CHARS
 
     def __post_init__(self) -> None:
-        # A claimed message may wait its chat's turn behind the whole batch; it still gets
-        # sent in time if the lease covers that queue plus one send.
-        need = self.batch_size * self.per_chat_interval + self.send_margin
+        # Between two heartbeats a held message must keep enough lease to start a send (a
+        # message waiting its chat's turn is kept by the renewals however long the queue).
+        need = self.heartbeat + self.send_margin
         if self.lease.total_seconds() < need:
             raise ValueError(f"lease must be at least {need:.0f}s for this policy")
 
@@ -138,6 +145,9 @@ class OutboxWorker:
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._now = clock
         self._wake = wakeup or asyncio.Event()
+        # Messages in hand → their lease as last confirmed by the database.
+        self._held: dict[int, datetime] = {}
+        self.last_beat: datetime | None = None  # the last loop or heartbeat (UTC)
 
     def wake(self) -> None:
         self._wake.set()
@@ -149,32 +159,59 @@ class OutboxWorker:
         to `batch_size` in flight; returns when a claim finds nothing due."""
         stats = DrainStats()
         inflight: set[asyncio.Task[None]] = set()
-        batch = self.policy.batch_size
-        more = True
         try:
-            while True:
-                stop = stop_event is not None and stop_event.is_set()
-                if not stop and (more or not inflight) and len(inflight) <= batch // 2:
-                    want = batch - len(inflight)
-                    items = await self._claim(want)
-                    stats.claimed += len(items)
-                    stats.interrupted += sum(item.interrupted for item in items)
-                    inflight |= {asyncio.create_task(self._deliver(i, stats)) for i in items}
-                    more = len(items) == want
-                if not inflight:
-                    return stats
-                _, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            async with beating(self.heartbeat, self.policy.heartbeat, "outbox heartbeat"):
+                await self._drain_loop(stats, inflight, stop_event)
         finally:
             if inflight:
                 # Cancelled from outside: unstarted messages put themselves back (_deliver).
                 for task in inflight:
                     task.cancel()
                 await asyncio.gather(*inflight, return_exceptions=True)
+        return stats
+
+    async def _drain_loop(self, stats: DrainStats, inflight: set[asyncio.Task[None]],
+                          stop_event: asyncio.Event | None) -> None:
+        """run_once's loop; `inflight` is the caller's (it cancels what is left)."""
+        batch = self.policy.batch_size
+        more = True
+        while True:
+            stop = stop_event is not None and stop_event.is_set()
+            if not stop and (more or not inflight) and len(inflight) <= batch // 2:
+                want = batch - len(inflight)
+                items = await self._claim(want)
+                stats.claimed += len(items)
+                stats.interrupted += sum(item.interrupted for item in items)
+                inflight |= {asyncio.create_task(self._deliver(i, stats)) for i in items}
+                more = len(items) == want
+            if not inflight:
+                return
+            done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            inflight -= done
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of the messages in hand (run every `policy.heartbeat` seconds
+        while `run_once` runs). One no longer this worker's is given up: not sent."""
+        now = self._now()
+        self.last_beat = now
+        ids = list(self._held)
+        if not ids:
+            return
+        until = now + self.policy.lease
+        async with self._sf() as session, session.begin():
+            renewed = await renew_leases(session, worker_id=self.worker_id, ids=ids,
+                                         until=until)
+        for outbox_id in ids:
+            if outbox_id in self._held:
+                self._held[outbox_id] = until if outbox_id in renewed else now
+        if lost := set(ids) - renewed:
+            logger.info("outbox worker %s: no longer holds %s", self.worker_id, sorted(lost))
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
         """Deliver until `stop_event` is set; then finish what is in flight and return."""
         logger.info("outbox worker %s started", self.worker_id)
         while not stop_event.is_set():
+            self.last_beat = self._now()
             self._wake.clear()  # before the cycle: a wake() during it is not lost
             try:
                 await self.run_once(stop_event)
@@ -211,10 +248,19 @@ class OutboxWorker:
 
     async def _claim(self, limit: int) -> list[OutboxItem]:
         async with self._sf() as session, session.begin():
-            return await claim_due(session, worker_id=self.worker_id, now=self._now(),
-                                   lease=self.policy.lease, limit=limit)
+            items = await claim_due(session, worker_id=self.worker_id, now=self._now(),
+                                    lease=self.policy.lease, limit=limit, exclude=set(self._held))
+        for item in items:
+            self._held[item.id] = item.lease_until
+        return items
 
     async def _deliver(self, item: OutboxItem, stats: DrainStats) -> None:
+        try:
+            await self._deliver_held(item, stats)
+        finally:
+            self._held.pop(item.id, None)
+
+    async def _deliver_held(self, item: OutboxItem, stats: DrainStats) -> None:
         try:
             if item.chat_id is not None and item.channel != Channel.SMS:
                 result = await self._telegram(item, item.chat_id, stats)
@@ -364,7 +410,8 @@ class OutboxWorker:
             logger.warning("outbox %s: lease lost before the result was recorded", item.id)
 
     def _lease_left(self, item: OutboxItem) -> bool:
-        left = (item.lease_until - self._now()).total_seconds()
+        until = self._held.get(item.id, item.lease_until)
+        left = (until - self._now()).total_seconds()
         return left > self.policy.send_margin
 
     async def _release(self, item: OutboxItem) -> None:

@@ -16,6 +16,11 @@ Columns, while a row is `pending`
   holds the old error, which tells the worker to read the old receipt first and to send a new
   one under a fresh id only if the PRRO has that old one in ERROR. The claim clears it.
 
+A claim's lease is short; the worker renews it with a heartbeat (`renew`) while it holds the
+item, so the items of a worker that died are taken over within a minute. A taken-over item is
+safe to try again: a later try reads the receipt by its id first, and the PRRO refuses a
+second receipt under the same id.
+
 Claiming is a conditional UPDATE of rows first selected `FOR UPDATE SKIP LOCKED` on
 PostgreSQL (SQLite serializes writers with BEGIN IMMEDIATE), so a row belongs to one worker at
 a time. A refund is claimed only once its sale is fiscalized (a return needs the sale's fiscal
@@ -50,7 +55,7 @@ from db.money.models import (
     ShiftStatus,
 )
 
-DEFAULT_LEASE = timedelta(minutes=10)
+DEFAULT_LEASE = timedelta(seconds=45)  # the worker's heartbeat renews it while it holds the item
 
 
 class FiscalKind(enum.StrEnum):
@@ -304,6 +309,18 @@ async def settle_error(session: AsyncSession, job: FiscalJob, error: str, now: d
 async def settle_retry(session: AsyncSession, job: FiscalJob, due_at: datetime) -> bool:
     """Still pending (PRRO unreachable, answer lost, still processing): try again at `due_at`."""
     return await _update(session, job, _claimed(job), fiscal_updated_at=due_at)
+
+
+async def renew(
+    session: AsyncSession, jobs: Sequence[FiscalJob], until: datetime
+) -> set[tuple[FiscalKind, int]]:
+    """The heartbeat: extend the lease of claimed items still held by these claims to
+    `until`; returns the ones renewed (a missing one was settled or taken over)."""
+    renewed: set[tuple[FiscalKind, int]] = set()
+    for job in jobs:
+        if await _update(session, job, _claimed(job), fiscal_updated_at=until):
+            renewed.add((job.kind, job.row_id))
+    return renewed
 
 
 async def release(session: AsyncSession, jobs: Sequence[FiscalJob], now: datetime) -> int:

@@ -12,9 +12,12 @@ Never sent twice:
 * Settling (sent/failed/rescheduled) is conditional on the worker still holding the lease.
 
 Crash rule: a message left in `sending` (worker killed, connection lost) is claimable again
-once `lease_until` has passed (default lease 5 min). A live worker never loses a lease
-mid-send: it starts a send only while more than the send timeout (+ margin) of its lease is
-left, else it puts the message back. The reclaim records an "interrupted" attempt. The
+once `lease_until` has passed. The lease is short (45 s by default) and a live worker renews
+it with a heartbeat (`renew_leases`, every 10 s) while it holds messages, so a dead worker's
+messages are taken over within a minute. A live worker never loses a lease mid-send: it
+starts a send only while more than the send timeout (+ margin) of its lease, as last
+confirmed by the database, is left, else it puts the message back; a renewal that finds the
+message no longer its own ends its hold. The reclaim records an "interrupted" attempt. The
 one duplicate this can cause is a crash in the few milliseconds between Telegram (or the SMS
 gateway) accepting the message and the commit that marks it sent: the Bot API has no
 idempotency key, and losing a "ready" message is worse than repeating it once.
@@ -27,7 +30,7 @@ on the row record where it went. A message without a client (e.g. to a master) g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -323,16 +326,20 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 async def claim_due(
     session: AsyncSession, *, worker_id: str, now: datetime, lease: timedelta, limit: int,
+    exclude: Collection[int] = (),
 ) -> list[OutboxItem]:
     """Take up to `limit` due messages (oldest due first) for `worker_id` until now + lease.
 
     Run it in its own short transaction and commit before sending. Safe with any number of
     workers: rows are locked with SKIP LOCKED on PostgreSQL (ignored on SQLite, where the
     write lock serializes claims) and the UPDATE re-checks that each is still due.
+    `exclude`: messages the caller still has in hand (never claim one of its own twice).
     """
+    due = select(OutboxMessage.id, OutboxMessage.state).where(_due(now))
+    if exclude:
+        due = due.where(OutboxMessage.id.not_in(list(exclude)))
     picked = (await session.execute(
-        select(OutboxMessage.id, OutboxMessage.state).where(_due(now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
         .with_for_update(skip_locked=True)
     )).all()
     if not picked:
@@ -377,6 +384,24 @@ async def claim_due(
         ))
     await session.flush()
     return items
+
+
+async def renew_leases(
+    session: AsyncSession, *, worker_id: str, ids: Collection[int], until: datetime,
+) -> set[int]:
+    """The heartbeat: extend to `until` the leases `worker_id` still holds among `ids`;
+    returns those renewed. A message missing from the answer is no longer this worker's
+    (settled, or taken over after its lease ran out): the worker must not send it."""
+    if not ids:
+        return set()
+    renewed = await session.scalars(
+        update(OutboxMessage).where(
+            OutboxMessage.id.in_(list(ids)), OutboxMessage.state == OutboxState.SENDING,
+            OutboxMessage.lease_owner == worker_id,
+        ).values(lease_until=until).returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(renewed.all())
 
 
 def record_attempt(

@@ -18,8 +18,10 @@ consumes the user's chat log like an expect script, `expect_silence` asserts not
 The emulator rejects what Telegram rejects, in Telegram's error format: callback_data over 64
 bytes, empty or too long texts and captions, parse_mode markup that does not parse, edits that
 change nothing, unknown messages, chats that never wrote to the bot, a wrong token. Fault knobs:
-`block(user_id)` (403), `rate_limit(...)` (429 for the next sends) and `enforce_limits()` (429 when
-the bot exceeds 1 msg/s per chat or 30 msg/s overall; `stats` counts what happened).
+`block(user_id)` (403), `rate_limit(...)` (429 for the next sends), `enforce_limits()` (429 when
+the bot exceeds 1 msg/s per chat or 30 msg/s overall; `stats` counts what happened) and
+`fail_next(method, ...)` (5xx — JSON, or a proxy's HTML page —, a slow answer that runs into the
+client's timeout, or a call that takes effect and then fails; `faults_served` counts them).
 
 Results and updates are built with aiogram's own pydantic types and serialised with
 `model_dump(mode="json", by_alias=True, exclude_none=True)`, so the wire format stays honest.
@@ -628,6 +630,25 @@ class _RateRule:
     retry_after: int
 
 
+@dataclass
+class _ApiFault:
+    method: str  # lower-case
+    remaining: int
+    status: int
+    description: str
+    html: bool  # a proxy's HTML error page instead of Telegram's JSON
+    delay: float  # seconds before answering
+    after: bool  # the call takes effect, then the answer fails
+
+    def response(self) -> web.Response:
+        if self.html:
+            return web.Response(status=self.status, content_type="text/html",
+                                text=f"<html><body><h1>{self.status} {self.description}</h1>"
+                                     "</body></html>")
+        return web.json_response({"ok": False, "error_code": self.status,
+                                  "description": self.description}, status=self.status)
+
+
 @dataclass(frozen=True)
 class _Limits:
     per_chat_interval: float
@@ -918,6 +939,8 @@ class TelegramEmulator:
         self._chats: dict[int, Json] = {}
         self._blocked: set[int] = set()
         self._rate_rules: list[_RateRule] = []
+        self._faults: list[_ApiFault] = []
+        self.faults_served: dict[str, int] = {}  # method → injected faults answered
         self._messages: dict[tuple[int, int], _MsgState] = {}
         self._log: dict[int, list[BotMessage]] = {}
         self._reply_keyboards: dict[int, Json | None] = {}
@@ -1022,6 +1045,26 @@ class TelegramEmulator:
     def rate_limit(self, chat_id: int | None = None, count: int = 1, retry_after: int = 1) -> None:
         """The next `count` sends (to `chat_id`, or to anyone) answer 429 with `retry_after`."""
         self._rate_rules.append(_RateRule(chat_id, count, int(retry_after)))
+
+    def fail_next(
+        self, method: str, *, times: int = 1, status: int = 502,
+        description: str = "Bad Gateway", html: bool = False, delay: float = 0.0,
+        after: bool = False,
+    ) -> None:
+        """The next `times` calls of `method` fail: answer `status` (JSON, or an HTML page with
+        `html`), after `delay` seconds (longer than the client waits: a timeout; `status=0`
+        with a delay answers normally, late). `after`: the call takes effect first (a message
+        is sent, updates are handed out), only the answer is lost."""
+        self._faults.append(_ApiFault(method.lower(), times, status, description, html, delay,
+                                      after))
+
+    def _take_fault(self, method: str) -> _ApiFault | None:
+        for fault in self._faults:
+            if fault.method == method and fault.remaining > 0:
+                fault.remaining -= 1
+                self.faults_served[method] = self.faults_served.get(method, 0) + 1
+                return fault
+        return None
 
     def enforce_limits(
         self, enabled: bool = True, *, per_chat_interval: float = 1.0,
@@ -1216,6 +1259,9 @@ class TelegramEmulator:
             handler = self._methods.get(name.lower(), (name, None))[1]
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            fault = self._take_fault(name.lower())
+            if fault is not None:
+                return await self._faulty_call(fault, handler, params, files, record)
             result = handler(params, files)
             if asyncio.iscoroutine(result):
                 result = await result
@@ -1231,6 +1277,23 @@ class TelegramEmulator:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.status)
         record.result = result
+        return web.json_response({"ok": True, "result": result})
+
+    async def _faulty_call(
+        self, fault: _ApiFault, handler: Callable[[Json, dict[str, _Upload]], Any],
+        params: Json, files: dict[str, _Upload], record: RecordedRequest,
+    ) -> web.Response:
+        """A call with an injected fault (fail_next): late, failed before or after it acts."""
+        await asyncio.sleep(fault.delay)
+        if fault.status and not fault.after:
+            record.status, record.description = fault.status, fault.description
+            return fault.response()
+        result = handler(params, files)
+        if asyncio.iscoroutine(result):
+            result = await result
+        record.result = result
+        if fault.status:
+            return fault.response()
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
