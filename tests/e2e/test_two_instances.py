@@ -208,7 +208,7 @@ async def test_two_instances_share_one_database_and_do_everything_once(
             await owner.wait_for("[1]", timeout=STARTUP)
             await owner.tap("✅ Можно забирать")
             await owner.wait_for("Сообщить клиенту", timeout=STARTUP)
-            await owner.tap("📨 Можна забирати")  # the template in the client's language
+            await owner.tap("📨 Можно забирать")  # the template, named in the staff language
             await client.wait_for(lambda m: True, timeout=STARTUP)
             last_update = emu.last_update_id
             await emu.wait_confirmed(last_update, timeout=STARTUP)
