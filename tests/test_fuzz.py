@@ -207,6 +207,7 @@ async def check_invariants(sf: async_sessionmaker[AsyncSession],
                 Receipt, Receipt.id == ReceiptLine.receipt_id).where(
                 ReceiptLine.refund_of_line_id.is_not(None),
                 Receipt.status == ReceiptStatus.PAID))).all():
+            assert of_line is not None
             refunded[of_line] = refunded.get(of_line, 0) + abs(qty)
         for line_id, qty in refunded.items():
             assert qty <= abs(line_qty[line_id]), line_id
@@ -215,18 +216,19 @@ async def check_invariants(sf: async_sessionmaker[AsyncSession],
         for sale_id, total in totals.items():
             back = await s.scalar(select(func.coalesce(func.sum(Receipt.total), 0)).where(
                 Receipt.related_receipt_id == sale_id, Receipt.status == ReceiptStatus.PAID))
-            assert int(back) <= total, sale_id
+            assert int(back or 0) <= total, sale_id
             taken = await s.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
                 Payment.receipt_id == sale_id))
-            assert int(taken) == total, sale_id
+            assert int(taken or 0) == total, sale_id
         # Ticket numbers: 1..N without gaps or repeats.
         numbers = list(await s.scalars(select(Ticket.number).order_by(Ticket.number)))
         assert numbers == list(range(1, len(numbers) + 1)), numbers
         # The linked client stays linked to its own chat; owners stay.
         assert await s.scalar(select(Client.tg_chat_id).where(Client.phone == CLIENT_PHONE)) \
             == CLIENT
-        assert await s.scalar(select(func.count()).select_from(Staff).where(
-            Staff.role == Role.OWNER, Staff.active)) >= 1
+        owners = await s.scalar(select(func.count()).select_from(Staff).where(
+            Staff.role == Role.OWNER, Staff.active))
+        assert owners is not None and owners >= 1
         return paid_now
 
 
