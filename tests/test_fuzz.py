@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import Update
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -309,3 +310,26 @@ def test_fuzz(db_url: str) -> None:
         findings = [f"{f.kind}: {f.update}: {f.detail}" for f in probe.findings]
         assert not findings + run.broken, "\n".join((findings + run.broken)[:30])
         assert probe.fed >= UPDATES
+
+
+async def test_ids_beyond_the_database_answer_not_found(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Forged ids ≥ 2**63 (or negative) match no button: staff and the linked client hear
+    "not found", a stranger "no access"; nothing fails on the way (SQLite OverflowError,
+    asyncpg DataError)."""
+    await seed(session_factory)
+    desk = Desk(session_factory)
+    not_found = "Не найдено: возможно, запись удалена или ссылка устарела."
+    with IncidentLog() as incidents:
+        probe = Probe(desk, incidents)
+        cases = [(MASTER, "t:card:9223372036854775808:0", not_found),
+                 (OWNER, "s:card:-1:", not_found),
+                 (CLIENT, "mt:view:9223372036854775808", not_found),
+                 (STRANGER, "mt:view:9223372036854775808", "Нет доступа."),
+                 (MASTER, "t:card:9223372036854775807:0", not_found)]
+        for user, data, msgid in cases:
+            requests = await probe.press(user, data)
+            alerts = [m.text for m in requests if isinstance(m, AnswerCallbackQuery)]
+            said = {desk.i18n.gettext(msgid, locale=lang) for lang in ("ru", "uk")}
+            assert len(alerts) == 1 and alerts[0] in said, (data, alerts)
+        assert not probe.findings, probe.findings
