@@ -53,6 +53,8 @@ INJECTIONS = [
     "стекло *1e309", "x *9223372036854775808", "09:30", "24:00", "99:99", "1", "100",
 ]
 USERS = {"owner": 1, "master": 2, "manager": 3, "client": 5001, "stranger": 666}
+OWN_PHONES = {1: "+380671110001", 2: "+380671110002", 3: "+380671110003",
+              5001: "+380501112233", 666: "+380931234567"}
 
 
 def callback_classes() -> list[type[CallbackData]]:
@@ -288,8 +290,12 @@ def random_update(draw: Any, probe: Probe, user: int, text: st.SearchStrategy[st
                                     file_name=name, file_size=draw(st.sampled_from(
                                         [0, 10, 2_048, 30 * 1024 * 1024])))
     if kind == "contact":
+        # Telegram sets contact.user_id from the phone's owner: a person's own contact
+        # carries their own phone; any other phone comes with somebody else's id.
         phone = draw(st.sampled_from(["+380501112233", "380671234567", "+1", "abc", "0",
                                       "+380501112244", "0" * 40]))
-        other = draw(st.sampled_from([None, 5002, 1, 0]))
+        other = draw(st.sampled_from([None, 5002, 777]))
+        if other is None:
+            return make_contact_update(OWN_PHONES[user], user_id=user)
         return make_contact_update(phone, user_id=user, contact_user_id=other)
     return make_message_update(draw(text), user_id=user)

@@ -307,8 +307,14 @@ def test_fuzz(db_url: str) -> None:
         probe = run.probe
         print(f"\nfuzz: {probe.fed} updates, {len(probe.states)} FSM states met: "
               f"{sorted(str(s) for s in probe.states)}")
-        findings = [f"{f.kind}: {f.update}: {f.detail}" for f in probe.findings]
-        assert not findings + run.broken, "\n".join((findings + run.broken)[:30])
+        # One line per distinct problem, with how often and one update that caused it.
+        seen: dict[tuple[str, str], list[str]] = {}
+        for f in probe.findings:
+            seen.setdefault((f.kind, f.detail), []).append(f.update)
+        findings = [f"{kind} ×{len(updates)} (e.g. {updates[0]}): {detail}"
+                    for (kind, detail), updates in seen.items()]
+        broken = sorted(set(run.broken))
+        assert not findings + broken, "\n".join(findings + broken)
         assert probe.fed >= UPDATES
 
 
@@ -332,4 +338,8 @@ async def test_ids_beyond_the_database_answer_not_found(
             alerts = [m.text for m in requests if isinstance(m, AnswerCallbackQuery)]
             said = {desk.i18n.gettext(msgid, locale=lang) for lang in ("ru", "uk")}
             assert len(alerts) == 1 and alerts[0] in said, (data, alerts)
+        # A forged label QR or a huge typed number: no such ticket.
+        for text in ("/start tk_99999999999999999999", "/start tk_0"):
+            await probe.text(MASTER, text)
+            assert "не найден" in " ".join(desk.bot.texts()), text
         assert not probe.findings, probe.findings
