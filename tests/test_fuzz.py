@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.fsm_storage import DatabaseStorage
 from db.desk.models import Client, Role, Staff, Ticket
 from db.engine import create_engine, create_session_factory
 from db.money.drawer import drawer_balance
@@ -343,3 +344,22 @@ async def test_ids_beyond_the_database_answer_not_found(
             await probe.text(MASTER, text)
             assert "не найден" in " ".join(desk.bot.texts()), text
         assert not probe.findings, probe.findings
+
+
+async def test_nul_characters_are_dropped_before_writing(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """PostgreSQL refuses NUL in text and JSON (found by the fuzz: a template text "\\x00");
+    the session drops it on every backend, in new and changed rows and inside JSON."""
+    async with session_factory() as s, s.begin():
+        client = await make_client(s, "+380501119999", name="Ан\x00на", surname="\x00")
+        client_id = client.id
+    async with session_factory() as s, s.begin():
+        client = await s.get(Client, client_id)
+        assert client is not None and (client.name, client.surname) == ("Анна", "")
+        client.name = "О\x00ля"
+    storage = DatabaseStorage(session_factory)
+    key = StorageKey(bot_id=42, chat_id=7, user_id=7)
+    await storage.set_data(key, {"text": "a\x00b", "list": ["\x00"]})
+    assert await storage.get_data(key) == {"text": "ab", "list": [""]}
+    async with session_factory() as s:
+        assert await s.scalar(select(Client.name).where(Client.id == client_id)) == "Оля"
