@@ -43,6 +43,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,64}")
 
 
 def id_out_of_range(data: str, separator: str = ":") -> bool:
-    """Does callback data carry an integer no row can have (so it matched no button)?"""
-    return any(_INTEGER.fullmatch(part) and not 0 <= int(part) <= DB_ID_MAX
+    """Does callback data carry an integer beyond the database's BIGINT (so it matched no
+    button, and no row can have it)?"""
+    return any(_INTEGER.fullmatch(part) and not -DB_ID_MAX - 1 <= int(part) <= DB_ID_MAX
                for part in data.split(separator))

@@ -321,16 +321,17 @@ def test_fuzz(db_url: str) -> None:
 
 async def test_ids_beyond_the_database_answer_not_found(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
-    """Forged ids ≥ 2**63 (or negative) match no button: staff and the linked client hear
-    "not found", a stranger "no access"; nothing fails on the way (SQLite OverflowError,
-    asyncpg DataError)."""
+    """Forged ids beyond BIGINT (≥ 2**63, < -2**63) match no button: staff and the linked
+    client hear "not found", a stranger "no access"; nothing fails on the way (SQLite
+    OverflowError, asyncpg DataError). A small negative id is just a stale button."""
     await seed(session_factory)
     desk = Desk(session_factory)
     not_found = "Не найдено: возможно, запись удалена или ссылка устарела."
     with IncidentLog() as incidents:
         probe = Probe(desk, incidents)
         cases = [(MASTER, "t:card:9223372036854775808:0", not_found),
-                 (OWNER, "s:card:-1:", not_found),
+                 (OWNER, "s:card:-9223372036854775809:", not_found),
+                 (OWNER, "s:card:-1:", "Кнопка устарела — откройте карточку заново."),
                  (CLIENT, "mt:view:9223372036854775808", not_found),
                  (STRANGER, "mt:view:9223372036854775808", "Нет доступа."),
                  (MASTER, "t:card:9223372036854775807:0", not_found)]
