@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -65,7 +65,30 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from its strings (also inside JSON values)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def _strip_nul(session: Session, _context: Any, _instances: Any) -> None:
+    """PostgreSQL text and JSON cannot hold NUL (SQLite can): typed "\x00" would fail the
+    update's commit on one backend only. Drop it from every loaded value about to be written."""
+    for obj in (*session.new, *session.dirty):
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            value = state.dict.get(attr.key)  # only what is loaded: no lazy load here
+            if isinstance(value, str | dict | list) and (clean := without_nul(value)) != value:
+                setattr(obj, attr.key, clean)
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # A session class of its own, so commit listeners (db.signals) belong to this factory only.
     session_class = type("AppSession", (Session,), {})
+    event.listen(session_class, "before_flush", _strip_nul)
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)

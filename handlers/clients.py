@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.views.formatting import h
+from bot.views.formatting import echo
 from db.desk.clients import SearchHit, create_client, get_client, search_clients, update_client
 from db.desk.models import Staff
 from db.desk.phones import format_phone, looks_like_phone, parse_phone
@@ -91,7 +91,7 @@ async def search(message: Message, session: DbSession, state: FSMContext, text: 
         await offer_new(message, state, text, settings)
     else:
         await message.answer(_("Никого не нашли по «{text}». Чтобы создать клиента, "
-                               "введите его номер телефона.").format(text=h(text)))
+                               "введите его номер телефона.").format(text=echo(text)))
 
 
 async def show_hits(message: Message, hits: list[SearchHit]) -> None:
@@ -106,7 +106,7 @@ async def offer_new(message: Message, state: FSMContext, text: str, settings: Se
     try:
         phone = parse_phone(text, settings.default_region)
     except InvalidPhone as exc:
-        await message.answer(_("Никого не нашли по «{text}».").format(text=h(text))
+        await message.answer(_("Никого не нашли по «{text}».").format(text=echo(text))
                              + "\n" + error_text(exc))
         return
     await state.set_state(NewClient.name)

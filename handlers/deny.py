@@ -9,7 +9,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import STAFF_COMMANDS
-from db.desk.models import Staff
+from db.desk.models import Client, Staff
+from keyboards.common import id_out_of_range
 
 CLIENT_ONLY = {"start", "help", "status", "cancel"}
 
@@ -21,8 +22,13 @@ async def staff_command(message: Message, staff: Staff | None) -> None:
         await message.answer(_("Эта команда доступна не всем ролям или ещё не включена."))
 
 
-async def any_button(query: CallbackQuery, staff: Staff | None) -> None:
-    if staff is None:
+async def any_button(query: CallbackQuery, staff: Staff | None,
+                     client: Client | None = None) -> None:
+    if (staff is not None or client is not None) and id_out_of_range(query.data or ""):
+        # An id beyond the database's range (forged): no such record, whatever the button.
+        await query.answer(_("Не найдено: возможно, запись удалена или ссылка устарела."),
+                           show_alert=True)
+    elif staff is None:
         await query.answer(_("Нет доступа."), show_alert=True)
     else:
         await query.answer(_("Кнопка устарела — откройте карточку заново."), show_alert=True)

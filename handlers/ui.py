@@ -1,9 +1,11 @@
-"""Small UI helpers shared by the routers: edit in place, tolerate 'not modified', answer a
-button or a message that belongs to a form no longer open."""
+"""Small UI helpers shared by the routers: edit in place (never an edit that changes nothing:
+Telegram rejects it), answer a button or a message that belongs to a form no longer open."""
 
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
@@ -11,6 +13,24 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.i18n import gettext as _
 
 from bot.views.formatting import clip
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain(text: str | None) -> str:
+    """What a person reads of an HTML text (Telegram compares that, plus the formatting)."""
+    return html.unescape(_TAG.sub("", text or "")).strip()
+
+
+def _buttons(markup: InlineKeyboardMarkup | None) -> object:
+    rows = [] if markup is None else markup.model_dump(exclude_none=True)["inline_keyboard"]
+    return [row for row in rows if row]  # no markup and an empty one look the same
+
+
+def unchanged(message: Message, text: str | None, markup: InlineKeyboardMarkup | None) -> bool:
+    """Would editing `message` to `text` (None: keep it) and `markup` change nothing?"""
+    same_text = text is None or _plain(text) == _plain(message.text)
+    return same_text and _buttons(markup) == _buttons(message.reply_markup)
 
 
 async def edit_or_send(
@@ -24,6 +44,8 @@ async def edit_or_send(
         message = event.message
         if message is not None and not isinstance(message, InaccessibleMessage):
             if message.text is not None:
+                if unchanged(message, text, markup):
+                    return message  # re-opened the same view: nothing to edit
                 try:
                     result = await message.edit_text(text, reply_markup=markup)
                     return result if isinstance(result, Message) else message
@@ -38,6 +60,8 @@ async def edit_or_send(
 async def edit_markup(event: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
     message = event.message
     if message is None or isinstance(message, InaccessibleMessage):
+        return
+    if unchanged(message, None, markup):
         return
     with contextlib.suppress(TelegramBadRequest):
         await message.edit_reply_markup(reply_markup=markup)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
@@ -36,4 +37,13 @@ def pager(page: int, pages: int, to: Callable[[int], CallbackData]
 
 # A row id in callback data: the database's integer range (PostgreSQL BIGINT). Forged data out
 # of it does not match the button's filter, so it never reaches a query (where it would fail).
-DbId = Annotated[int, Field(ge=0, le=2**63 - 1)]
+DB_ID_MAX = 2**63 - 1
+DbId = Annotated[int, Field(ge=0, le=DB_ID_MAX)]
+_INTEGER = re.compile(r"-?[0-9]{1,64}")
+
+
+def id_out_of_range(data: str, separator: str = ":") -> bool:
+    """Does callback data carry an integer beyond the database's BIGINT (so it matched no
+    button, and no row can have it)?"""
+    return any(_INTEGER.fullmatch(part) and not -DB_ID_MAX - 1 <= int(part) <= DB_ID_MAX
+               for part in data.split(separator))

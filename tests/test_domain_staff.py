@@ -98,12 +98,14 @@ async def test_roles_commission_deactivate(session: AsyncSession) -> None:
     assert {"staff.role", "staff.commission", "staff.active"} <= actions
 
 
-@pytest.mark.parametrize("text", ["abc", "-5", "101", "nan", ""])
+@pytest.mark.parametrize("text", ["abc", "-5", "101", "nan", "", "inf", "-inf", "Infinity", "1e309",
+                                  "1e2", "100.01", "12.345", "0x1F", "1_0", "５"])
 def test_bad_percent(text: str) -> None:
     with pytest.raises(InvalidValue):
         parse_percent(text)
 
 
-@pytest.mark.parametrize(("text", "bp"), [("30", 3000), ("7.25 %", 725), ("0", 0), ("100", 10000)])
+@pytest.mark.parametrize(("text", "bp"), [("30", 3000), ("7.25 %", 725), ("0", 0), ("100", 10000),
+                                           ("12,5", 1250), ("100.00", 10000)])
 def test_good_percent(text: str, bp: int) -> None:
     assert parse_percent(text) == bp

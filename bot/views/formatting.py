@@ -18,6 +18,16 @@ def h(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+ECHO_LIMIT = 100  # characters of a person's own text quoted back to them ("not found: «…»")
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """A person's text quoted back in a reply: cut to `limit` characters (a 5,000-character
+    search must not make the reply too long for Telegram), then escaped for HTML."""
+    text = " ".join(text.split())
+    return h(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def money(kopecks: int, lang: str = "ru", *, sign: bool = False, unit: str = "\u00a0₴") -> str:
     """1 200,50 ₴ — grouping and decimal comma from the locale, always two decimals. The one
     money formatter: screens use "₴", texts to clients `money_text`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -167,14 +168,17 @@ async def change_role(session: AsyncSession, actor: Staff, staff_id: int, role: 
     return staff
 
 
+PERCENT_RE = re.compile(r"([0-9]{1,3})(?:[.,]([0-9]{1,2}))?")
+
+
 def parse_percent(text: str) -> int:
-    """'30', '12,5', '7.25 %' → basis points; 0..100 %."""
-    cleaned = text.strip().rstrip("%").strip().replace(",", ".")
-    try:
-        value = round(float(cleaned) * 100)
-    except ValueError:
-        raise InvalidValue("percent", text=text) from None
-    if not 0 <= value <= 10000 or cleaned.lower() in ("nan", "inf", "-inf"):
+    """'30', '12,5', '7.25 %' → basis points; 0..100 %, at most two decimals. Only plain
+    digits: no exponents, inf or nan (float() would take them and overflow)."""
+    match = PERCENT_RE.fullmatch(text.strip().rstrip("%").strip())
+    if match is None:
+        raise InvalidValue("percent", text=text)
+    value = int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+    if value > 10000:
         raise InvalidValue("percent", text=text)
     return value
 

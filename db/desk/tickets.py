@@ -237,8 +237,12 @@ async def ticket_number(session: AsyncSession, ticket_id: int) -> int | None:
     return await session.scalar(select(Ticket.number).where(Ticket.id == ticket_id))
 
 
+MAX_NUMBER = 2**63 - 1  # BIGINT: a larger number (a forged label, a typo) is no ticket's
+
+
 async def get_ticket_by_number(session: AsyncSession, number: int) -> Ticket:
-    ticket = await session.scalar(_ticket_query().where(Ticket.number == number))
+    ticket = None if not 0 < number <= MAX_NUMBER else await session.scalar(
+        _ticket_query().where(Ticket.number == number))
     if ticket is None:
         raise NotFound("ticket", number=number)
     return ticket

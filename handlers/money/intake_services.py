@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.views.formatting import h, money
+from bot.views.formatting import echo, h, money
 from db.engine import DbSession
 from db.money.models import Service
 from db.money.price_list import active_services, find_services, get_service_by_code
@@ -58,4 +58,4 @@ async def search(session: DbSession, text: str, lang: str
     if found:
         return None, _("Найдено: {count}. Выберите услугу:").format(count=len(found)), markup(rows)
     return None, _("«{text}» в прайс-листе нет. Напишите иначе: код или часть названия."
-                   ).format(text=h(text)), markup(rows)
+                   ).format(text=echo(text)), markup(rows)

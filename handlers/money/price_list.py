@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.views.formatting import clip, h, money
+from bot.views.formatting import clip, echo, h, money
 from db.desk.models import Staff
 from db.engine import DbSession
 from db.errors import DomainError
@@ -127,7 +127,7 @@ async def services_command(message: Message, command: CommandObject, session: Db
         await message.answer(clip(text), reply_markup=kb)
         return
     found = await find_services(session, query, limit=SEARCH_SHOWN)
-    lines = [_("🔍 «{query}»: найдено {count}").format(query=h(query), count=len(found)),
+    lines = [_("🔍 «{query}»: найдено {count}").format(query=echo(query), count=len(found)),
              *(service_line(s, lang) for s in found)]
     rows = service_buttons(found, staff, lang)
     rows.append([button(_("📋 Весь прайс-лист"), PriceCb(action=PriceAction.PAGE))])

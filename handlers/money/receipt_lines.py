@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.views.formatting import h, money
+from bot.views.formatting import echo, h, money
 from db.desk.models import Staff
 from db.engine import DbSession
 from db.errors import DomainError
@@ -94,7 +94,7 @@ async def show_matches(message: Message, session: DbSession, state: FSMContext,
     head = (_("Найдено в прайс-листе: {count}. Выберите услугу или напишите иначе:").format(
                 count=len(found)) if found else
             _("«{text}» в прайс-листе нет. Напишите иначе (код или часть названия) или "
-              "добавьте своей строкой с ценой.").format(text=h(text)))
+              "добавьте своей строкой с ценой.").format(text=echo(text)))
     await flow_reply(message, state, form, head, markup(rows))
 
 

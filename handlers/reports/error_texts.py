@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.views.formatting import h
+from bot.views.formatting import echo
 from db.errors import DomainError
 from db.reports.periods import MAX_DAYS
 
 
 def bad_period_text(exc: DomainError) -> str:
     reason = exc.params.get("reason")
-    text = h(exc.params.get("text", ""))
+    text = echo(str(exc.params.get("text", "")))
     if reason == "no_such_day":
         return _("Такой даты нет: «{text}». Пример правильной: 28.02.2026.").format(text=text)
     if reason == "too_many":
