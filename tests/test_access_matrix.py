@@ -52,14 +52,32 @@ from tests.mocked_bot import (
 )
 
 ANYONE, CLIENT, STAFF, MANAGER, OWNER = "anyone", "client", "staff", "manager", "owner"
+# A linked client acting on their own record only (no ids in the update): refused to strangers.
+SELF = "self"
 
 # Who may use each handler (module → function → the least role). Roles are checked again in
 # db/ on every call; this table says who the test sends each update as, to prove refusal.
 ACCESS: dict[str, dict[str, str]] = {
+    "handlers.staff_admin.receipt_terms": {
+        "edit": OWNER, "menu": OWNER, "not_text": OWNER, "reset": OWNER, "typed": OWNER,
+    },
+    "handlers.money.refund_amount": {
+        "ask_amount": MANAGER, "typed_amount": MANAGER, "wrong_amount": MANAGER,
+    },
+    "handlers.money.cash_settings": {
+        "refused": STAFF, "settings_view": OWNER, "toggle": OWNER,
+    },
+    "handlers.intake_receipt": {
+        "send_receipt": STAFF,
+    },
+    "handlers.audit_log": {
+        "audit_cb": OWNER, "audit_command": OWNER,
+    },
     "handlers.backup": {
         "backup_command": OWNER,
     },
     "handlers.client": {
+        "choose_language_cb": SELF,
         "got_contact": ANYONE, "help_client": ANYONE, "list_tickets": CLIENT, "other_text": ANYONE,
         "start": ANYONE, "start_status": ANYONE, "status": ANYONE, "view_ticket": CLIENT,
     },
@@ -101,11 +119,13 @@ ACCESS: dict[str, dict[str, str]] = {
         "accept": STAFF, "cancel": STAFF,
     },
     "handlers.intake.review": {
+        "review_typed": STAFF,
         "back": STAFF, "clear": STAFF, "pick_field": STAFF, "pick_service": STAFF,
         "review_document": STAFF, "review_other": STAFF, "review_photo": STAFF,
         "set_master": STAFF, "toggle_option": STAFF,
     },
     "handlers.intake.start": {
+        "change_kind": STAFF, "defect_photo": STAFF, "number_in_form": STAFF,
         "new_device": STAFF, "pick_type": STAFF, "repeat_visit": STAFF, "typed_defect": STAFF,
         "typed_kind": STAFF, "typed_model": STAFF, "wrong_defect": STAFF, "wrong_kind": STAFF,
         "wrong_model": STAFF,
@@ -163,6 +183,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "skip": STAFF,
     },
     "handlers.notify.switches": {
+        "status_sms": OWNER,
         "menu": OWNER, "reminder": OWNER, "toggle": OWNER,
     },
     "handlers.notify.template_form": {
@@ -208,6 +229,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "type_toggle": OWNER, "type_wrong": OWNER, "types_cb": OWNER,
     },
     "handlers.staff_admin.staff": {
+        "invite_revoke": OWNER,
         "active_cb": OWNER, "card_cb": OWNER, "invite_create": OWNER, "invite_pick_role": OWNER,
         "list_cb": OWNER, "percent_start": OWNER, "percent_value": OWNER, "percent_wrong": OWNER,
         "role_cb": OWNER, "staff_command": OWNER,
@@ -228,6 +250,7 @@ CLIENT_ID, STRANGER_ID = USERS["client"], USERS["stranger"]
 REFUSED = {
     ANYONE: (STRANGER_ID, CLIENT_ID),  # no refusal: they must still learn and change nothing
     CLIENT: (STRANGER_ID, CLIENT_ID),  # the client with another client's ids
+    SELF: (STRANGER_ID,),
     STAFF: (STRANGER_ID, CLIENT_ID),
     MANAGER: (STRANGER_ID, CLIENT_ID, MASTER_ID),
     OWNER: (STRANGER_ID, CLIENT_ID, MASTER_ID, MANAGER_ID),
@@ -468,7 +491,7 @@ async def check_one(desk: Desk, sf: async_sessionmaker[AsyncSession], probe: Pro
         await set_state(desk, user, None)
         if user in (STRANGER_ID, CLIENT_ID) and (found := leaks(desk.bot.texts())):
             problems.append(f"{reg.name} as {user}: leaked {found}")
-        staff_reached = [n for n in reached if audience(n) not in (ANYONE, CLIENT)]
+        staff_reached = [n for n in reached if audience(n) not in (ANYONE, CLIENT, SELF)]
         if user in (STRANGER_ID, CLIENT_ID) and staff_reached:
             problems.append(f"{reg.name} as {user}: reached staff handler {staff_reached}")
     after = await fingerprint(sf)
