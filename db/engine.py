@@ -35,9 +35,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", _bound_without_nul, retval=True)
+    return engine
+
+
+def _bound_without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any,
+                       _context: Any, _executemany: bool) -> tuple[str, Any]:
+    """PostgreSQL refuses NUL in any text parameter, a search's too (SQLite takes it): a typed
+    NUL must not turn a read into an error, nor find other rows, on one backend only."""
+    return statement, without_nul(parameters)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -73,6 +82,8 @@ def without_nul(value: Any) -> Any:
         return {k: without_nul(v) for k, v in value.items()}
     if isinstance(value, list):
         return [without_nul(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(without_nul(v) for v in value)
     return value
 
 

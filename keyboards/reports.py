@@ -119,13 +119,17 @@ class ReportSettingsCb(CallbackData, prefix="rst"):
         return self.mode
 
 
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def period_of(start: int, end: int) -> Period | None:
     """The period a button carries, or None when forged or out of range."""
     try:
         first, last = date.fromordinal(start), date.fromordinal(end)
     except (ValueError, OverflowError):
         return None
-    return Period(first, last) if first <= last else None
+    # Days near date.min/max have no UTC midnight in every zone: a forged button, not a period.
+    return Period(first, last) if _FIRST_DAY <= first <= last <= _LAST_DAY else None
 
 
 def report_cb(action: ReportAction, period: Period) -> ReportCb:

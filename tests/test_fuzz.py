@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm_storage import DatabaseStorage
+from db.desk.clients import search_clients
 from db.desk.models import Client, Role, Staff, Ticket
 from db.engine import create_engine, create_session_factory
 from db.money.drawer import drawer_balance
@@ -364,3 +365,15 @@ async def test_nul_characters_are_dropped_before_writing(
     assert await storage.get_data(key) == {"text": "ab", "list": [""]}
     async with session_factory() as s:
         assert await s.scalar(select(Client.name).where(Client.id == client_id)) == "Оля"
+
+
+async def test_nul_characters_in_a_search_are_not_an_error(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Found by the fuzz on PostgreSQL: a typed "\\x00\\x054" went into the search's LIKE
+    parameter and the server refused it; every bound text parameter is cleaned."""
+    async with session_factory() as s, s.begin():
+        await make_client(s, "+380501114444", name="Анна")
+    async with session_factory() as s:
+        hits = await search_clients(s, "Ан\x00на")
+        assert [h.client.name for h in hits] == ["Анна"]
+        assert await search_clients(s, "\x00\x054") == []

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db.reports.periods import (
+from keyboards.reports import period_of
     MAX_DAYS,
     BadPeriod,
     Period,
@@ -137,3 +138,12 @@ def test_adjacent_periods() -> None:
                                      Period(date(2026, 11, 16), date(2026, 11, 22)))
     assert adjacent(Period(date(2026, 11, 20), date(2026, 11, 24)), TODAY)[1] == Period(
         date(2026, 11, 25), TODAY)
+
+
+def test_a_forged_button_period_near_the_calendar_ends_is_refused() -> None:
+    """Found by the fuzz: `rex:p:c:1:1` (0001-01-01) has no UTC midnight east of Greenwich."""
+    assert period_of(1, 1) is None
+    assert period_of(date.max.toordinal(), date.max.toordinal()) is None
+    day = date(2026, 12, 1).toordinal()
+    assert period_of(day, day) is not None
+    assert period_of(day, day - 1) is None
