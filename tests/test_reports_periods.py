@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db.reports.periods import (
-from keyboards.reports import period_of
     MAX_DAYS,
     BadPeriod,
     Period,
@@ -21,6 +20,7 @@ from keyboards.reports import period_of
     parse_day,
     parse_period,
 )
+from keyboards.reports import period_of
 
 KYIV = ZoneInfo("Europe/Kyiv")
 TODAY = date(2026, 11, 25)  # a Wednesday
