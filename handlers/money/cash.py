@@ -20,7 +20,6 @@ from db.base import utcnow
 from db.desk.models import Staff
 from db.engine import DbSession
 from db.errors import DomainError
-from db.money.amounts import parse_amount
 from db.money.cash import REASON_MAX, service_cash
 from db.money.drawer import DrawerMovement, drawer_balance, drawer_movements
 from db.money.receipts import unpaid_quick_sales
@@ -36,6 +35,7 @@ from handlers.money.common import (
     remember_ui,
     short,
     stale,
+    typed_amount_of,
 )
 from handlers.money.forms import CashData, CashDirection, CashForm
 from handlers.ui import edit_or_send
@@ -192,10 +192,8 @@ async def typed_amount(message: Message, state: FSMContext, lang: str) -> None:
         await state.set_state(None)
         await message.answer(stale())
         return
-    try:
-        amount = parse_amount(message.text or "")
-    except DomainError as exc:
-        await message.answer(money_error(exc))
+    amount = await typed_amount_of(message)
+    if amount is None:
         return
     form = await update(state, form, amount=amount)
     await state.set_state(CashForm.reason)

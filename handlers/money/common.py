@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.views.formatting import clip
 from db.errors import DomainError, InvalidValue, PermissionDenied
+from db.money.amounts import parse_amount
 from db.money.errors import ReceiptPaid
 from handlers.error_texts import error_text
 from handlers.forms import update
@@ -92,6 +93,15 @@ def stale() -> str:
 
 def paid_error(receipt_id: int) -> str:
     return money_error(ReceiptPaid(receipt_id))
+
+
+async def typed_amount_of(message: Message) -> int | None:
+    """The amount typed in kopecks, or None after telling the person what was wrong."""
+    try:
+        return parse_amount(message.text or "")
+    except DomainError as exc:
+        await message.answer(money_error(exc))
+        return None
 
 
 def money_error(exc: DomainError) -> str:

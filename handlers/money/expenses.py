@@ -19,7 +19,6 @@ from db.desk.models import Staff
 from db.desk.tickets import get_ticket, staff_names
 from db.engine import DbSession
 from db.errors import DomainError
-from db.money.amounts import parse_amount
 from db.money.expenses import (
     DESCRIPTION_MAX,
     add_expense,
@@ -41,6 +40,7 @@ from handlers.money.common import (
     remember_ui,
     short,
     stale,
+    typed_amount_of,
 )
 from handlers.money.forms import ExpenseData, ExpenseForm
 from handlers.money.views import type_buttons
@@ -164,10 +164,8 @@ async def typed_amount(message: Message, session: DbSession, state: FSMContext,
         await state.set_state(None)
         await message.answer(stale())
         return
-    try:
-        amount = parse_amount(message.text or "")
-    except DomainError as exc:
-        await message.answer(money_error(exc))
+    amount = await typed_amount_of(message)
+    if amount is None:
         return
     form = await update(state, form, amount=amount)
     await state.set_state(None)

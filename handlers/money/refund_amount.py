@@ -14,12 +14,16 @@ from bot.config import Settings
 from bot.views.formatting import h, money
 from db.desk.models import Staff
 from db.engine import DbSession
-from db.errors import DomainError
-from db.money.amounts import parse_amount
 from db.money.refunds import RefundableLine, refundable_lines
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, update
-from handlers.money.common import alert, flow_reply, money_error, remember_ui, stale
+from handlers.money.common import (
+    alert,
+    flow_reply,
+    remember_ui,
+    stale,
+    typed_amount_of,
+)
 from handlers.money.forms import RefundData, RefundForm
 from handlers.money.refunds import allowed, refund_form, render_pick
 from handlers.ui import edit_or_send
@@ -71,10 +75,8 @@ async def typed_amount(message: Message, session: DbSession, state: FSMContext,
         await state.set_state(None)
         await message.answer(stale())
         return
-    try:
-        amount = parse_amount(message.text or "")
-    except DomainError as exc:
-        await message.answer(money_error(exc))
+    amount = await typed_amount_of(message)
+    if amount is None:
         return
     if amount > item.available_amount:
         await message.answer(_("Это больше, чем осталось по строке ({left}). Напишите сумму "
