@@ -83,6 +83,12 @@ class RefundableLine:
     def available_amount(self) -> int:
         return self.line.amount - self.refunded_amount
 
+    def check_refund_amount(self, amount: int) -> int:
+        """`amount` if that much of the line's money can still go back."""
+        if amount > self.available_amount:
+            raise RefundAmountTooLarge(self.line.id, amount, self.available_amount)
+        return amount
+
 
 def refund_amount(item: RefundableLine, quantity: int) -> int:
     """What returning `quantity` of the line gives back: the rest of the line's amount when it
@@ -175,8 +181,9 @@ def _amount_lines(available: Mapping[int, RefundableLine], receipt_id: int,
     out = []
     for line_id, amount in summed.items():
         have = available[line_id]
-        if line_id in wanted or amount > have.available_amount:
+        if line_id in wanted:  # by items and by amount at once: refused as too much
             raise RefundAmountTooLarge(line_id, amount, have.available_amount)
+        have.check_refund_amount(amount)
         src = have.line
         out.append(ReceiptLine(
             service_id=src.service_id, refund_of_line_id=src.id, code=src.code, name=src.name,

@@ -14,12 +14,14 @@ from bot.config import Settings
 from bot.views.formatting import h, money
 from db.desk.models import Staff
 from db.engine import DbSession
+from db.errors import DomainError
 from db.money.refunds import RefundableLine, refundable_lines
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, update
 from handlers.money.common import (
     alert,
     flow_reply,
+    money_error,
     remember_ui,
     stale,
     typed_amount_of,
@@ -78,9 +80,10 @@ async def typed_amount(message: Message, session: DbSession, state: FSMContext,
     amount = await typed_amount_of(message)
     if amount is None:
         return
-    if amount > item.available_amount:
-        await message.answer(_("Это больше, чем осталось по строке ({left}). Напишите сумму "
-                               "не больше.").format(left=money(item.available_amount, lang)))
+    try:
+        item.check_refund_amount(amount)  # checked again when the refund is made
+    except DomainError as exc:
+        await message.answer(money_error(exc))
         return
     line_id = item.line.id
     form = await update(
