@@ -6,10 +6,8 @@ that stays the same through a conversation."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,42 +16,24 @@ from bot.i18n import make_i18n
 from bot.views.client_notices import ClientNoticeTexts
 from bot.views.exports import lines_xlsx
 from bot.views.sms_text import SMS_MAX_CHARS
-from bot.workers.outbox import DeliveryPolicy, OutboxWorker
+from bot.workers.outbox import OutboxWorker
 from db.base import utcnow
-from db.desk.models import Client, Role, Staff, Status, Ticket
+from db.desk.models import Client, Role, Staff, Ticket
 from db.desk.tickets import change_status, get_ticket
-from db.notify.models import Channel, MessageKind, OutboxMessage, OutboxState
+from db.notify.models import Channel, MessageKind, OutboxState
 from db.notify.outbox import enqueue
 from db.notify.policy import SMS_OFF_REASON, FollowUp, after_status, sms_allowed
 from db.notify.settings import get_notify_settings, toggle_status_sms
 from db.reports.queries import day_report, today_in
 from keyboards.callbacks import TermsAction, TermsCb, TicketAction, TicketCb
 from keyboards.notify import ClientLangCb, ClientLanguage
-from sms import SmsProvider, SmsResult
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
 from tests.handler_kit import test_settings as shop_settings
 from tests.mocked_bot import make_contact_update
+from tests.notify_kit import FAST, MASTER_ID, PHONE, FakeSms, answers, outbox, seed, status_id
 
-MASTER_ID = 2
 CLIENT_CHAT = 5001
-PHONE = "+380671112233"
-FAST = DeliveryPolicy(
-    rate=500.0, per_chat_interval=0.0, batch_size=20, lease=timedelta(seconds=60),
-    send_timeout=5.0, telegram_retries=2, sms_retries=2, backoff_base=0.01, backoff_max=0.05,
-    poll_interval=0.02,
-)
-
-
-class FakeSms(SmsProvider):
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    async def send(self, phone_e164: str, text: str) -> SmsResult:
-        self.sent.append((phone_e164, text))
-        return SmsResult.sent(self.name, f"sms-{len(self.sent)}")
 
 
 class FixedLinks:
@@ -66,41 +46,9 @@ def desk(session_factory: async_sessionmaker[AsyncSession]) -> Desk:
     return Desk(session_factory)
 
 
-async def status_id(session: AsyncSession, code: str) -> int:
-    found = await session.scalar(select(Status.id).where(Status.code == code))
-    assert found is not None, code
-    return found
-
-
-async def seed(sf: async_sessionmaker[AsyncSession], *, chat: int | None = None,
-               language: str | None = None, path: tuple[str, ...] = ("diagnostics",),
-               phone: str = PHONE) -> int:
-    async with sf() as s, s.begin():
-        master = await s.scalar(select(Staff).where(Staff.tg_user_id == MASTER_ID))
-        if master is None:
-            master = await make_staff(s, Role.MASTER, name="Петя", tg_user_id=MASTER_ID)
-        client = await make_client(s, phone, name="Олена", surname="Коваль")
-        client.tg_chat_id = chat
-        client.language = language
-        ticket = await make_ticket(s, master, client, master_id=master.id, estimate=150_000)
-        for code in path:
-            await change_status(s, master, ticket.id, await status_id(s, code))
-        return ticket.id
-
-
 async def owner(session: AsyncSession) -> Staff:
     found = await session.scalar(select(Staff).where(Staff.role == Role.OWNER))
     return found or await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID)
-
-
-async def rows(sf: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
-    async with sf() as s:
-        return list(await s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
-                                    .order_by(OutboxMessage.id)))
-
-
-def answers(desk: Desk) -> list[str]:
-    return [a.text or "" for a in desk.bot.calls(AnswerCallbackQuery)]
 
 
 # -- paid SMS only where it pays off ----------------------------------------------------------
@@ -108,15 +56,15 @@ def answers(desk: Desk) -> list[str]:
 async def test_a_status_update_to_a_blocked_chat_costs_no_sms_but_a_ready_notice_does(
     session_factory: async_sessionmaker[AsyncSession], desk: Desk,
 ) -> None:
-    ticket_id = await seed(session_factory, chat=CLIENT_CHAT, path=())
+    ticket_id = await seed(session_factory, estimate=150_000, chat=CLIENT_CHAT, path=())
     await desk.send(MASTER_ID, "/ticket 1")
     await desk.tap(MASTER_ID, "🔄 Статус")
     await desk.tap(MASTER_ID, "Диагностика")
-    assert len(await rows(session_factory, "status")) == 1  # queued for the linked chat
+    assert len(await outbox(session_factory, "status")) == 1  # queued for the linked chat
     desk.bot.session.blocked.add(CLIENT_CHAT)  # then the client blocks the bot
     sms = FakeSms()
     await OutboxWorker(session_factory, desk.bot, sms, policy=FAST).drain(5)
-    [status] = await rows(session_factory, "status")
+    [status] = await outbox(session_factory, "status")
     assert sms.sent == []
     assert status.state == OutboxState.FAILED and status.last_error is not None
     assert status.last_error.endswith(SMS_OFF_REASON) and "blocked" in status.last_error
@@ -133,7 +81,7 @@ async def test_a_status_update_to_a_blocked_chat_costs_no_sms_but_a_ready_notice
     await desk.tap(MASTER_ID, "📨 Можно забирать")
     await OutboxWorker(session_factory, desk.bot, sms, policy=FAST).drain(5)
     assert [phone for phone, _ in sms.sent] == [PHONE]
-    [ready] = await rows(session_factory, "ready")
+    [ready] = await outbox(session_factory, "ready")
     assert ready.state == OutboxState.SENT and ready.channel == Channel.SMS
     async with session_factory() as s:
         assert (await get_ticket(s, ticket_id)).client.tg_chat_id is None
@@ -142,7 +90,7 @@ async def test_a_status_update_to_a_blocked_chat_costs_no_sms_but_a_ready_notice
 async def test_the_owner_turns_status_sms_on(
     session_factory: async_sessionmaker[AsyncSession], desk: Desk,
 ) -> None:
-    await seed(session_factory, path=())  # no chat at all
+    await seed(session_factory, estimate=150_000, path=())  # no chat at all
     async with session_factory() as s:
         ticket = await get_ticket(s, 1)
         assert not await sms_allowed(s, MessageKind.STATUS)
@@ -244,7 +192,7 @@ async def test_intake_sms_carries_the_shop_name_and_phone(session: AsyncSession)
 async def test_ready_picker_names_templates_in_the_staff_language(
     session_factory: async_sessionmaker[AsyncSession], desk: Desk,
 ) -> None:
-    await seed(session_factory, path=("diagnostics", "in_work"))  # a uk client
+    await seed(session_factory, estimate=150_000, path=("diagnostics", "in_work"))  # a uk client
     async with session_factory() as s, s.begin():
         master = await s.scalar(select(Staff).where(Staff.tg_user_id == MASTER_ID))
         assert master is not None
@@ -260,7 +208,7 @@ async def test_ready_picker_names_templates_in_the_staff_language(
 async def test_the_conversation_keeps_the_clients_language(
     session_factory: async_sessionmaker[AsyncSession], desk: Desk,
 ) -> None:
-    ticket_id = await seed(session_factory, path=("diagnostics", "approval"))
+    ticket_id = await seed(session_factory, estimate=150_000, path=("diagnostics", "approval"))
     async with session_factory() as s:
         token = (await get_ticket(s, ticket_id)).public_token
     # Telegram says "ru"; the shop writes to clients in uk: the view is Ukrainian …

@@ -56,7 +56,8 @@ async def test_refund_by_amount_and_the_commission_after_closing(
     texts = await desk.tap(OWNER_ID, "💵 Сумма")
     assert "Сколько вернуть за «Замена экрана»? Можно до 1 500,00" in plain(texts)
     texts = await desk.send(OWNER_ID, "1600")
-    assert "Столько вернуть нельзя: по строке осталось 1 500,00 ₴, а нужно 1 600,00 ₴" in plain(texts)
+    assert ("Столько вернуть нельзя: по строке осталось 1 500,00 ₴, а нужно 1 600,00 ₴"
+            in plain(texts))
     texts = await desk.send(OWNER_ID, "сто")
     assert texts and "500" not in plain(texts)  # an answer, nothing taken
     texts = await desk.send(OWNER_ID, "500")
