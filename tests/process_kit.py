@@ -8,11 +8,20 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.desk.models import Comment, Role
+from db.engine import create_engine, create_session_factory
+from db.updates import ProcessedUpdate
 from tests.e2e_kit import TOKEN
 from tests.emulators.telegram import TelegramEmulator
+from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,3 +89,31 @@ class BotProcess:
 
     def last_log(self) -> str:
         return (self.log_dir / f"bot-{self.starts}.log").read_text(errors="replace")
+
+
+@asynccontextmanager
+async def open_db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The database the bot process uses, seen from the test (its own engine)."""
+    engine = create_engine(db_url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def seed_owner_ticket(db_url: str) -> int:
+    """The owner (OWNER_ID, "Олена") and one ticket; returns the ticket id."""
+    async with open_db(db_url) as sf, sf() as session, session.begin():
+        owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID, name="Олена")
+        return (await make_ticket(session, owner)).id
+
+
+async def comments_and_applied(session: AsyncSession, ticket_id: int, first: int, last: int
+                               ) -> tuple[list[str], int]:
+    """The ticket's comment texts in order, and how many updates first..last were applied."""
+    comments = list(await session.scalars(
+        select(Comment.text).where(Comment.ticket_id == ticket_id).order_by(Comment.id)))
+    applied = await session.scalar(
+        select(func.count()).select_from(ProcessedUpdate)
+        .where(ProcessedUpdate.update_id.between(first, last)))
+    return comments, applied or 0

@@ -14,17 +14,12 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from db.desk.models import Comment, Role
 from db.engine import create_engine, create_session_factory
-from db.updates import ProcessedUpdate
 from keyboards.callbacks import FormAction, FormCb, TicketAction, TicketCb
 from tests.e2e_kit import TOKEN
 from tests.emulators.telegram import BotMessage, SimUser, TelegramEmulator, run_telegram_emulator
-from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID
-from tests.process_kit import BotProcess
+from tests.process_kit import BotProcess, comments_and_applied, seed_owner_ticket
 
 ROUNDS = 30
 KILLS = 20
@@ -39,25 +34,11 @@ class Outcome:
     cards_shown: list[int] = field(default_factory=list)  # comment counts on cards shown
 
 
-async def seed(db_url: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID, name="Олена")
-            return (await make_ticket(session, owner)).id
-    finally:
-        await engine.dispose()
-
-
 async def outcome(db_url: str, ticket_id: int, user: SimUser, first: int, last: int) -> Outcome:
     engine = create_engine(db_url)
     try:
         async with create_session_factory(engine)() as session:
-            comments = list(await session.scalars(
-                select(Comment.text).where(Comment.ticket_id == ticket_id).order_by(Comment.id)))
-            applied = await session.scalar(
-                select(func.count()).select_from(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id.between(first, last)))
+            comments, applied = await comments_and_applied(session, ticket_id, first, last)
     finally:
         await engine.dispose()
     texts = [m.text or "" for m in user.messages()]
@@ -95,7 +76,7 @@ async def kill_soon(bot: BotProcess, emu: TelegramEmulator, user: SimUser, rnd: 
 async def test_kills_never_show_unsaved_data_and_lose_or_repeat_nothing(
     db_url: str, tmp_path: Path,
 ) -> None:
-    ticket_id = await seed(db_url)
+    ticket_id = await seed_owner_ticket(db_url)
     rnd = random.Random(20261201)
     async with run_telegram_emulator(token=TOKEN) as emu:
         bot = BotProcess(emu, db_url, tmp_path)

@@ -9,26 +9,15 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import select
 
-from db.desk.models import Comment, Role
+from db.desk.models import Comment
 from db.engine import create_engine, create_session_factory
 from keyboards.callbacks import FormAction, FormCb, TicketAction, TicketCb
 from tests.e2e_kit import TOKEN
 from tests.emulators.telegram import SimUser, run_telegram_emulator
-from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID
-from tests.process_kit import BotProcess
+from tests.process_kit import BotProcess, seed_owner_ticket
 
 ROUNDS = 12
-
-
-async def seed(db_url: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID, name="Олена")
-            return (await make_ticket(session, owner)).id
-    finally:
-        await engine.dispose()
 
 
 async def comments(db_url: str, ticket_id: int) -> list[str]:
@@ -51,7 +40,7 @@ async def comment_rounds(user: SimUser, ticket_id: int, rounds: int) -> None:
 
 async def test_sigterm_finishes_the_update_in_hand_and_loses_nothing(db_url: str,
                                                                      tmp_path: Path) -> None:
-    ticket_id = await seed(db_url)
+    ticket_id = await seed_owner_ticket(db_url)
     async with run_telegram_emulator(token=TOKEN) as emu:
         bot = BotProcess(emu, db_url, tmp_path)
         await bot.start()

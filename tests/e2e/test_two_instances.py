@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.desk.models import Client, Comment, Role, Status
+from db.desk.models import Client, Role, Status
 from db.desk.tickets import change_status
 from db.engine import create_engine, create_session_factory
 from db.money.models import FiscalState, Receipt, Shift, ShiftStatus
 from db.money.payments import PayPart, pay_receipt
 from db.notify.models import OutboxMessage, OutboxState
-from db.updates import ProcessedUpdate
 from keyboards.callbacks import FormAction, FormCb, TicketAction, TicketCb
 from tests.conftest import backend_name
 from tests.e2e_kit import TOKEN
@@ -34,7 +33,7 @@ from tests.emulators.checkbox import CheckboxEmulator
 from tests.emulators.telegram import BotMessage, SimUser, TelegramEmulator, run_telegram_emulator
 from tests.factories import make_client, make_staff, make_ticket
 from tests.handler_kit import OWNER_ID
-from tests.process_kit import BotProcess
+from tests.process_kit import BotProcess, comments_and_applied
 from tests.test_money_support import cash_type, receipt_for
 
 log = logging.getLogger(__name__)
@@ -130,11 +129,8 @@ async def db_counts(db_url: str, ticket_id: int, first_update: int, last_update:
     engine = create_engine(db_url)
     try:
         async with create_session_factory(engine)() as session:
-            comments = list(await session.scalars(
-                select(Comment.text).where(Comment.ticket_id == ticket_id).order_by(Comment.id)))
-            applied = await session.scalar(
-                select(func.count()).select_from(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id.between(first_update, last_update)))
+            comments, applied = await comments_and_applied(session, ticket_id, first_update,
+                                                            last_update)
             client_id = await session.scalar(select(Client.id).where(
                 Client.tg_chat_id == CLIENT_ID))
             outbox = list(await session.scalars(
