@@ -241,8 +241,12 @@ async def test_failure_leaves_the_shift_open_tells_owners_and_the_next_run_close
 
 
 async def test_stray_prro_shift_is_closed_by_catch_up(kit: Kit) -> None:
+    before = datetime.now(UTC)
     kit.emu.open_shift_now()  # opened elsewhere, no internal shift
-    assert await catch_up(kit.runtime, now=datetime.now(UTC) + timedelta(hours=1)) is None
+    # Just before it falls due (the shop-day's auto-close time, or 24 h): left alone. Not
+    # "an hour later": within an hour of the auto-close time that is already the next day.
+    due = close_due_at(before, kit.runtime.settings.autoclose_time, kit.runtime.settings.tz)
+    assert await catch_up(kit.runtime, now=due - timedelta(seconds=1)) is None
     result = await catch_up(kit.runtime, now=datetime.now(UTC) + timedelta(hours=25))
     assert result is not None and result.closed and result.report is None
     assert result.fiscal_z is not None and kit.emu.current_shift is None
