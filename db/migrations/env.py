@@ -11,6 +11,7 @@ import db.desk.models
 import db.fsm
 import db.money.models
 import db.notify.models
+import db.reports.models
 import db.updates  # noqa: F401
 from db.base import Base
 from db.engine import create_engine
