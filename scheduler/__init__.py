@@ -19,6 +19,7 @@ from scheduler.backup import add_jobs as add_backup_jobs
 from scheduler.digest import send_daily_digest
 from scheduler.fiscal import add_jobs as add_fiscal_jobs
 from scheduler.notifications import enqueue_ready_reminders
+from scheduler.rollups import add_jobs as add_rollup_jobs
 
 log = logging.getLogger("scheduler")
 
@@ -38,7 +39,8 @@ def build_scheduler(
     * the owners' daily digest, checked every DIGEST_CHECK_SECONDS (5 min; claimed in the
       database: sent once);
     * shift auto-close at SHIFT_AUTOCLOSE_AT and the hourly catch-up (scheduler.fiscal);
-    * the daily backup at BACKUP_AT when BACKUP_DIR is set (scheduler.backup).
+    * the daily backup at BACKUP_AT when BACKUP_DIR is set (scheduler.backup);
+    * the reports' rollups of closed days, at start and every 30 min (scheduler.rollups).
     """
     scheduler = AsyncIOScheduler(timezone=settings.tz)
 
@@ -61,6 +63,7 @@ def build_scheduler(
                       id="daily_digest", coalesce=True, max_instances=1, replace_existing=True)
     add_fiscal_jobs(scheduler, fiscal)
     add_backup_jobs(scheduler, settings, session_factory, bot, i18n)
+    add_rollup_jobs(scheduler, session_factory, settings.tz)
     return scheduler
 
 

@@ -42,6 +42,7 @@ from scheduler.fiscal import (
     autoclose_shift,
     catch_up,
 )
+from scheduler.rollups import JOB_ROLLUPS
 from tests.conftest import backend_name
 from tests.e2e_kit import live_bot
 from tests.emulators.checkbox import CheckboxEmulator
@@ -314,7 +315,7 @@ async def test_the_scheduler_has_every_job(kit: Kit) -> None:
     scheduler = build_scheduler(kit.settings, kit.session_factory, kit.bot, make_i18n("ru"),
                                 kit.runtime)
     assert {j.id for j in scheduler.get_jobs()} == {
-        "ready_reminders", "daily_digest", JOB_AUTOCLOSE, JOB_CATCH_UP}
+        "ready_reminders", "daily_digest", JOB_AUTOCLOSE, JOB_CATCH_UP, JOB_ROLLUPS}
 
 
 # -- notices -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from db.reports import rollups
 from db.reports.models import ReportRollup
 from db.reports.periods import MAX_DAYS, Period
 from db.reports.queries import Report, period_report
+from scheduler.rollups import build_rollups
 from tests.conftest import backend_name
 from tests.test_reports_support import KYIV, Shop, kyiv
 
@@ -198,3 +199,13 @@ async def test_builder_waits_for_a_concurrent_change_of_an_old_row(
         await session.execute(delete(ReportRollup))
         assert await _reports(session) == cached
         assert cached[1].total.tickets_done == 5
+
+
+async def test_the_job_rolls_up_every_missing_day_in_small_transactions(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with session_factory() as session, session.begin():
+        await _month_of_work(await Shop.create(session))
+    assert await build_rollups(session_factory, KYIV, NOW) == MAX_DAYS + 1
+    assert await build_rollups(session_factory, KYIV, NOW) == 0
+    async with session_factory() as session, session.begin():
+        assert len(await _days_rolled(session)) == MAX_DAYS + 1
