@@ -347,10 +347,10 @@ async def run(url: str, days: int, per_day: int, repeat: int, explain: bool) -> 
         ms, result = await _time(factory, repeat, job)
         print(f"  {name:<44} {ms:9.1f} ms   ({describe(result)})")
     if explain and engine.dialect.name == "postgresql":
+        from db.reports.measures import _in, ranges_cte
         from db.reports.periods import day_buckets
-        from db.reports.queries import _buckets_cte, _in
 
-        b = _buckets_cte(day_buckets(year, TZ))
+        b = ranges_cte([(d.index, d.lo, d.hi) for d in day_buckets(year, TZ)])
         query = (select(b.c.i, Payment.payment_type_id, func.sum(Payment.amount)).select_from(b)
                  .join(Payment, _in(b, Payment.created_at))
                  .join(Receipt, Receipt.id == Payment.receipt_id)
