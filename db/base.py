@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.engine import CursorResult, Dialect, Result
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -76,3 +78,13 @@ def rowcount(result: Result[Any]) -> int:
     `AsyncSession.execute` is typed to return `Result`, but for DML it is a `CursorResult`,
     the class that has `rowcount`; the cast says so once, here."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def upsert_insert(session: AsyncSession) -> Callable[[Any], Any]:
+    """The dialect's INSERT with ON CONFLICT for the session's database. Imported on use: the
+    PostgreSQL dialect module costs ~0.15 s at start-up on a SQLite shop."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

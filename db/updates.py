@@ -7,12 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, UTCDateTime, rowcount, utcnow
+from db.base import Base, UTCDateTime, rowcount, upsert_insert, utcnow
 
 KEEP = timedelta(days=2)
 
@@ -32,7 +30,7 @@ async def mark_processed(session: AsyncSession, bot_id: int, update_id: int,
                          now: datetime | None = None) -> bool:
     """Record the update in the caller's transaction; False when it is already recorded (a
     concurrent delivery of the same update committed first: this one must roll back)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     statement = insert(ProcessedUpdate).values(
         bot_id=bot_id, update_id=update_id, processed_at=now or utcnow(),
     ).on_conflict_do_nothing().returning(ProcessedUpdate.update_id)

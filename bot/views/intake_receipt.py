@@ -9,17 +9,19 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from bot.usecases.intake_receipt import IntakeReceiptFacts
 from bot.views.formatting import money_text
 from bot.views.labels import qr_png
 from db.desk.phones import format_phone
 from db.notify.templates import ShopInfo
+
+if TYPE_CHECKING:  # fpdf (with numpy, Pillow and fontTools) is imported when a PDF is made
+    from fpdf import FPDF
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -42,19 +44,19 @@ def default_terms() -> str:
 
 def _title(pdf: FPDF, text: str, size: int) -> None:
     pdf.set_font(FONT, "B", size)
-    pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def _plain(pdf: FPDF, text: str, size: int = 10) -> None:
     pdf.set_font(FONT, "", size)
-    pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def _fact(pdf: FPDF, label: str, value: str) -> None:
     pdf.set_font(FONT, "B", 10)
     pdf.cell(LABEL_MM, LINE_MM, label)
     pdf.set_font(FONT, "", 10)
-    pdf.multi_cell(0, LINE_MM, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, LINE_MM, value or "—", new_x="LMARGIN", new_y="NEXT")
 
 
 def facts_rows(facts: IntakeReceiptFacts) -> list[tuple[str, str]]:
@@ -100,6 +102,8 @@ def intake_receipt_pdf(facts: IntakeReceiptFacts, shop: ShopInfo, link: str,
                        tz: ZoneInfo, now: datetime | None = None) -> bytes:
     """The receipt as PDF bytes; `link` is the ticket's status link (the QR)."""
     ticket = facts.ticket
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -128,7 +132,7 @@ def intake_receipt_pdf(facts: IntakeReceiptFacts, shop: ShopInfo, link: str,
     pdf.set_font(FONT, "", 10)
     half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
     pdf.cell(half, LINE_MM, _("Сдал (клиент): ____________"))
-    pdf.cell(half, LINE_MM, _("Принял: ____________"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(half, LINE_MM, _("Принял: ____________"), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

@@ -36,13 +36,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import signals
-from db.base import rowcount, utcnow
+from db.base import rowcount, upsert_insert, utcnow
 from db.desk.models import Client, Status, StatusChange, StatusKind, Ticket
 from db.errors import NotFound
 from db.notify.errors import InvalidMessage, NoRecipient
@@ -200,7 +198,7 @@ async def _insert_once(session: AsyncSession, values: dict[str, Any],
                        dedup_key: str) -> OutboxMessage:
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent transaction enqueuing the same event
     # makes this a no-op instead of an error that would poison the caller's transaction.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     new_id = await session.scalar(
         insert(OutboxMessage).values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxMessage.id)
