@@ -84,7 +84,9 @@ def upsert_insert(session: AsyncSession) -> Callable[[Any], Any]:
     """The dialect's INSERT with ON CONFLICT for the session's database. Imported on use: the
     PostgreSQL dialect module costs ~0.15 s at start-up on a SQLite shop."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
