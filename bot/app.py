@@ -29,6 +29,7 @@ from bot.commands import set_default_commands, set_staff_commands
 from bot.config import Settings
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import make_i18n
+from bot.inline_filters import run_filters_inline
 from bot.middlewares import ContextMiddleware, DbSessionMiddleware
 from bot.polling import Poller
 from bot.services import Services, make_services
@@ -128,6 +129,7 @@ def build_dispatcher(
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))
     dp.include_router(setup_routers(settings))
     dp.errors.register(on_error)
+    run_filters_inline(dp)
     return dp
 
 
