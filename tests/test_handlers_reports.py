@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
-from aiogram.types import BufferedInputFile
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendMessage
+from aiogram.types import FSInputFile
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +51,15 @@ async def _seed(factory: async_sessionmaker[AsyncSession]) -> dict[str, object]:
         await make_staff(s, Role.MASTER, name="Коля", tg_user_id=MASTER_ID)
         made["shop"] = shop
         return made
+
+
+def _document(desk: Desk) -> tuple[str, bytes]:
+    """The last document sent: its name and bytes (read by the recording session when it was
+    sent: the export's temporary file is gone by now)."""
+    sent = desk.bot.last(SendDocument)
+    assert isinstance(sent.document, FSInputFile)
+    assert not Path(sent.document.path).exists()  # the temporary file is removed
+    return sent.document.filename or "", list(desk.bot.session.uploads.values())[-1]
 
 
 def _alert(desk: Desk) -> str:
@@ -192,16 +202,20 @@ async def test_exports_are_documents(desk: Desk, session_factory) -> None:  # ty
     await _seed(session_factory)
     await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
     await desk.tap(OWNER_ID, "📄 CSV")
-    sent = desk.bot.last(SendDocument)
-    assert isinstance(sent.document, BufferedInputFile)
-    assert sent.document.filename == "receipts_2026-03-01_2026-03-03.csv"
-    assert f"итого 1{NBSP}820,22{NBSP}₴" in (sent.caption or "")
-    rows = list(csv.DictReader(io.StringIO(sent.document.data.decode("utf-8-sig"))))
+    assert "Готовлю файл" in _alert(desk)
+    name, data = _document(desk)
+    assert name == "receipts_2026-03-01_2026-03-03.csv"
+    assert f"5 чек., 5 строк, итого 1{NBSP}820,22{NBSP}₴" in (
+        desk.bot.last(SendDocument).caption or "")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == 5 and sum(float(r["Сумма"]) for r in rows) == pytest.approx(1820.22)
+    # one status message: posted at 0 %, ends as "готово"
+    assert desk.bot.last(SendMessage).text == "📤 Готовлю выгрузку… 0 %"
+    assert desk.bot.last(EditMessageText).text == "✅ Выгрузка готова."
     await desk.tap(OWNER_ID, "📊 XLSX")
-    sent = desk.bot.last(SendDocument)
-    assert sent.document.filename.endswith(".xlsx")  # type: ignore[union-attr]
-    book = load_workbook(io.BytesIO(sent.document.data))  # type: ignore[union-attr]
+    name, data = _document(desk)
+    assert name == "receipts_2026-03-01_2026-03-03.xlsx"
+    book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Чеки", "Итоги", "По дням"]
     # payroll view and its export
     texts = await desk.tap(OWNER_ID, "💰 Зарплата")
