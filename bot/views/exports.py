@@ -1,4 +1,6 @@
-"""Report exports as files: CSV (the csv module) and XLSX (openpyxl), as bytes to send.
+"""Report exports as files: CSV (the csv module) and XLSX (openpyxl), as bytes to send; the
+receipts export streams into a file on disk instead (bot/views/receipts_file.py), with the
+same columns and formats described here.
 
 CSV: RFC 4180, comma-separated, UTF-8 with a BOM (Excel and Google Sheets both read Cyrillic
 then), numbers with a dot and no grouping ("1200.50"), date-times in the shop's zone as

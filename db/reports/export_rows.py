@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import ARRAY
 
 from db.desk.models import Staff, Ticket
@@ -133,8 +134,8 @@ class _Names:
 
 
 def _page_query(lo: datetime, hi: datetime, after: tuple[datetime, int] | None,
-                limit: int) -> Select[Any]:
-    query = (
+                limit: int) -> Select[*tuple[Any, ...]]:
+    query: Select[*tuple[Any, ...]] = (
         select(Receipt.paid_at, Receipt.id, Receipt.kind, Receipt.related_receipt_id,
                Ticket.number, Ticket.master_id, Receipt.paid_by_id, Receipt.fiscal_code,
                Receipt.total)
@@ -151,7 +152,7 @@ def _page_query(lo: datetime, hi: datetime, after: tuple[datetime, int] | None,
     return query
 
 
-def _among(column: ColumnElement[int], ids: Sequence[int], dialect: str
+def _among(column: QueryableAttribute[int], ids: Sequence[int], dialect: str
            ) -> ColumnElement[bool]:
     """`column IN (ids)` as ONE bound value: an expanding IN of 5,000 ids costs SQLAlchemy
     ~3 µs per id to render, every page (~3 s for a year). PostgreSQL takes an array; SQLite
@@ -238,7 +239,7 @@ async def receipt_lines(session: AsyncSession, lo: datetime, hi: datetime,
                         lang: str = "ru") -> list[ExportLine]:
     """Every line of every receipt paid in [lo, hi) as flat records, in memory: for small
     periods and tests only (the export streams `export_pages`)."""
-    out = []
+    out: list[ExportLine] = []
     async for page in export_pages(session, lo, hi, lang):
         for r in page:
             out.extend(ExportLine(r.paid_at, r.receipt_id, r.kind, r.related_receipt_id,

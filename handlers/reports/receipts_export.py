@@ -80,6 +80,10 @@ class Progress:
             log.info("export status edit failed", exc_info=True)
 
 
+def grouped(number: int) -> str:
+    return f"{number:,}".replace(",", "\u00a0")  # 100 000: digits grouped as people write
+
+
 def working_text(percent: int) -> str:
     return _("📤 Готовлю выгрузку… {percent} %").format(percent=percent)
 
@@ -184,4 +188,4 @@ class ReceiptsExport:
             return _("✅ Выгрузка готова.")
         return _("✅ Выгрузка готова. В XLSX — итоги периода; строк чеков {lines} — больше "
                  "{limit}, что XLSX удобно вмещает, поэтому они в CSV (zip).").format(
-            lines=plan.lines.lines, limit=XLSX_LINES_MAX)
+            lines=grouped(plan.lines.lines), limit=grouped(XLSX_LINES_MAX))
