@@ -163,15 +163,31 @@ def _among(column: QueryableAttribute[int], ids: Sequence[int], dialect: str
     return column.in_(select(values.c.value))
 
 
+async def _rows_by_ids(conn: AsyncConnection, query: Select[*tuple[Any, ...]],
+                       ids: Sequence[int]) -> Sequence[Sequence[Any]]:
+    """Rows of a query whose only bound value is the page's ids (`_among`), for the two
+    high-volume reads (a year: 1M lines, 600k payments).
+
+    On PostgreSQL they come straight from asyncpg: SQLAlchemy's Row building costs ~2 µs a
+    row on top of asyncpg's own decoding (measured: 0.43 s per 200k rows, ~3 s of a year's
+    export), and these columns need none of its result processing (ints and texts). Same
+    connection, same transaction. Elsewhere: Core's `.all()` (bulk fetch; iterating the
+    async result fetches row by row, ~5 µs each)."""
+    if conn.dialect.name == "postgresql":
+        driver = (await conn.get_raw_connection()).driver_connection
+        sql = str(query.compile(dialect=conn.dialect))
+        return await driver.fetch(sql, list(ids))  # type: ignore[union-attr]
+    return (await conn.execute(query)).all()
+
+
 async def _lines_of(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, list[LineValues]]:
     lines: dict[int, list[LineValues]] = defaultdict(list)
-    # .all(): iterating the async result fetches row by row (~5 µs each); fetchall is bulk.
-    for receipt_id, name, code, quantity, price, amount in (await conn.execute(
+    for receipt_id, name, code, quantity, price, amount in await _rows_by_ids(conn, (
         select(ReceiptLine.receipt_id, ReceiptLine.name, ReceiptLine.code, ReceiptLine.quantity,
                ReceiptLine.price, ReceiptLine.amount)
         .where(_among(ReceiptLine.receipt_id, ids, conn.dialect.name))
         .order_by(ReceiptLine.id)
-    )).all():
+    ), ids):
         lines[receipt_id].append((name, code, quantity, price, amount))  # BIGINTs: ints
     return lines
 
@@ -179,10 +195,10 @@ async def _lines_of(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, list
 async def _payment_types_of(conn: AsyncConnection, ids: Sequence[int],
                             names: _Names) -> dict[int, str]:
     types: dict[int, list[str]] = defaultdict(list)
-    for receipt_id, type_id in (await conn.execute(
+    for receipt_id, type_id in await _rows_by_ids(conn, (
         select(Payment.receipt_id, Payment.payment_type_id)
         .where(_among(Payment.receipt_id, ids, conn.dialect.name)).order_by(Payment.id)
-    )).all():
+    ), ids):
         found = types[receipt_id]
         name = names.types.get(type_id, "")
         if name not in found:
