@@ -221,16 +221,13 @@ def summary_file(path: Path, report: Report, lang: str) -> None:
 async def fill(file: LinesFile, pages: AsyncIterator[Sequence[ExportReceipt]],
                progress: Callable[[int], Awaitable[None]]) -> None:
     """Pages into the file, each written in a worker thread (formatting and compression stay
-    off the event loop) while the next page is read; `progress(receipts done)` per page."""
-    writing: asyncio.Future[None] | None = None
+    off the event loop); `progress(receipts done)` after each page.
+
+    Not overlapped with reading the next page: both are CPU-bound Python, and a thread
+    holding the GIL makes every socket wake-up of the reader wait for the switch interval
+    (the convoy effect) — measured on a year: 29.5 s overlapped against the sum of the two."""
     done = 0
-    try:
-        async for page in pages:
-            if writing is not None:
-                await writing
-            writing = asyncio.ensure_future(asyncio.to_thread(file.write, page))
-            done += len(page)
-            await progress(done)
-    finally:
-        if writing is not None:  # never leave a thread writing into a file being removed
-            await writing
+    async for page in pages:
+        await asyncio.to_thread(file.write, page)
+        done += len(page)
+        await progress(done)
