@@ -6,7 +6,7 @@ Why this shape: a year of a chain is ~1,000,000 lines. Building it in the update
 transaction held SQLite's write lock for tens of seconds and ~1.5 GB of memory. Here the
 update only checks there is something to export and commits; this job reads through its own
 read-only session (no write lock: the desk keeps working), writes each page in a worker
-thread while the next page is being read, and keeps the owner informed by editing one
+thread (bot.views.receipts_file.fill), and keeps the owner informed by editing one
 message at most every `PROGRESS_EVERY` seconds (Telegram rate-limits edits).
 """
 
