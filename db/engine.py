@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 # What handlers and views pass to db/ functions: they name the type, never use SQLAlchemy.
 DbSession: TypeAlias = AsyncSession
+# What makes a session of its own (work after the update's commit, e.g. a long export).
+DbSessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
 
 # Session execution options of a transaction that only reads (`factory(execution_options=
 # READ_ONLY)`): on SQLite it begins DEFERRED and may not write (PRAGMA query_only), so it

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import make_i18n
 from bot.views.client_notices import ClientNoticeTexts
-from bot.views.exports import lines_xlsx
+from bot.views.exports import summary_xlsx
 from bot.views.sms_text import SMS_MAX_CHARS
 from bot.workers.outbox import OutboxWorker
 from db.base import utcnow
@@ -161,7 +161,7 @@ async def test_sms_per_kind_in_today_and_report(
     assert report.total.sms_total == 4 and not report.total.is_empty
     i18n = make_i18n("ru")
     with i18n.context():
-        book = load_workbook(io.BytesIO(lines_xlsx([], report, settings.tz, "ru")))
+        book = load_workbook(io.BytesIO(summary_xlsx(report, "ru")))
     cells = {row[0]: row[1] for sheet in book.worksheets
              for row in sheet.iter_rows(values_only=True) if row and len(row) > 1}
     assert cells["SMS отправлено"] == 4

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
-from aiogram.types import BufferedInputFile
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendMessage
+from aiogram.types import FSInputFile
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.desk.models import Role
+from db.reports import export_rows
+from handlers.reports import receipts_export
 from keyboards.reports import (
     ExportCb,
     ExportFormat,
@@ -50,6 +54,15 @@ async def _seed(factory: async_sessionmaker[AsyncSession]) -> dict[str, object]:
         await make_staff(s, Role.MASTER, name="Коля", tg_user_id=MASTER_ID)
         made["shop"] = shop
         return made
+
+
+def _document(desk: Desk) -> tuple[str, bytes]:
+    """The last document sent: its name and bytes (read by the recording session when it was
+    sent: the export's temporary file is gone by now)."""
+    sent = desk.bot.last(SendDocument)
+    assert isinstance(sent.document, FSInputFile)
+    assert not Path(sent.document.path).exists()  # the temporary file is removed
+    return sent.document.filename or "", list(desk.bot.session.uploads.values())[-1]
 
 
 def _alert(desk: Desk) -> str:
@@ -192,16 +205,20 @@ async def test_exports_are_documents(desk: Desk, session_factory) -> None:  # ty
     await _seed(session_factory)
     await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
     await desk.tap(OWNER_ID, "📄 CSV")
-    sent = desk.bot.last(SendDocument)
-    assert isinstance(sent.document, BufferedInputFile)
-    assert sent.document.filename == "receipts_2026-03-01_2026-03-03.csv"
-    assert f"итого 1{NBSP}820,22{NBSP}₴" in (sent.caption or "")
-    rows = list(csv.DictReader(io.StringIO(sent.document.data.decode("utf-8-sig"))))
+    assert "Готовлю файл" in _alert(desk)
+    name, data = _document(desk)
+    assert name == "receipts_2026-03-01_2026-03-03.csv"
+    assert f"5 чек., 5 строк, итого 1{NBSP}820,22{NBSP}₴" in (
+        desk.bot.last(SendDocument).caption or "")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == 5 and sum(float(r["Сумма"]) for r in rows) == pytest.approx(1820.22)
+    # one status message: posted at 0 %, ends as "готово"
+    assert desk.bot.last(SendMessage).text == "📤 Готовлю выгрузку… 0 %"
+    assert desk.bot.last(EditMessageText).text == "✅ Выгрузка готова."
     await desk.tap(OWNER_ID, "📊 XLSX")
-    sent = desk.bot.last(SendDocument)
-    assert sent.document.filename.endswith(".xlsx")  # type: ignore[union-attr]
-    book = load_workbook(io.BytesIO(sent.document.data))  # type: ignore[union-attr]
+    name, data = _document(desk)
+    assert name == "receipts_2026-03-01_2026-03-03.xlsx"
+    book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Чеки", "Итоги", "По дням"]
     # payroll view and its export
     texts = await desk.tap(OWNER_ID, "💰 Зарплата")
@@ -221,6 +238,64 @@ async def test_exports_are_documents(desk: Desk, session_factory) -> None:  # ty
     assert "чеков нет" in _alert(desk) and not desk.bot.calls(SendDocument)
     await desk.press(OWNER_ID, "rex:z:c:730000:730001")
     assert "устарела" in _alert(desk)
+
+
+async def test_receipts_export_progress_zip_and_xlsx_over_the_limit(  # type: ignore[no-untyped-def]
+        desk: Desk, session_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small limits stand in for a year: pages of 2 receipts, every page may edit the status
+    (no 2-second wait), a zip beyond 2 lines, XLSX lines up to 2."""
+    await _seed(session_factory)
+    monkeypatch.setattr(export_rows, "PAGE_RECEIPTS", 2)
+    monkeypatch.setattr(receipts_export, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(receipts_export, "CSV_PLAIN_MAX", 2)
+    monkeypatch.setattr(receipts_export, "XLSX_LINES_MAX", 2)
+    await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
+    await desk.tap(OWNER_ID, "📄 CSV")
+    status = desk.bot.last(SendMessage)
+    edits = [m.text for m in desk.bot.calls(EditMessageText)]
+    assert {m.message_id for m in desk.bot.calls(EditMessageText)} == {_status_id(desk)}
+    assert status.text == "📤 Готовлю выгрузку… 0 %"
+    assert edits == ["📤 Готовлю выгрузку… 40 %", "📤 Готовлю выгрузку… 80 %",
+                     "📤 Готовлю выгрузку… 99 %", "✅ Выгрузка готова."]
+    name, data = _document(desk)
+    assert name == "receipts_2026-03-01_2026-03-03.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["receipts_2026-03-01_2026-03-03.csv"]
+        text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == 5 and sum(float(r["Сумма"]) for r in rows) == pytest.approx(1820.22)
+    # XLSX over its limit: the report's sheets as XLSX, the lines as the zipped CSV
+    await desk.tap(OWNER_ID, "📊 XLSX")
+    sent = desk.bot.calls(SendDocument)
+    assert [d.document.filename for d in sent] == [  # type: ignore[union-attr]
+        "receipts_2026-03-01_2026-03-03.xlsx", "receipts_2026-03-01_2026-03-03.zip"]
+    summary = load_workbook(io.BytesIO(list(desk.bot.session.uploads.values())[-2]))
+    assert summary.sheetnames == ["Итоги", "По дням"]
+    done = desk.bot.last(EditMessageText).text or ""
+    assert done.startswith("✅ Выгрузка готова. В XLSX — итоги периода; строк чеков 5 — больше 2")
+
+
+def _status_id(desk: Desk) -> int:
+    """The id the recording session gave the status message (the one posted at 0 %)."""
+    return next(m.message_id for m in desk.messages.values()
+                if m.text and m.text.startswith(("📤 Готовлю", "✅ Выгрузка")))
+
+
+async def test_receipts_export_failure_tells_an_incident_code(  # type: ignore[no-untyped-def]
+        desk: Desk, session_factory, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    await _seed(session_factory)
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(receipts_export, "export_pages", broken)
+    await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
+    await desk.tap(OWNER_ID, "📄 CSV")
+    text = desk.bot.last(EditMessageText).text or ""
+    assert text.startswith("⚠️ Выгрузка не удалась.") and not desk.bot.calls(SendDocument)
+    code = text.rsplit(" ", 1)[-1].rstrip(".")
+    assert any(f"incident {code}" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 async def test_who_sees_what(desk: Desk, session_factory) -> None:  # type: ignore[no-untyped-def]

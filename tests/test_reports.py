@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.desk.models import Role
 from db.errors import PermissionDenied
 from db.money.models import ReceiptKind
+from db.reports.export_rows import receipt_lines
 from db.reports.periods import Period, day_range, period_range
 from db.reports.queries import (
     ReceiptFilter,
@@ -23,7 +24,6 @@ from db.reports.queries import (
     payroll,
     period_report,
     receipt_detail,
-    receipt_lines,
     totals,
 )
 from tests.factories import make_staff

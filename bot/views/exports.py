@@ -1,4 +1,6 @@
-"""Report exports as files: CSV (the csv module) and XLSX (openpyxl), as bytes to send.
+"""Report exports as files: CSV (the csv module) and XLSX (openpyxl), as bytes to send; the
+receipts export streams into a file on disk instead (bot/views/receipts_file.py), with the
+same columns and formats described here.
 
 CSV: RFC 4180, comma-separated, UTF-8 with a BOM (Excel and Google Sheets both read Cyrillic
 then), numbers with a dot and no grouping ("1200.50"), date-times in the shop's zone as
@@ -26,7 +28,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.views.sms_text import sms_kind_label
 from db.money.models import ReceiptKind
-from db.reports.queries import ExportLine, Payroll, Report, Totals
+from db.reports.queries import Payroll, Report, Totals
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -51,11 +53,11 @@ def _num(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _kind(kind: ReceiptKind) -> str:
+def kind_label(kind: ReceiptKind) -> str:
     return _("продажа") if kind == ReceiptKind.SALE else _("возврат")
 
 
-def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+def local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
 
 
@@ -63,13 +65,6 @@ def line_headers() -> list[str]:
     return [_("Дата и время"), _("Чек №"), _("Вид"), _("К чеку №"), _("Обращение"),
             _("Мастер"), _("Кассир"), _("Наименование"), _("Код"), _("Кол-во"), _("Цена"),
             _("Сумма"), _("Оплата"), _("Фискальный номер")]
-
-
-def _line_values(line: ExportLine, tz: ZoneInfo) -> list[object]:
-    return [_local(line.paid_at, tz), line.receipt_id, _kind(line.kind),
-            line.related_receipt_id or "", line.ticket_number or "", line.master, line.cashier,
-            line.name, line.code, items(line.quantity), hryvnias(line.price),
-            hryvnias(line.amount), line.payment_types, line.fiscal_code]
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:
@@ -84,11 +79,7 @@ def _csv(rows: Sequence[Sequence[object]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def lines_csv(lines: Sequence[ExportLine], tz: ZoneInfo) -> bytes:
-    return _csv([line_headers(), *(_line_values(line, tz) for line in lines)])
-
-
-class _Sheet:
+class Sheet:
     """A write-only sheet with formatted cells. openpyxl is imported here, when a file is
     written, not when the bot starts (it is only needed for XLSX exports)."""
 
@@ -119,7 +110,7 @@ class _Sheet:
         self.ws.append(row)
 
 
-def _book() -> Workbook:
+def new_book() -> Workbook:
     from openpyxl import Workbook
 
     return Workbook(write_only=True)
@@ -131,7 +122,7 @@ def _save(book: Workbook) -> bytes:
     return out.getvalue()
 
 
-def _totals_rows(sheet: _Sheet, totals: Totals, lang: str) -> None:
+def _totals_rows(sheet: Sheet, totals: Totals, lang: str) -> None:
     money_rows = [
         (_("Продажи"), totals.sales), (_("Возвраты"), -totals.refunds),
         (_("Выручка"), totals.revenue),
@@ -160,7 +151,7 @@ def _totals_rows(sheet: _Sheet, totals: Totals, lang: str) -> None:
         sheet.append([_("  SMS: {kind}").format(kind=sms_kind_label(kind)), count])
 
 
-def _bucket_rows(sheet: _Sheet, report: Report) -> None:
+def _bucket_rows(sheet: Sheet, report: Report) -> None:
     sheet.header([_("С"), _("По"), _("Выручка"), _("Продажи"), _("Чеков"), _("Возвраты"),
                   _("Расходы"), _("Внесено"), _("Изъято"), _("Принято"), _("Выдано"),
                   _("Отказ"), _("Комиссия")])
@@ -174,26 +165,22 @@ def _bucket_rows(sheet: _Sheet, report: Report) -> None:
         ])
 
 
-def lines_xlsx(lines: Sequence[ExportLine], report: Report, tz: ZoneInfo, lang: str) -> bytes:
-    """Sheets: every receipt line; the period's totals; a line per day (or month)."""
-    book = _book()
-    receipts = _Sheet(book, _("Чеки"))
-    receipts.ws.freeze_panes = "A2"
-    receipts.header(line_headers())
-    formats = {0: DATETIME_FORMAT, 9: QTY_FORMAT, 10: MONEY_FORMAT, 11: MONEY_FORMAT}
-    for line in lines:
-        receipts.append([receipts.cell(v, formats.get(i))
-                         for i, v in enumerate(_line_values(line, tz))])
-
-    summary = _Sheet(book, _("Итоги"))
+def summary_sheets(book: Workbook, report: Report, lang: str) -> None:
+    """The period's totals, and a line per day (or month) when the report has lines."""
+    summary = Sheet(book, _("Итоги"))
     summary.append([summary.cell(_("Период"), bold=True),
                     summary.cell(report.period.start, DATE_FORMAT),
                     summary.cell(report.period.end, DATE_FORMAT)])
     _totals_rows(summary, report.total, lang)
-
     if report.lines:
-        _bucket_rows(_Sheet(book, _("По дням") if report.unit == "day" else _("По месяцам")),
+        _bucket_rows(Sheet(book, _("По дням") if report.unit == "day" else _("По месяцам")),
                      report)
+
+
+def summary_xlsx(report: Report, lang: str) -> bytes:
+    """The report's sheets alone (no receipt lines)."""
+    book = new_book()
+    summary_sheets(book, report, lang)
     return _save(book)
 
 
@@ -227,8 +214,8 @@ def payroll_csv(payroll: Payroll) -> bytes:
 
 def payroll_xlsx(payroll: Payroll, tz: ZoneInfo) -> bytes:
     """Sheets: per master (with a total row); every ticket behind the numbers."""
-    book = _book()
-    masters = _Sheet(book, _("Зарплата"))
+    book = new_book()
+    masters = Sheet(book, _("Зарплата"))
     masters.append([masters.cell(_("Период"), bold=True),
                     masters.cell(payroll.period.start, DATE_FORMAT),
                     masters.cell(payroll.period.end, DATE_FORMAT)])
@@ -241,12 +228,12 @@ def payroll_xlsx(payroll: Payroll, tz: ZoneInfo) -> bytes:
                     masters.money(payroll.base, bold=True), "",
                     masters.money(payroll.total, bold=True)])
 
-    detail = _Sheet(book, _("Обращения"))
+    detail = Sheet(book, _("Обращения"))
     detail.header([_("Мастер"), _("Обращение"), _("Закрыто"), _("База"), _("Процент"),
                    _("Комиссия")])
     for t in payroll.tickets:
         detail.append([_master(t.master_name, t.master_id), t.ticket_number,
-                       detail.cell(_local(t.closed_at, tz), DATETIME_FORMAT),
+                       detail.cell(local(t.closed_at, tz), DATETIME_FORMAT),
                        detail.money(t.base), percent(t.bp), detail.money(t.commission)])
     return _save(book)
 

@@ -550,67 +550,6 @@ async def receipt_detail(session: AsyncSession, receipt_id: int) -> ReceiptDetai
                          refundable=refundable)
 
 
-# ---- every receipt line (exports) --------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class ExportLine:
-    paid_at: datetime
-    receipt_id: int
-    kind: ReceiptKind
-    related_receipt_id: int | None
-    ticket_number: int | None
-    master: str
-    cashier: str
-    name: str
-    code: str
-    quantity: int  # thousandths, negative on a refund
-    price: int  # kopecks per item
-    amount: int  # kopecks, negative on a refund
-    payment_types: str  # "Наличные, Карта"
-    fiscal_code: str
-
-
-async def receipt_lines(session: AsyncSession, lo: datetime, hi: datetime,
-                        lang: str = "ru") -> list[ExportLine]:
-    """Every line of every receipt paid in [lo, hi), oldest first: the export's rows."""
-    master = aliased(Staff)
-    cashier = aliased(Staff)
-    paid = and_(Receipt.status == ReceiptStatus.PAID, Receipt.paid_at >= lo, Receipt.paid_at < hi)
-    types: dict[int, list[str]] = defaultdict(list)
-    for receipt_id, name_ru, name_uk in await session.execute(
-        select(Payment.receipt_id, PaymentType.name_ru, PaymentType.name_uk)
-        .join(Receipt, Receipt.id == Payment.receipt_id)
-        .join(PaymentType, PaymentType.id == Payment.payment_type_id)
-        .where(paid).order_by(Payment.receipt_id, Payment.id)
-    ):
-        name = name_uk if lang == "uk" else name_ru
-        if name not in types[receipt_id]:
-            types[receipt_id].append(name)
-    rows = await session.execute(
-        select(Receipt.paid_at, Receipt.id, Receipt.kind, Receipt.related_receipt_id,
-               Ticket.number, master.name, cashier.name, ReceiptLine.name, ReceiptLine.code,
-               ReceiptLine.quantity, ReceiptLine.price, ReceiptLine.amount, Receipt.fiscal_code)
-        .join(ReceiptLine, ReceiptLine.receipt_id == Receipt.id)
-        .outerjoin(Ticket, Ticket.id == Receipt.ticket_id)
-        .outerjoin(master, master.id == Ticket.master_id)
-        .outerjoin(cashier, cashier.id == Receipt.paid_by_id)
-        .where(paid)
-        .order_by(Receipt.paid_at, Receipt.id, ReceiptLine.id)
-    )
-    out = []
-    for (paid_at, receipt_id, kind, related, number, master_name, cashier_name, name, code,
-         quantity, price, amount, fiscal_code) in rows:
-        sign = -1 if kind == ReceiptKind.REFUND else 1
-        out.append(ExportLine(
-            paid_at=_moment(paid_at), receipt_id=receipt_id, kind=ReceiptKind(kind),
-            related_receipt_id=related, ticket_number=number, master=master_name or "",
-            cashier=cashier_name or "", name=name, code=code, quantity=sign * int(quantity),
-            price=int(price), amount=sign * int(amount),
-            payment_types=", ".join(types.get(receipt_id, ())), fiscal_code=fiscal_code or "",
-        ))
-    return out
-
-
 # ---- payroll -----------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

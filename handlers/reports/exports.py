@@ -1,8 +1,9 @@
 """Exports: the choice of files for a period, and the CSV/XLSX file itself.
 
-Rows are read in the update's transaction; the file is built and uploaded after the commit,
-so a year's export never holds the database (SQLite's write lock) while openpyxl works and
-Telegram receives the file."""
+Receipts: the update only checks that the period has any (one index probe) and commits; the
+file is built after the commit by handlers/reports/receipts_export.py, streamed from its own
+read-only session with a progress message. Payroll (a row per master) is read in the update
+and built and uploaded after the commit."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.unit_of_work import AfterCommit
-from bot.views.exports import filename, lines_csv, lines_xlsx, payroll_csv, payroll_xlsx
+from bot.views.exports import filename, payroll_csv, payroll_xlsx
 from bot.views.formatting import money
-from db.engine import DbSession
+from db.engine import DbSession, DbSessionFactory
+from db.reports.export_rows import has_receipts
 from db.reports.periods import Period, period_range
-from db.reports.queries import payroll, period_report, receipt_lines
+from db.reports.queries import payroll
 from handlers.reports.access import totals_router
 from handlers.reports.common import answer_stale, button_period
+from handlers.reports.receipts_export import ReceiptsExport
 from handlers.reports.render import period_title
 from handlers.ui import callback_message, edit_or_send
 from keyboards.reports import (
@@ -36,8 +39,6 @@ from keyboards.reports import (
     export_keyboard,
 )
 
-# XLSX exports get a sheet with a line per day up to this many days, per month beyond.
-XLSX_DAY_LINES_MAX = 92
 EXTENSION = {ExportFormat.CSV: "csv", ExportFormat.XLSX: "xlsx"}
 
 
@@ -57,28 +58,6 @@ async def export_menu(query: CallbackQuery, callback_data: ReportCb, lang: str) 
                                 "каждого чека; зарплата — по мастерам.").format(
         period=period_title(period, lang)), export_keyboard(period))
     await query.answer()
-
-
-async def receipts_file(session: DbSession, period: Period, fmt: ExportFormat, lang: str,
-                        settings: Settings) -> ExportFile | None:
-    """Every receipt line of the period (None: no receipts)."""
-    tz = settings.tz
-    lines = await receipt_lines(session, *period_range(period, tz), lang)
-    if not lines:
-        return None
-    if fmt == ExportFormat.XLSX:
-        unit = "day" if period.days <= XLSX_DAY_LINES_MAX else "month"
-    else:
-        unit = ""  # CSV carries the lines only; the report is just the caption's total
-    report = await period_report(session, period, tz, unit=unit)
-    t = report.total
-    caption = _("🧾 Чеки за {period}: {receipts} чек., {lines} строк, итого {sum}").format(
-        period=period_title(period, lang), receipts=t.sales_count + t.refunds_count,
-        lines=len(lines), sum=money(t.revenue, lang))
-    build = (partial(lines_csv, lines, tz) if fmt == ExportFormat.CSV
-             else partial(lines_xlsx, lines, report, tz, lang))
-    return ExportFile(filename("receipts", period.start, period.end, EXTENSION[fmt]), caption,
-                      build)
 
 
 async def payroll_file(session: DbSession, period: Period, fmt: ExportFormat, lang: str,
@@ -104,6 +83,7 @@ async def send_file(message: Message, file: ExportFile, i18n: I18n, lang: str) -
 
 async def export_file(query: CallbackQuery, callback_data: ExportCb, session: DbSession,
                       lang: str, settings: Settings, i18n: I18n,
+                      session_factory: DbSessionFactory,
                       after_commit: list[AfterCommit]) -> None:
     period = button_period(callback_data)
     message = callback_message(query)
@@ -114,15 +94,17 @@ async def export_file(query: CallbackQuery, callback_data: ExportCb, session: Db
         await query.answer()
         return
     if callback_data.what == ExportWhat.LINES:
-        file = await receipts_file(session, period, callback_data.fmt, lang, settings)
-        empty = _("За этот период чеков нет.")
+        if not await has_receipts(session, *period_range(period, settings.tz)):
+            await query.answer(_("За этот период чеков нет."), show_alert=True)
+            return
+        after_commit.append(ReceiptsExport(message, period, callback_data.fmt, lang, settings,
+                                           i18n, session_factory))
     else:
         file = await payroll_file(session, period, callback_data.fmt, lang, settings)
-        empty = _("За этот период нет выданных обращений.")
-    if file is None:
-        await query.answer(empty, show_alert=True)
-        return
-    after_commit.append(partial(send_file, message, file, i18n, lang))
+        if file is None:
+            await query.answer(_("За этот период нет выданных обращений."), show_alert=True)
+            return
+        after_commit.append(partial(send_file, message, file, i18n, lang))
     await query.answer(_("Готовлю файл…"))
 
 
