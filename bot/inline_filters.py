@@ -23,6 +23,7 @@ def _inline(callback: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     async def run(*args: Any, **kwargs: Any) -> Any:
         return callback(*args, **kwargs)
 
+    run.__wrapped__ = callback  # type: ignore[attr-defined]  # inspect.unwrap finds the filter
     return run
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import hashlib
+import inspect
 import itertools
 import re
 import types
@@ -315,7 +316,7 @@ def packed(flt: CallbackQueryFilter) -> str:
 
 def required_state(handler: HandlerObject) -> str | None:
     for flt in handler.filters or []:
-        cb = flt.callback
+        cb = inspect.unwrap(flt.callback)  # bot/inline_filters.py wraps synchronous filters
         if isinstance(cb, State):
             return cb.state
         if isinstance(cb, StateFilter):
@@ -337,7 +338,7 @@ def candidates(reg: Registration, user: int) -> list[Update]:
         return [make_callback_update(d, user_id=user, message_id=10**9) for d in data]
     out: list[Update] = []
     for filter_object in reg.handler.filters or []:
-        cb = filter_object.callback
+        cb = inspect.unwrap(filter_object.callback)
         if isinstance(cb, CommandStart):
             out += [make_message_update(f"/start {p}1", user_id=user)
                     for p in ("inv_", "tk_", "st_", "")]

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.polling", "bot.webhook", "bot.web"),
     ("handlers",),
     ("scheduler",),
-    ("bot.services", "bot.middlewares", "bot.commands", "bot.throttle"),
+    ("bot.services", "bot.middlewares", "bot.commands", "bot.throttle", "bot.inline_filters"),
     ("bot.unit_of_work", "bot.fsm_storage"),
     ("bot.workers",),
     ("bot.views",),

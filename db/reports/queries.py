@@ -39,7 +39,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Select,
-    and_,
     exists,
     func,
     select,
