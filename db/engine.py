@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from db.fsm import forget_forms
+
 # What handlers and views pass to db/ functions: they name the type, never use SQLAlchemy.
 DbSession: TypeAlias = AsyncSession
 # What makes a session of its own (work after the update's commit, e.g. a long export).
@@ -104,4 +106,5 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     # A session class of its own, so commit listeners (db.signals) belong to this factory only.
     session_class = type("AppSession", (Session,), {})
     event.listen(session_class, "before_flush", _strip_nul)
+    event.listen(session_class, "after_soft_rollback", forget_forms)
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
