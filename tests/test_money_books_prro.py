@@ -12,10 +12,10 @@ from db.money.expenses import add_expense, delete_expense
 from db.money.models import CashMove, FiscalState, Shift
 from db.money.receipts import get_receipt
 from db.money.refunds import refund
-from db.reports.queries import Bucket, totals_by_bucket
+from db.reports.periods import Period
 from scheduler.fiscal import autoclose_shift
 from tests.handler_kit import OWNER_ID
-from tests.test_fiscal_jobs import DAY, MASTER_TG, Kit, at, kit, pay_at
+from tests.test_fiscal_jobs import DAY, KYIV, MASTER_TG, Kit, at, kit, pay_at
 from tests.test_money_support import card_type, cash_type
 
 __all__ = ["kit"]  # the fixture, imported for pytest
@@ -42,8 +42,7 @@ async def test_cash_expense_is_a_service_receipt_and_the_z_reports_agree(kit: Ki
         assert await drawer_balance(session) == 399990 - 30000 + 10000
         totals = await drawer_totals(session)
         assert (totals.cash_expenses, totals.service_in, totals.service_out) == (30000, 10000, 0)
-        [day] = await totals_by_bucket(
-            session, [Bucket(0, DAY.date(), DAY.date(), at(0), at(0, days=1))])
+        day = await period_totals(session, Period(DAY.date(), DAY.date()), KYIV)
         assert (day.service_in, day.service_out, day.expenses_cash) == (10000, 0, 30000)
         mirrors = [m.amount for m in await session.scalars(
             select(CashMove).where(CashMove.expense_id.is_not(None)).order_by(CashMove.id))]
