@@ -13,6 +13,7 @@ from db.money.models import CashMove, FiscalState, Shift
 from db.money.receipts import get_receipt
 from db.money.refunds import refund
 from db.reports.periods import Period
+from db.reports.queries import totals as period_totals
 from scheduler.fiscal import autoclose_shift
 from tests.handler_kit import OWNER_ID
 from tests.test_fiscal_jobs import DAY, KYIV, MASTER_TG, Kit, at, kit, pay_at
