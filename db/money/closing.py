@@ -56,7 +56,7 @@ from db.desk.tickets import (
 from db.errors import NotFound
 from db.money.amounts import percent_of
 from db.money.errors import UnpaidChanged, UnpaidReceipts
-from db.money.expenses import expenses_total
+from db.money.expenses import expenses_sum, expenses_total
 from db.money.models import CommissionAdjustment, Receipt, ReceiptKind, ReceiptStatus
 
 
@@ -242,10 +242,10 @@ class TicketMoney(NamedTuple):
 
 
 async def ticket_money(session: AsyncSession, ticket_id: int) -> TicketMoney:
-    """A ticket's money for its card and its "Оплата" tab: one aggregate over its receipts
-    plus the expenses sum."""
+    """A ticket's money for its card and its "Оплата" tab: one statement, an aggregate over
+    its receipts with the expenses sum beside it."""
     sale = Receipt.kind == ReceiptKind.SALE
-    count, paid, refunded, due = (await session.execute(
+    count, paid, refunded, due, expenses = (await session.execute(
         select(
             func.count(Receipt.id),
             func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
@@ -254,7 +254,7 @@ async def ticket_money(session: AsyncSession, ticket_id: int) -> TicketMoney:
                                         else_=0)), 0),
             func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
                                          Receipt.total), else_=0)), 0),
+            expenses_sum(ticket_id).scalar_subquery(),
         ).where(Receipt.ticket_id == ticket_id)
     )).one()
-    expenses = await expenses_total(session, ticket_id)
-    return TicketMoney(int(count), int(paid), int(refunded), int(due), expenses)
+    return TicketMoney(int(count), int(paid), int(refunded), int(due), int(expenses or 0))
