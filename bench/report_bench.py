@@ -357,7 +357,8 @@ async def run(url: str, days: int, per_day: int, repeat: int, explain: bool) -> 
         from db.reports.periods import day_buckets
 
         b = ranges_cte([(d.index, d.lo, d.hi) for d in day_buckets(year, TZ)])
-        query = (select(b.c.i, Payment.payment_type_id, func.sum(Payment.amount)).select_from(b)
+        query = (select(b.c.i, Payment.payment_type_id, func.sum(Payment.amount))
+                 .select_from(b.cte)
                  .join(Payment, _in(b, Payment.created_at))
                  .join(Receipt, Receipt.id == Payment.receipt_id)
                  .group_by(b.c.i, Payment.payment_type_id))

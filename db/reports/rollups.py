@@ -66,8 +66,8 @@ async def read(session: AsyncSession, buckets: Sequence[Range], tz: ZoneInfo
     for raw in await session.execute(
         select(b.c.i, r.measure, r.k_int, r.k_a, r.k_b, func.sum(r.v1), func.sum(r.v2),
                func.sum(r.v3), func.min(r.v4), func.max(r.v5))
-        .select_from(b)
-        .join(r, and_(r.tz == tz.key, r.lo >= b.c.lo, r.hi <= b.c.hi))
+        .select_from(b.cte)
+        .join(r, and_(r.tz == tz.key, r.lo >= b.c.lo, r.hi <= b.c.hi, r.lo >= b.lo))
         .group_by(b.c.i, r.measure, r.k_int, r.k_a, r.k_b)
     ):
         row = measure_row(raw)
