@@ -47,7 +47,7 @@ def _current(row: FormState | None) -> bool:
     if row is None:
         return True
     state = inspect(row)
-    return state.persistent and not state.expired_attributes
+    return state.pending or (state.persistent and not state.expired_attributes)
 
 
 async def get_form(session: AsyncSession, key: str) -> FormState | None:
@@ -62,14 +62,15 @@ async def put_form(session: AsyncSession, key: str, *, state: str | None = None,
                    data: dict[str, Any] | None = None, keep_state: bool = False,
                    keep_data: bool = False) -> None:
     """Set the state and/or the data of `key` (the other one kept when asked); a row with no
-    state and no data is deleted."""
+    state and no data is deleted. Not flushed here: aiogram sets the state and the data one
+    call after the other, and the session writes the row once (at the next query or the
+    commit) instead of an INSERT and two UPDATEs."""
     row = await get_form(session, key)
     new_state = row.state if keep_state and row is not None else state
     new_data = dict(row.data) if keep_data and row is not None else dict(data or {})
     if new_state is None and not new_data:
         if row is not None:
             await session.delete(row)
-            await session.flush()
         _known(session)[key] = None
         return
     if row is None:
@@ -78,4 +79,3 @@ async def put_form(session: AsyncSession, key: str, *, state: str | None = None,
         _known(session)[key] = row
     else:
         row.state, row.data, row.updated_at = new_state, new_data, utcnow()
-    await session.flush()
