@@ -296,8 +296,9 @@ async def _export_lines(session: AsyncSession, lo: datetime, hi: datetime) -> in
     return sum([len(r.lines) async for page in export_pages(session, lo, hi) for r in page])
 
 
-async def _time(factory: async_sessionmaker[AsyncSession], repeat: int,
+async def timed(factory: async_sessionmaker[AsyncSession], repeat: int,
                 job: Callable[[AsyncSession], Awaitable[Any]]) -> tuple[float, Any]:
+    """The median of `repeat` runs in ms, each in a fresh transaction, and the last result."""
     times = []
     result = None
     for _ in range(repeat):
@@ -350,7 +351,7 @@ async def run(url: str, days: int, per_day: int, repeat: int, explain: bool) -> 
          lambda r: f"{len(r.tickets)} tickets"),
     ]
     for name, job, describe in jobs:
-        ms, result = await _time(factory, repeat, job)
+        ms, result = await timed(factory, repeat, job)
         print(f"  {name:<44} {ms:9.1f} ms   ({describe(result)})")
     if explain and engine.dialect.name == "postgresql":
         from db.reports.measures import _in, ranges_cte

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.report_bench import timed
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.reports.models import ReportRollup
@@ -38,18 +38,6 @@ from scheduler.rollups import build_rollups
 
 TZ = ZoneInfo("Europe/Kyiv")
 Job = Callable[[AsyncSession], Awaitable[Any]]
-
-
-async def _time(factory: async_sessionmaker[AsyncSession], repeat: int, job: Job
-                ) -> tuple[float, Any]:
-    times = []
-    result = None
-    for _ in range(repeat):
-        async with factory() as session, session.begin():
-            t0 = time.perf_counter()
-            result = await job(session)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000, result
 
 
 def _jobs(now: datetime) -> list[tuple[str, Job]]:
@@ -70,7 +58,7 @@ async def _round(factory: async_sessionmaker[AsyncSession], repeat: int, now: da
                  ) -> dict[str, tuple[float, Any]]:
     out = {}
     for name, job in _jobs(now):
-        out[name] = await _time(factory, repeat, job)
+        out[name] = await timed(factory, repeat, job)
     return out
 
 
