@@ -40,7 +40,8 @@ def build_scheduler(
       database: sent once);
     * shift auto-close at SHIFT_AUTOCLOSE_AT and the hourly catch-up (scheduler.fiscal);
     * the daily backup at BACKUP_AT when BACKUP_DIR is set (scheduler.backup);
-    * the reports' rollups of closed days, at start and every 30 min (scheduler.rollups).
+    * the reports' rollups of closed days, and the receipts export's text of them, at start
+      and every 30 min (scheduler.rollups, scheduler.export_days).
     """
     scheduler = AsyncIOScheduler(timezone=settings.tz)
 
@@ -63,7 +64,7 @@ def build_scheduler(
                       id="daily_digest", coalesce=True, max_instances=1, replace_existing=True)
     add_fiscal_jobs(scheduler, fiscal)
     add_backup_jobs(scheduler, settings, session_factory, bot, i18n)
-    add_rollup_jobs(scheduler, session_factory, settings.tz)
+    add_rollup_jobs(scheduler, session_factory, settings, i18n)
     return scheduler
 
 

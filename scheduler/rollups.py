@@ -10,10 +10,13 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from db.reports import rollups
+from scheduler.export_days import build_export_days
 
 log = logging.getLogger("scheduler.rollups")
 
@@ -38,10 +41,13 @@ async def build_rollups(session_factory: async_sessionmaker[AsyncSession], tz: Z
 
 
 def add_jobs(scheduler: AsyncIOScheduler,
-             session_factory: async_sessionmaker[AsyncSession], tz: ZoneInfo) -> None:
+             session_factory: async_sessionmaker[AsyncSession], settings: Settings,
+             i18n: I18n) -> None:
+    """The rollups, then the export texts hung on them (scheduler.export_days)."""
     async def run() -> None:
-        await build_rollups(session_factory, tz)
+        await build_rollups(session_factory, settings.tz)
+        await build_export_days(session_factory, settings.tz, i18n, settings.default_language)
 
     scheduler.add_job(run, "interval", seconds=EVERY.total_seconds(), id=JOB_ROLLUPS,
-                      next_run_time=datetime.now(tz), coalesce=True, max_instances=1,
+                      next_run_time=datetime.now(settings.tz), coalesce=True, max_instances=1,
                       replace_existing=True)

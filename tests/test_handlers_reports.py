@@ -289,7 +289,7 @@ async def test_receipts_export_failure_tells_an_incident_code(  # type: ignore[n
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(receipts_export, "export_pages", broken)
+    monkeypatch.setattr(receipts_export, "fill", broken)
     await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
     await desk.tap(OWNER_ID, "📄 CSV")
     text = desk.bot.last(EditMessageText).text or ""

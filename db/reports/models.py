@@ -8,13 +8,16 @@ ordinal), all written in one transaction by db.reports.rollups.build. Triggers o
 (payments, receipts, expenses, cash moves, tickets, status history, commission adjustments,
 outbox, statuses) delete a day's rows whenever a row dated in it is inserted, changed or
 deleted, so a day is either wholly up to date or absent (and then computed from the books).
+
+`export_days` (migration 0009) hangs a day's receipts export text on that day's marker row:
+deleted with it (ON DELETE CASCADE), so it is exactly as fresh as the rollup.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, BigId, UTCDateTime
@@ -42,4 +45,28 @@ class ReportRollup(Base):
         Index("ix_report_rollups_hi", "hi"),
         # the reports read a period's days of one zone
         Index("ix_report_rollups_tz_lo", "tz", "lo"),
+    )
+
+
+class ExportDay(Base):
+    """A rolled-up day's receipt lines as CSV rows (no header), zlib-compressed UTF-8, in one
+    language and format (`stamp`, made by bot.views.receipts_file): a year's export
+    concatenates these instead of reading and formatting a million lines
+    (db/reports/export_days.py). Kept honest by the rollup triggers (the marker row goes, this
+    goes) and by migration 0009's own: a receipt line changed, a ticket's master changed,
+    a staff member or a payment type renamed."""
+
+    __tablename__ = "export_days"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rollup_id: Mapped[int] = mapped_column(ForeignKey("report_rollups.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(8))
+    stamp: Mapped[str] = mapped_column(String(32))
+    receipts: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)  # kopecks, Σ amounts (signed)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        # one text per day and language; also the index the cascade looks rows up by
+        UniqueConstraint("rollup_id", "lang"),
     )

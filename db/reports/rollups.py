@@ -107,11 +107,17 @@ async def missing_days(session: AsyncSession, tz: ZoneInfo, now: datetime) -> li
             if day.toordinal() not in built]
 
 
+async def lock_builder(session: AsyncSession) -> None:
+    """Hold BUILD_LOCK for the transaction (PostgreSQL; on SQLite the builder's write lock
+    does the same): from here on, no change of an old day's rows commits until we do."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BUILD_LOCK})
+
+
 async def build(session: AsyncSession, tz: ZoneInfo, *, now: datetime | None = None,
                 max_days: int = DAYS_PER_TRANSACTION) -> int:
     """Roll up to `max_days` missing closed days in the session's transaction; how many."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BUILD_LOCK})
+    await lock_builder(session)
     days = (await missing_days(session, tz, now or utcnow()))[:max_days]
     if not days:
         return 0

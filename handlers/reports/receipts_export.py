@@ -34,14 +34,15 @@ from bot.views.receipts_file import (
     CSV_PLAIN_MAX,
     XLSX_LINES_MAX,
     CsvLines,
-    LinesFile,
     XlsxLines,
+    csv_stamp,
     fill,
     summary_file,
 )
 from db.engine import READ_ONLY, DbSession, DbSessionFactory
+from db.reports.export_days import TextKey, export_parts
 from db.reports.export_rows import ExportSize, export_pages, export_size
-from db.reports.periods import Period, period_range
+from db.reports.periods import Period, day_buckets, period_range
 from db.reports.queries import Report, period_report
 from handlers.errors import incident_code
 from handlers.reports.render import period_title
@@ -92,7 +93,7 @@ def working_text(percent: int) -> str:
 class Plan:
     """What goes out: the main file, and for XLSX over the limit also the lines as CSV."""
 
-    lines: LinesFile
+    lines: CsvLines | XlsxLines
     summary: Path | None  # the XLSX with the report's sheets only, when the lines don't fit
 
 
@@ -134,9 +135,22 @@ class ReceiptsExport:
             size = await export_size(session, lo, hi)
             progress.total = size.receipts
             plan = await self._plan(session, folder, size)
-            await fill(plan.lines, export_pages(session, lo, hi, self.lang), progress.show)
+            await self._fill(session, plan.lines, progress)
         await asyncio.to_thread(plan.lines.close)
         await self._deliver(plan, progress)
+
+    async def _fill(self, session: DbSession, file: CsvLines | XlsxLines,
+                    progress: Progress) -> None:
+        """CSV from the closed days' cached texts and the other days' rows; XLSX (at most
+        `XLSX_LINES_MAX` lines) from the rows."""
+        tz = self.settings.tz
+        if isinstance(file, XlsxLines):
+            lo, hi = period_range(self.period, tz)
+            await fill(file, export_pages(session, lo, hi, self.lang), progress.show)
+            return
+        key = TextKey(tz.key, self.lang, csv_stamp())
+        days = [(day.lo, day.hi) for day in day_buckets(self.period, tz)]
+        await fill(file, export_parts(session, key, days), progress.show)
 
     async def _plan(self, session: DbSession, folder: Path, size: ExportSize) -> Plan:
         if self.fmt == ExportFormat.XLSX and size.lines <= XLSX_LINES_MAX:
@@ -178,7 +192,7 @@ class ReceiptsExport:
                                                caption=caption)
         await progress.say(self._done_text(plan))
 
-    def _caption(self, file: LinesFile) -> str:
+    def _caption(self, file: CsvLines | XlsxLines) -> str:
         return _("🧾 Чеки за {period}: {receipts} чек., {lines} строк, итого {sum}").format(
             period=period_title(self.period, self.lang), receipts=file.receipts,
             lines=file.lines, sum=money(file.total, self.lang))
