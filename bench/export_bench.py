@@ -40,7 +40,7 @@ from db.engine import (
     create_engine,
     create_session_factory,
 )
-from db.reports.export_days import TextKey, export_parts
+from db.reports.export_days import TextKey, export_parts, export_size_of
 from db.reports.export_rows import export_pages, export_size
 from db.reports.periods import Period, day_buckets, period_range
 from db.reports.queries import period_report
@@ -100,7 +100,9 @@ async def _export(factory: DbSessionFactory, args: argparse.Namespace, path: Pat
     lo, hi = period_range(period, TZ)
     started = time.perf_counter()
     async with factory(execution_options=READ_ONLY) as session:
-        size = await export_size(session, lo, hi)
+        days = [(day.lo, day.hi) for day in day_buckets(period, TZ)]
+        size = await (export_size(session, lo, hi) if args.rows
+                      else export_size_of(session, TZ.key, days))
         counted = time.perf_counter()
         file: CsvLines | XlsxLines
         if args.format == "xlsx":

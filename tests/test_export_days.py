@@ -20,8 +20,14 @@ from bot.i18n import make_i18n
 from bot.views.receipts_file import CsvLines, CsvRows, csv_stamp, fill
 from db.desk.models import Staff, Ticket
 from db.money.models import PaymentType, Receipt, ReceiptLine
-from db.reports.export_days import CachedDay, ExportPart, TextKey, export_parts
-from db.reports.export_rows import export_pages
+from db.reports.export_days import (
+    CachedDay,
+    ExportPart,
+    TextKey,
+    export_parts,
+    export_size_of,
+)
+from db.reports.export_rows import export_pages, export_size
 from db.reports.models import ExportDay, ReportRollup
 from db.reports.periods import day_buckets, period_range
 from scheduler.export_days import build_export_days, cache_days
@@ -86,8 +92,13 @@ async def _ignore(_done: int) -> None:
 
 
 async def _same_as_rows(session: AsyncSession, folder: Path, key: TextKey) -> int:
+    """Asserts the CSV and the size from the texts are those from the rows; how many days
+    came from texts."""
     cached, days = await _csv(session, folder, key)
     assert cached == (await _csv(session, folder, key, rows=True))[0]
+    march = [(day.lo, day.hi) for day in day_buckets(MARCH, KYIV)]
+    assert await export_size_of(session, key.tz, march) == await export_size(
+        session, march[0][0], march[-1][1])
     return days
 
 
@@ -116,8 +127,7 @@ async def test_csv_from_cached_days_is_the_csv_from_the_rows(
             event.remove(sync_engine, "before_cursor_execute", record)
         assert days == 31
         assert not [s for s in statements if "receipt_lines" in s], "read from the texts"
-        rows, _ = await _csv(session, tmp_path, key, rows=True)
-        assert cached == rows
+        assert await _same_as_rows(session, tmp_path, key) == 31
         assert cached.count(b"\r\n") == 1 + 13  # the header and March's 13 lines
 
 

@@ -13,11 +13,14 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendMessage
 from aiogram.types import FSInputFile
 from openpyxl import load_workbook
+from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import make_i18n
 from db.base import utcnow
 from db.desk.models import Role
 from db.reports import export_rows
+from db.reports.models import ReportRollup
 from handlers.reports import receipts_export
 from keyboards.reports import (
     ExportCb,
@@ -30,10 +33,12 @@ from keyboards.reports import (
     ReportCb,
     ReportSettingsCb,
 )
+from scheduler.export_days import build_export_days
+from scheduler.rollups import build_rollups
 from tests.factories import make_staff
 from tests.handler_kit import OWNER_ID, Desk
 from tests.test_reports import _busy_day
-from tests.test_reports_support import Shop, kyiv
+from tests.test_reports_support import KYIV, Shop, kyiv
 
 MASTER_ID = 2
 MANAGER_ID = 3
@@ -273,6 +278,28 @@ async def test_receipts_export_progress_zip_and_xlsx_over_the_limit(  # type: ig
     assert summary.sheetnames == ["Итоги", "По дням"]
     done = desk.bot.last(EditMessageText).text or ""
     assert done.startswith("✅ Выгрузка готова. В XLSX — итоги периода; строк чеков 5 — больше 2")
+
+
+async def test_receipts_export_from_cached_days_is_the_same_file(  # type: ignore[no-untyped-def]
+        desk: Desk, session_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler's texts of closed days (db.reports.export_days) make the same file as
+    the rows, with the same progress; the receipt lines are not read."""
+    await _seed(session_factory)
+    monkeypatch.setattr(receipts_export, "PROGRESS_EVERY", 0)
+    await desk.send(OWNER_ID, "/report 01.03.2026 03.03.2026")
+    await desk.tap(OWNER_ID, "📄 CSV")
+    _, from_rows = _document(desk)
+    await build_rollups(session_factory, KYIV)
+    async with session_factory() as s, s.begin():  # only these days: fewer texts to make
+        await s.execute(delete(ReportRollup).where(or_(
+            ReportRollup.lo < kyiv(2026, 3, 1, 0), ReportRollup.lo >= kyiv(2026, 3, 4, 0))))
+    assert await build_export_days(session_factory, KYIV, make_i18n("ru"), "ru") == 3
+    desk.bot.clear()
+    await desk.tap(OWNER_ID, "📄 CSV")
+    _, from_texts = _document(desk)
+    assert from_texts == from_rows
+    assert [m.text for m in desk.bot.calls(EditMessageText)] == [
+        "📤 Готовлю выгрузку… 80 %", "📤 Готовлю выгрузку… 99 %", "✅ Выгрузка готова."]
 
 
 def _status_id(desk: Desk) -> int:
