@@ -21,13 +21,15 @@ expense is counted, the copy never (`DRAWER_MOVES`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import UTCDateTime
 from db.desk.models import Staff, Ticket
 from db.money.errors import DrawerShort
 from db.money.models import (
@@ -64,28 +66,26 @@ def _sum(expr: Any) -> ColumnElement[Any]:
 
 @dataclass(frozen=True, slots=True)
 class _Window:
-    at: datetime | None = None
-    shift_id: int | None = None
-    after_shift: int | None = None
+    """Which limits apply (as bound parameters :at, :shift_id, :after_shift)."""
+
+    at: bool = False
+    shift_id: bool = False
+    after_shift: bool = False
 
     def apply(self, query: Select[Any], created_at: Any, shift_column: Any) -> Select[Any]:
-        if self.at is not None:
-            query = query.where(created_at <= self.at)
-        if self.shift_id is not None:
-            query = query.where(shift_column == self.shift_id)
-        if self.after_shift is not None:
-            query = query.where(shift_column > self.after_shift)
+        if self.at:
+            query = query.where(created_at <= bindparam("at", type_=UTCDateTime()))
+        if self.shift_id:
+            query = query.where(shift_column == bindparam("shift_id", type_=BigInteger))
+        if self.after_shift:
+            query = query.where(shift_column > bindparam("after_shift", type_=BigInteger))
         return query
 
 
-async def drawer_totals(
-    session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None,
-    after_shift: int | None = None,
-) -> DrawerTotals:
-    """The drawer's cash flows up to `at` (inclusive), over all time, one shift
-    (`shift_id`) or the shifts after one (`after_shift`, by id); one query."""
-    window = _Window(at, shift_id, after_shift)
-
+@functools.lru_cache(maxsize=8)
+def _totals_statement(window: _Window) -> Select[Any]:
+    """drawer_totals' one query for a window's shape, made once (building its five
+    subqueries cost more than running them for a day's rows)."""
     def payments(kind: ReceiptKind) -> Any:
         q = select(_sum(Payment.amount)).join(Receipt, Receipt.id == Payment.receipt_id).where(
             Payment.kind == PaymentKind.CASH, Receipt.kind == kind
@@ -104,9 +104,20 @@ async def drawer_totals(
         select(_sum(case((CashMove.amount < 0, -CashMove.amount), else_=0))).where(DRAWER_MOVES),
         CashMove.created_at, CashMove.shift_id,
     ).scalar_subquery()
-    row = (await session.execute(select(
-        payments(ReceiptKind.SALE), payments(ReceiptKind.REFUND), expenses, moves_in, moves_out,
-    ))).one()
+    return select(payments(ReceiptKind.SALE), payments(ReceiptKind.REFUND), expenses, moves_in,
+                  moves_out)
+
+
+async def drawer_totals(
+    session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None,
+    after_shift: int | None = None,
+) -> DrawerTotals:
+    """The drawer's cash flows up to `at` (inclusive), over all time, one shift
+    (`shift_id`) or the shifts after one (`after_shift`, by id); one query."""
+    given = {"at": at, "shift_id": shift_id, "after_shift": after_shift}
+    params = {name: value for name, value in given.items() if value is not None}
+    window = _Window(**{name: True for name in params})
+    row = (await session.execute(_totals_statement(window), params)).one()
     # PostgreSQL's SUM(bigint) is numeric (Decimal): back to int.
     return DrawerTotals(*(int(v) for v in row))
 
