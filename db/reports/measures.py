@@ -107,7 +107,7 @@ def ranges_cte(ranges: Sequence[Range], *, span: bool = False) -> Ranges:
 
 def _in(b: Ranges, moment: Any) -> Any:
     within = and_(moment >= b.c.lo, moment < b.c.hi)
-    # PostgreSQL cannot estimate a range taken from the VALUES table and planned a day's
+    # PostgreSQL cannot estimate a range taken from the buckets table and planned a day's
     # payments as 11 % of the table (a hash join over every receipt, 74 ms); given the span as
     # parameters it plans an index scan (0.6 ms). SQLite plans the UNION ALL worse with them
     # (15 → 107 ms for a day), so there they are left out.
