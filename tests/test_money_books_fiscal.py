@@ -84,10 +84,11 @@ async def test_a_late_answer_is_read_back_never_sent_twice(
     sales = [await paid_sale(session_factory, 20000 + i) for i in range(6)]
     late = str(sales[2].fiscal_id)
     emu = CheckboxEmulator(license_key=LICENSE, pin_code=PIN, receipt_polls=1, shift_polls=1)
-    # the sale is made, its answer comes after the client gave up
-    emu.delay_next("/receipts/sell", 3.0, method="POST", receipt_id=late)
+    # the sale is made, its answer never comes while the client waits (the client's timeout
+    # is long enough for every other request even on a busy machine: 0.5 s was not)
+    emu.delay_next("/receipts/sell", 3600.0, method="POST", receipt_id=late)
     policy = FiscalPolicy(backoff_base=5.0)
-    async with emu.serve() as url, make_provider(url, timeout=0.5) as provider:
+    async with emu.serve() as url, make_provider(url, timeout=5.0) as provider:
         worker = Fiscalizer(session_factory, provider, clock=lambda: T0, policy=policy)
         first = await worker.run_once()
         assert (first.done, first.transient, first.stopped_early) == (5, 1, False)
