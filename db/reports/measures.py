@@ -224,7 +224,7 @@ def measure_row(raw: Sequence[Any]) -> MeasureRow:
 def _live_statement(count: int, span: bool) -> CompoundSelect[Any]:
     """The UNION ALL of every measure over `count` ranges given as parameters (i0, lo0, hi0,
     i1, …, span_lo, span_hi). Made once per shape: building the nine grouped selects costs
-    more than running them for a day (~40 % of /today's time went to building them)."""
+    more than running them for a day (about half of /today's CPU went to building them)."""
     when = UTCDateTime()
     table = _buckets([(bindparam(f"i{n}", type_=Integer), bindparam(f"lo{n}", type_=when),
                        bindparam(f"hi{n}", type_=when)) for n in range(count)])

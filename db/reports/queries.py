@@ -6,11 +6,11 @@ How the numbers are made (right by construction)
   rows of a table.
 - Days are the shop's local days turned into UTC ranges [lo, hi) in Python (see
   db.reports.periods). A report over several days joins a small table of those ranges
-  (`WITH buckets(i, lo, hi) AS (VALUES ...)`) and groups by it: every measure in one UNION
-  ALL statement (db.reports.measures), the same SQL on SQLite and PostgreSQL, DST included. A
-  closed day is read from its rollup (db.reports.rollups) instead; any other day is a range of
-  its own, so a bucket's figures are always its days' figures added up, whichever way each
-  day was read, and the per-day lines add up to the period's total.
+  (`WITH buckets(i, lo, hi) AS (SELECT ... UNION ALL ...)`) and groups by it: every measure
+  in one UNION ALL statement (db.reports.measures), the same SQL on SQLite and PostgreSQL, DST
+  included. A closed day is read from its rollup (db.reports.rollups) instead; any other day
+  is a range of its own, so a bucket's figures are always its days' figures added up,
+  whichever way each day was read, and the per-day lines add up to the period's total.
 - Which moment puts a row into a day:
       payments (revenue by type, change given)    payments.created_at (= the receipt's paid_at)
       receipts (counts, sales, refunds, average)  receipts.paid_at, paid receipts only
