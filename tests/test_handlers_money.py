@@ -154,6 +154,23 @@ async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -
     assert await scalar(session_factory, select(func.count()).select_from(Payment)) == 1
 
 
+async def test_two_phones_with_a_plan_each_pay_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+    async with session_factory() as s, s.begin():
+        owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
+        receipt = await create_receipt(s, owner, shop.ticket_id)
+        await add_free_line(s, owner, receipt.id, "Работа", 50000)
+        card = await default_payment_type(s, PaymentKind.CASHLESS)
+        rid, card_id = receipt.id, card.id
+    for who in (MASTER_ID, MANAGER_ID):  # both screens say "Проверьте оплату"
+        await desk.press(who, f"py:start:{rid}:0")
+        await desk.press(who, f"py:type:{rid}:{card_id}")
+    await desk.press(MASTER_ID, f"py:ok:{rid}:0")
+    texts = await desk.press(MANAGER_ID, f"py:ok:{rid}:0")
+    assert "уже оплачен" in alerts(desk)
+    assert any("Чек №" in t for t in texts), texts  # the receipt as it is now
+    assert await scalar(session_factory, select(func.count()).select_from(Payment)) == 1
+
+
 async def test_split_payment(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
     await open_payments(desk, MASTER_ID, shop)
     await desk.tap(MASTER_ID, "Новый чек")

@@ -170,13 +170,16 @@ async def test_the_pay_use_case_records_and_queues_for_the_prro(session: AsyncSe
     receipt = await receipt_for(session, master, 5000, ticket)
     cash = await cash_type(session)
     paid = await pay(session, master, receipt.id,
-                     PaymentPlan.whole(receipt.total, cash).receive(6000), fiscal=True)
+                     PaymentPlan.whole(receipt.total, cash).receive(6000).pay_parts(), fiscal=True)
     assert (paid.change, paid.fiscal, paid.receipt.fiscal_state) == (
         1000, True, FiscalState.PENDING)
     assert paid.ticket is not None and paid.ticket.id == ticket.id
+    assert paid.status is not None and paid.status.id == ticket.status_id
     assert paid.paid_at == paid.receipt.paid_at
     with pytest.raises(ReceiptPaid):  # a stale screen pays nothing twice
-        await pay(session, master, receipt.id, PaymentPlan.whole(5000, cash), fiscal=False)
+        await pay(session, master, receipt.id, PaymentPlan.whole(5000, cash).pay_parts(),
+                  fiscal=False)
     quick = await receipt_for(session, master, 100)
-    done = await pay(session, master, quick.id, PaymentPlan.whole(100, cash), fiscal=False)
+    done = await pay(session, master, quick.id, PaymentPlan.whole(100, cash).pay_parts(),
+                     fiscal=False)
     assert done.ticket is None and done.receipt.fiscal_state == FiscalState.NOT_FISCAL

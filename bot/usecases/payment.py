@@ -5,15 +5,15 @@ recorded, and a crash loses nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.desk.models import Staff, Ticket
-from db.desk.tickets import get_ticket
+from db.desk.models import Staff, Status, Ticket
 from db.money.models import Receipt
-from db.money.payments import PaymentPlan, pay_receipt
+from db.money.payments import PayPart, pay_receipt
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,17 @@ class Paid:
     change: int  # cash to hand back
     paid_at: datetime
     ticket: Ticket | None  # None for a quick sale
+    status: Status | None  # the ticket's status after the payment
     fiscal: bool  # queued for the PRRO
 
 
-async def pay(session: AsyncSession, actor: Staff, receipt_id: int, plan: PaymentPlan, *,
-              fiscal: bool) -> Paid:
-    """Pay by the plan (checked again by db.money.payments: a stale plan is refused). `fiscal`:
-    the shop's PRRO is on. Raises the domain's errors (ReceiptPaid, PaymentMismatch, …)."""
-    result = await pay_receipt(session, actor, receipt_id, plan.pay_parts(), fiscal=fiscal)
+async def pay(session: AsyncSession, actor: Staff, receipt_id: int, parts: Sequence[PayPart],
+              *, fiscal: bool) -> Paid:
+    """Pay by the plan's parts (checked against the receipt under its lock by
+    db.money.payments: a stale plan is refused). `fiscal`: the shop's PRRO is on. Raises the
+    domain's errors (ReceiptPaid, PaymentMismatch, …)."""
+    result = await pay_receipt(session, actor, receipt_id, parts, fiscal=fiscal)
     receipt = result.receipt
-    ticket = await get_ticket(session, receipt.ticket_id) if receipt.ticket_id else None
     return Paid(receipt=receipt, change=result.change,
-                paid_at=receipt.paid_at or result.shift.opened_at, ticket=ticket, fiscal=fiscal)
+                paid_at=receipt.paid_at or result.shift.opened_at, ticket=result.ticket,
+                status=result.status, fiscal=fiscal)

@@ -37,7 +37,7 @@ from db import signals
 from db.access import require_active
 from db.audit import audit
 from db.base import rowcount, utcnow
-from db.desk.models import Staff
+from db.desk.models import Staff, Status, Ticket
 from db.errors import InvalidValue
 from db.money.amounts import check_amount
 from db.money.closing import adjust_commission
@@ -83,6 +83,9 @@ class PlannedPart:
     @property
     def change(self) -> int:
         return self.received - self.amount if self.received is not None else 0
+
+    def to_pay(self) -> PayPart:
+        return PayPart(self.payment_type_id, self.amount, self.received)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ class PaymentPlan:
                                          for p in self.parts))
 
     def pay_parts(self) -> list[PayPart]:
-        return [PayPart(p.payment_type_id, p.amount, p.received) for p in self.parts]
+        return [p.to_pay() for p in self.parts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,8 @@ class PaymentResult:
     payments: list[Payment]
     change: int  # total cash to hand back
     shift: Shift
+    ticket: Ticket | None  # locked with the receipt; None for a quick sale
+    status: Status | None  # the ticket's status
 
 
 async def _payment_row(session: AsyncSession, actor: Staff, part: PayPart, now: datetime
@@ -184,7 +189,7 @@ async def pay_receipt(
         raise InvalidValue("parts", reason="required")
     if len(parts) > PARTS_MAX:
         raise InvalidValue("parts", reason="too_many", limit=PARTS_MAX)
-    receipt, _ticket, _status = await lock_receipt(session, receipt_id)
+    receipt, ticket, status = await lock_receipt(session, receipt_id)
     require_unpaid_sale(receipt)
     if receipt.total <= 0:
         raise ReceiptEmpty(receipt.id)
@@ -218,4 +223,5 @@ async def pay_receipt(
           parts=[[p.payment_type_id, p.amount, p.received] for p in rows])
     if receipt.ticket_id is not None:  # a debt paid after closing raises the commission
         await adjust_commission(session, receipt.ticket_id, now, receipt_id=receipt.id)
-    return PaymentResult(receipt=receipt, payments=rows, change=change, shift=shift)
+    return PaymentResult(receipt=receipt, payments=rows, change=change, shift=shift,
+                         ticket=ticket, status=status)

@@ -20,6 +20,7 @@ from db.desk.models import Staff
 from db.engine import DbSession
 from db.errors import DomainError
 from db.money.amounts import parse_amount
+from db.money.errors import ReceiptPaid
 from db.money.models import PaymentKind, PaymentType, Receipt
 from db.money.payment_types import get_payment_type, list_payment_types, payment_types_by_id
 from db.money.payments import PaymentPlan
@@ -51,11 +52,17 @@ async def payable(query: CallbackQuery, session: DbSession, receipt_id: int, sta
     """The receipt if it can still be paid; otherwise say why and show it."""
     receipt = await get_receipt(session, receipt_id)
     if receipt.is_paid:
-        text, kb = await receipt_screen(session, receipt.id, staff, lang, settings)
-        await edit_or_send(query, text, kb)
-        await alert(query, paid_error(receipt.id))
+        await show_paid(query, session, receipt.id, staff, lang, settings)
         return None
     return receipt
+
+
+async def show_paid(query: CallbackQuery, session: DbSession, receipt_id: int, staff: Staff,
+                    lang: str, settings: Settings) -> None:
+    """A tap on a receipt paid meanwhile: the receipt as it is now, and why nothing happened."""
+    text, kb = await receipt_screen(session, receipt_id, staff, lang, settings)
+    await edit_or_send(query, text, kb)
+    await alert(query, paid_error(receipt_id))
 
 
 async def pay_form(state: FSMContext, receipt_id: int) -> PayData | None:
@@ -249,21 +256,25 @@ async def back_to_confirm(query: CallbackQuery, callback_data: PayCb, session: D
 async def pay_now(query: CallbackQuery, callback_data: PayCb, session: DbSession,
                   state: FSMContext, staff: Staff, lang: str, settings: Settings,
                   services: Services) -> None:
-    receipt = await payable(query, session, callback_data.id, staff, lang, settings)
-    if receipt is None:
-        return
-    form = await pay_form(state, receipt.id)
+    """Pays without reading the receipt first: the domain reads and checks it under its lock
+    anyway, so the usual tap costs one read of it, not two."""
+    form = await pay_form(state, callback_data.id)
     if form is None or not form.parts:
-        await alert(query, _("Оплата не собрана — начните заново: «💳 Оплатить»."))
+        if await payable(query, session, callback_data.id, staff, lang, settings) is not None:
+            await alert(query, _("Оплата не собрана — начните заново: «💳 Оплатить»."))
         return
+    # Loaded first, the types are where the domain looks up the parts' types (no query each).
+    types = await payment_types_by_id(session)
     try:
-        paid = await pay(session, staff, receipt.id, form.plan(receipt.total),
+        paid = await pay(session, staff, callback_data.id, [p.to_pay() for p in form.parts],
                          fiscal=services.fiscal_enabled)
+    except ReceiptPaid:
+        await show_paid(query, session, callback_data.id, staff, lang, settings)
+        return
     except DomainError as exc:
         await alert(query, money_error(exc))
         return
     await state.clear()
-    types = await payment_types_by_id(session)
     lines = [_("✅ Чек №{id} оплачен: <b>{total}</b>").format(
         id=paid.receipt.id, total=money(paid.receipt.total, lang)),
         *(payment_text(p, types, lang) for p in paid.receipt.payments)]

@@ -184,7 +184,7 @@ def paid_rows(paid: Paid) -> list[list[InlineKeyboardButton]]:
     ticket = paid.ticket
     if ticket is None:
         return [*rows, [button(_("← Касса"), CashCb(action=CashAction.VIEW))]]
-    if not ticket.status.kind.is_closed:
+    if paid.status is not None and not paid.status.kind.is_closed:
         rows.append([button(_("🏁 Закрыть обращение"),
                             CloseCb(action=CloseAction.START, id=ticket.id))])
     return [*rows, [button(_("← К обращению"),
