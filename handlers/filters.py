@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, TelegramObject
 
 from db.desk.models import Role, Staff
 from keyboards.menu import menu_texts
@@ -21,6 +23,25 @@ class IsStaff(Filter):
         if staff is None or not staff.active:
             return False
         return not self.roles or staff.role in self.roles
+
+
+class CallbackPrefixes(Filter):
+    """Callbacks whose data is of one of the given CallbackData classes (by prefix): a router's
+    gate, so a button of another feature is turned away once per router instead of being
+    unpacked (and refused with an exception) once per handler."""
+
+    def __init__(self, classes: Iterable[type[CallbackData]]) -> None:
+        classes = list(classes)
+        self.prefixes = sorted({c.__prefix__ for c in classes})
+        self.starts = tuple(sorted({c.__prefix__ + c.__separator__ for c in classes}))
+        self.bare = frozenset(c.__prefix__ for c in classes if not c.model_fields)
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        data = query.data or ""
+        return data.startswith(self.starts) or data in self.bare
+
+    def __str__(self) -> str:
+        return f"CallbackPrefixes({', '.join(self.prefixes)})"
 
 
 class IsNotStaff(Filter):

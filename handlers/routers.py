@@ -4,8 +4,10 @@ fresh routers in its `setup()`, so every Dispatcher (one per test) gets its own.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Router
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 
 from bot.config import Settings
 from handlers import (
@@ -23,6 +25,7 @@ from handlers import (
     staff_admin,
     tickets,
 )
+from handlers.filters import CallbackPrefixes
 from handlers.fiscal import receipts as fiscal_receipts
 from handlers.fiscal import retries as fiscal_retries
 from handlers.fiscal import shift as fiscal_shift
@@ -87,7 +90,34 @@ def setup_routers(settings: Settings) -> Router:
         client_answers.setup(),
         deny.setup(),  # the rest: strangers learn nothing, stale buttons get a hint
     )
+    gate_callbacks(root)
     return root
+
+
+def gate_callbacks(router: Router) -> None:
+    """Give every leaf router whose buttons are all CallbackData a gate on their prefixes.
+
+    aiogram tries a callback on each handler of each router in turn, and a CallbackData filter
+    of another prefix refuses it by raising inside `unpack`: ~15 µs a handler, ~110 handlers
+    before a ticket card's buttons. The gate refuses once per router and changes no answer,
+    since none of the router's handlers could match another prefix. A router with any other
+    kind of callback handler (a catch-all) gets no gate; a router with sub-routers neither,
+    because aiogram skips the sub-routers of a router whose gate refuses."""
+    for sub in router.sub_routers:
+        gate_callbacks(sub)
+    handlers = router.callback_query.handlers
+    if router.sub_routers or not handlers:
+        return
+    classes = [_callback_data_of(h.filters or []) for h in handlers]
+    if all(classes):
+        router.callback_query.filter(CallbackPrefixes(c for c in classes if c is not None))
+
+
+def _callback_data_of(filters: list[Any]) -> type[CallbackData] | None:
+    for item in filters:
+        if isinstance(item.callback, CallbackQueryFilter):
+            return item.callback.callback_data
+    return None
 
 
 def describe(router: Router, depth: int = 0) -> list[str]:

@@ -154,7 +154,8 @@ async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -
     assert await scalar(session_factory, select(func.count()).select_from(Payment)) == 1
 
 
-async def test_two_phones_with_a_plan_each_pay_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_two_phones_with_a_plan_each_pay_once(
+        desk: Desk, shop: Shop, session_factory: async_sessionmaker[AsyncSession]) -> None:
     async with session_factory() as s, s.begin():
         owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
         receipt = await create_receipt(s, owner, shop.ticket_id)

@@ -35,12 +35,13 @@ Closing
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import require_active
@@ -233,6 +234,24 @@ async def amount_due(session: AsyncSession, ticket_id: int) -> int:
     return (await unpaid_by_ticket(session, [ticket_id])).get(ticket_id, 0)
 
 
+@functools.cache
+def _ticket_money_statement() -> Select[int, int, int, int, int]:
+    """Built once: constructing these CASE sums (and their cache key) costs more than running
+    them on a ticket's few receipts, and every card shows them."""
+    ticket_id = bindparam("ticket_id", type_=BigInteger)
+    sale = Receipt.kind == ReceiptKind.SALE
+    return select(
+        func.count(Receipt.id),
+        func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
+                                     Receipt.total), else_=0)), 0),
+        func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
+                                    else_=0)), 0),
+        func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
+                                     Receipt.total), else_=0)), 0),
+        expenses_sum(ticket_id).scalar_subquery(),
+    ).where(Receipt.ticket_id == ticket_id)
+
+
 class TicketMoney(NamedTuple):
     receipts: int  # how many, sales and refunds
     paid: int  # paid sales
@@ -244,17 +263,6 @@ class TicketMoney(NamedTuple):
 async def ticket_money(session: AsyncSession, ticket_id: int) -> TicketMoney:
     """A ticket's money for its card and its "Оплата" tab: one statement, an aggregate over
     its receipts with the expenses sum beside it."""
-    sale = Receipt.kind == ReceiptKind.SALE
     count, paid, refunded, due, expenses = (await session.execute(
-        select(
-            func.count(Receipt.id),
-            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
-                                         Receipt.total), else_=0)), 0),
-            func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
-                                        else_=0)), 0),
-            func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
-                                         Receipt.total), else_=0)), 0),
-            expenses_sum(ticket_id).scalar_subquery(),
-        ).where(Receipt.ticket_id == ticket_id)
-    )).one()
+        _ticket_money_statement(), {"ticket_id": ticket_id})).one()
     return TicketMoney(int(count), int(paid), int(refunded), int(due), int(expenses or 0))

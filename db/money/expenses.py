@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import signals
@@ -129,8 +129,9 @@ async def ticket_expenses(session: AsyncSession, ticket_id: int) -> list[Expense
     ))
 
 
-def expenses_sum(ticket_id: int) -> Select[int]:
-    """Σ of a ticket's expenses (0 without any), to run or to embed as a scalar subquery."""
+def expenses_sum(ticket_id: int | ColumnElement[int]) -> Select[int]:
+    """Σ of a ticket's expenses (0 without any), to run or to embed as a scalar subquery (the
+    ticket's id, or a parameter for a statement built once)."""
     return select(func.coalesce(func.sum(Expense.amount), 0)).where(Expense.ticket_id == ticket_id)
 
 
