@@ -178,7 +178,8 @@ async def test_balance_from_the_last_checkpoint(session: AsyncSession) -> None:
         await pay_receipt(session, owner, sale.id, [(cash.id, 5000, None)],
                           now=start + timedelta(hours=1))
         await service_cash(session, owner, -3000, "инкассация", start + timedelta(hours=2))
-        moments += [start + timedelta(hours=h) for h in (0, 1, 3)]
+        # 12 h: after the day's Z-report, before the next shift opens
+        moments += [start + timedelta(hours=h) for h in (0, 1, 3, 12)]
         if day < 2:
             z = await close_shift(session, owner, start + timedelta(hours=10))
             assert z.drawer == await drawer_balance(session) == (await drawer_totals(session)
@@ -188,3 +189,4 @@ async def test_balance_from_the_last_checkpoint(session: AsyncSession) -> None:
         assert await drawer_balance(session, at=at) == (await drawer_totals(session, at=at)
                                                         ).balance, at
     assert await drawer_balance(session, at=T0 - timedelta(seconds=1)) == 0
+    assert await drawer_balance(session, at=T0 + timedelta(hours=12)) == 12000  # day 0 at its Z

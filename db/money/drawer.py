@@ -9,6 +9,11 @@ the balance now is that figure plus the rows of the shifts after it (the open on
 rows, not the shop's whole history. Migration 0006 recomputed the stored figures from all
 rows once, so the checkpoints hold exactly what the all-time sum gave.
 
+The balance at a past moment reads the shifts between the checkpoint and the last shift
+opened by then, not every later shift: a row is written into the shift open when it is made
+(or the one opened for it, at that moment), so no row made by a moment is in a shift opened
+after it. Without that bound a year-old moment read a year of rows (0.3–0.5 s on a chain).
+
 Cash taken is the part's `amount` (what stays with the shop), not what was handed over:
 the change went straight back. Every row counted here belongs to a shift, and all of them are
 written under the drawer's lock taken by db.money.shifts.shift_for_money (the open shift's row, or
@@ -24,9 +29,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, case, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UTCDateTime
@@ -66,11 +80,12 @@ def _sum(expr: Any) -> ColumnElement[Any]:
 
 @dataclass(frozen=True, slots=True)
 class _Window:
-    """Which limits apply (as bound parameters :at, :shift_id, :after_shift)."""
+    """Which limits apply (as bound parameters :at, :shift_id, :after_shift, :up_to_shift)."""
 
     at: bool = False
     shift_id: bool = False
     after_shift: bool = False
+    up_to_shift: bool = False
 
     def apply(self, query: Select[Any], created_at: Any, shift_column: Any) -> Select[Any]:
         if self.at:
@@ -79,6 +94,8 @@ class _Window:
             query = query.where(shift_column == bindparam("shift_id", type_=BigInteger))
         if self.after_shift:
             query = query.where(shift_column > bindparam("after_shift", type_=BigInteger))
+        if self.up_to_shift:
+            query = query.where(shift_column <= bindparam("up_to_shift", type_=BigInteger))
         return query
 
 
@@ -110,11 +127,13 @@ def _totals_statement(window: _Window) -> Select[Any]:
 
 async def drawer_totals(
     session: AsyncSession, *, at: datetime | None = None, shift_id: int | None = None,
-    after_shift: int | None = None,
+    after_shift: int | None = None, up_to_shift: int | None = None,
 ) -> DrawerTotals:
     """The drawer's cash flows up to `at` (inclusive), over all time, one shift
-    (`shift_id`) or the shifts after one (`after_shift`, by id); one query."""
-    given = {"at": at, "shift_id": shift_id, "after_shift": after_shift}
+    (`shift_id`) or the shifts after one (`after_shift`, by id) up to one (`up_to_shift`);
+    one query."""
+    given = {"at": at, "shift_id": shift_id, "after_shift": after_shift,
+             "up_to_shift": up_to_shift}
     params = {name: value for name, value in given.items() if value is not None}
     window = _Window(**{name: True for name in params})
     row = (await session.execute(_totals_statement(window), params)).one()
@@ -122,16 +141,35 @@ async def drawer_totals(
     return DrawerTotals(*(int(v) for v in row))
 
 
-async def _checkpoint(session: AsyncSession, at: datetime | None) -> tuple[int | None, int]:
-    """The last Z-report's drawer (closed at or before `at`): (its shift id, the amount)."""
-    query = select(Shift.id, Shift.drawer_at_close).where(
+class _Checkpoint(NamedTuple):
+    shift_id: int | None  # the last Z-report's shift closed by the moment (None: none yet)
+    drawer: int  # the drawer at its closing
+    last_opened: int | None  # the last shift opened by the moment (for a past moment)
+
+
+@functools.cache
+def _checkpoint_statement(past: bool) -> Select[Any]:
+    """One row: the checkpoint's shift and drawer (NULL without one) and, for a past moment,
+    the last shift opened by then."""
+    at = bindparam("at", type_=UTCDateTime())
+    last = select(Shift.id).where(
         Shift.status == ShiftStatus.CLOSED, Shift.drawer_at_close.is_not(None))
-    if at is not None:
-        query = query.where(Shift.closed_at <= at)
-    row = (await session.execute(query.order_by(Shift.id.desc()).limit(1))).first()
-    if row is None:
-        return None, 0
-    return int(row[0]), int(row[1] or 0)
+    if past:
+        last = last.where(Shift.closed_at <= at)
+    last = last.order_by(Shift.id.desc()).limit(1)
+    opened = select(func.max(Shift.id)).where(Shift.opened_at <= at)
+    return select(last.scalar_subquery(),
+                  last.with_only_columns(Shift.drawer_at_close).scalar_subquery(),
+                  opened.scalar_subquery() if past else null())
+
+
+async def _checkpoint(session: AsyncSession, at: datetime | None) -> _Checkpoint:
+    """The last Z-report's drawer (closed at or before `at`), and the last shift opened by
+    `at`; one query."""
+    row = (await session.execute(_checkpoint_statement(at is not None), {"at": at})).one()
+    shift_id, drawer, last_opened = row
+    return _Checkpoint(None if shift_id is None else int(shift_id), int(drawer or 0),
+                       None if last_opened is None else int(last_opened))
 
 
 async def drawer_balance(session: AsyncSession, at: datetime | None = None) -> int:
@@ -139,11 +177,15 @@ async def drawer_balance(session: AsyncSession, at: datetime | None = None) -> i
 
     Every cash row belongs to a shift and is written under that shift's lock, which the
     Z-report takes too, so a closed shift's rows are final and all of them were made before
-    its closing: the rows after the checkpoint are exactly those of the later shifts.
+    its closing: the rows after the checkpoint are exactly those of the later shifts — at a
+    past moment, of the later shifts opened by then.
     """
-    after_shift, checkpoint = await _checkpoint(session, at)
-    totals = await drawer_totals(session, at=at, after_shift=after_shift)
-    return checkpoint + totals.balance
+    point = await _checkpoint(session, at)
+    if at is not None and point.last_opened is None:
+        return point.drawer  # no shift was open yet: no cash row either
+    totals = await drawer_totals(session, at=at, after_shift=point.shift_id,
+                                 up_to_shift=point.last_opened)
+    return point.drawer + totals.balance
 
 
 async def ensure_cash(session: AsyncSession, amount: int) -> int:
