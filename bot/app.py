@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -313,6 +314,15 @@ class Application:
             await self.engine.dispose()
 
 
+def settle_heap() -> None:
+    """Move what start-up made (~270,000 objects: modules, models, the router tree) out of
+    the garbage collector's reach. Otherwise every full collection walks all of it again
+    (0.15–0.5 s each on a small machine), a pause that lands on whichever update is running;
+    the objects live as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run(settings: Settings) -> None:
     """`python -m bot`: until SIGTERM or SIGINT, which finish the updates in hand, stop the
     workers and close every client."""
@@ -328,6 +338,7 @@ async def run(settings: Settings) -> None:
         me = await app.bot.get_me()
         log.info("bot @%s started (database %s)", me.username,
                  app.engine.url.render_as_string())
+        settle_heap()
         if settings.webhook_url:
             await app.run_webhook(stop)
         else:
