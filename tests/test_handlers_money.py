@@ -138,13 +138,19 @@ async def test_pay_by_card_in_three_taps(desk: Desk, shop: Shop, session_factory
         assert await drawer_balance(s) == 0  # not cash
 
 
-async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+async def card_receipt(session_factory: async_sessionmaker[AsyncSession], shop: Shop
+                       ) -> tuple[int, int]:
+    """A 500,00 receipt on the shop's ticket, and the card payment type: their ids."""
     async with session_factory() as s, s.begin():
         owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
         receipt = await create_receipt(s, owner, shop.ticket_id)
         await add_free_line(s, owner, receipt.id, "Работа", 50000)
         card = await default_payment_type(s, PaymentKind.CASHLESS)
-        rid, card_id = receipt.id, card.id
+        return receipt.id, card.id
+
+
+async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -> None:  # type: ignore[no-untyped-def]
+    rid, card_id = await card_receipt(session_factory, shop)
     await desk.press(MASTER_ID, f"py:start:{rid}:0")
     await desk.press(MASTER_ID, f"py:type:{rid}:{card_id}")
     await desk.press(MASTER_ID, f"py:ok:{rid}:0")
@@ -156,12 +162,7 @@ async def test_paying_twice_pays_once(desk: Desk, shop: Shop, session_factory) -
 
 async def test_two_phones_with_a_plan_each_pay_once(
         desk: Desk, shop: Shop, session_factory: async_sessionmaker[AsyncSession]) -> None:
-    async with session_factory() as s, s.begin():
-        owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
-        receipt = await create_receipt(s, owner, shop.ticket_id)
-        await add_free_line(s, owner, receipt.id, "Работа", 50000)
-        card = await default_payment_type(s, PaymentKind.CASHLESS)
-        rid, card_id = receipt.id, card.id
+    rid, card_id = await card_receipt(session_factory, shop)
     for who in (MASTER_ID, MANAGER_ID):  # both screens say "Проверьте оплату"
         await desk.press(who, f"py:start:{rid}:0")
         await desk.press(who, f"py:type:{rid}:{card_id}")
@@ -533,12 +534,7 @@ async def test_cash_section_button_for_every_role(desk: Desk, shop: Shop) -> Non
 
 async def test_two_phones_pay_the_same_receipt_at_once(desk: Desk, shop: Shop,
                                                        session_factory) -> None:  # type: ignore[no-untyped-def]
-    async with session_factory() as s, s.begin():
-        owner = await s.scalar(select(Staff).where(Staff.tg_user_id == OWNER_ID))
-        receipt = await create_receipt(s, owner, shop.ticket_id)
-        await add_free_line(s, owner, receipt.id, "Работа", 50000)
-        card = await default_payment_type(s, PaymentKind.CASHLESS)
-        rid, card_id = receipt.id, card.id
+    rid, card_id = await card_receipt(session_factory, shop)
     for user in (MASTER_ID, MANAGER_ID):
         await desk.press(user, f"py:start:{rid}:0")
         await desk.press(user, f"py:type:{rid}:{card_id}")
