@@ -317,7 +317,7 @@ class Application:
 def settle_heap() -> None:
     """Move what start-up made (~270,000 objects: modules, models, the router tree) out of
     the garbage collector's reach. Otherwise every full collection walks all of it again
-    (0.15–0.5 s each on a small machine), a pause that lands on whichever update is running;
+    (0.15–0.7 s each on a small machine), a pause that lands on whichever update is running;
     the objects live as long as the process anyway."""
     gc.collect()
     gc.freeze()

@@ -22,7 +22,7 @@ class Paid:
     change: int  # cash to hand back
     paid_at: datetime
     ticket: Ticket | None  # None for a quick sale
-    status: Status | None  # the ticket's status after the payment
+    status: Status | None  # the ticket's status (a payment leaves it as it is)
     fiscal: bool  # queued for the PRRO
 
 
