@@ -276,7 +276,7 @@ class ChainYear:
         self.busy: list[tuple[datetime, int]] = []  # (closed at, device index) heap
         self.cash_delta: list[int] = [0] * DAYS  # drawer movement per day, kopecks
         self.shift_drawers: dict[int, tuple[int, int]] = {}  # shift id → (at open, at close)
-        self.drawer = DRAWER_FLOAT
+        self.drawer = 0  # the first shift starts with the float as a cash move (close_day)
         self.phones = self._phone_pool(self.targets.clients * 21 // 20 + 10)
         self.cumulative = list(itertools.accumulate(self._day_weights()))
         self.quota = {"tickets": self.targets.tickets, "clients": self.targets.clients,
@@ -502,6 +502,11 @@ class ChainYear:
         if i >= self.shifts:
             return
         at_open = self.drawer
+        if i == 0:  # the float is put in at the first opening, a row like any other
+            self.rows["cash_moves"].append((
+                self.ids.next("cash_moves"), DRAWER_FLOAT, "Размен", 1,
+                self.clock.utc(datetime.combine(day, SHIFT_OPEN)), 1, "not_fiscal", 0))
+            self.drawer += DRAWER_FLOAT
         self.drawer += self.cash_delta[i]
         collect = datetime.combine(day, dtime(20, 15))
         if collect < self.clock.now and self.drawer > DRAWER_FLOAT:
