@@ -4,9 +4,9 @@ fresh routers in its `setup()`, so every Dispatcher (one per test) gets its own.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 
 from bot.config import Settings
@@ -113,7 +113,7 @@ def gate_callbacks(router: Router) -> None:
         router.callback_query.filter(CallbackPrefixes(c for c in classes if c is not None))
 
 
-def _callback_data_of(filters: list[Any]) -> type[CallbackData] | None:
+def _callback_data_of(filters: list[FilterObject]) -> type[CallbackData] | None:
     for item in filters:
         if isinstance(item.callback, CallbackQueryFilter):
             return item.callback.callback_data
