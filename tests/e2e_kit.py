@@ -4,7 +4,7 @@ emulator over HTTP."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,9 +18,13 @@ TOKEN = "123456789:AAE_test-token-for-the-local-emulator"
 
 @asynccontextmanager
 async def live_bot(
-    db_url: str, *, background: bool = True, **overrides: Any
+    db_url: str, *, background: bool = True,
+    prepare: Callable[[TelegramEmulator], None] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[TelegramEmulator, Application]]:
+    """`prepare` sets the emulator up (faults, users) before the app makes its first call."""
     async with run_telegram_emulator(token=TOKEN) as emu:
+        if prepare is not None:
+            prepare(emu)
         settings: Settings = test_settings(
             bot_token=TOKEN, telegram_api_url=emu.base_url, database_url=db_url,
             **overrides)

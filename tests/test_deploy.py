@@ -53,6 +53,10 @@ def test_dockerfile_env_settings_user_catalogs_signal_health() -> None:
     assert any("python -m bot.i18n" in run for run in runs)
     compiled = next(i for i, (w, a) in enumerate(steps) if "python -m bot.i18n" in a)
     assert compiled > max(i for i, (w, _a) in enumerate(steps) if w == "COPY")
+    # /app is read-only at run time: the bytecode of every copied package is built here.
+    packages = {a.split()[0] for w, a in steps if w == "COPY" and (ROOT / a.split()[0]).is_dir()}
+    bytecode = next(a for w, a in steps if w == "RUN" and "compileall" in a)
+    assert packages <= set(bytecode.split("compileall", 1)[1].split()), packages
     assert ("STOPSIGNAL", "SIGTERM") in steps
     health = next(args for word, args in steps if word == "HEALTHCHECK")
     assert "/healthz" in health and "urllib.request" in health and "curl" not in health

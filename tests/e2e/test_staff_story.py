@@ -15,11 +15,13 @@ STRANGER = 3003
 
 
 async def test_owner_invites_master_who_accepts_devices(db_url: str) -> None:
-    async with live_bot(db_url) as (emu, _app):
+    async with live_bot(db_url) as (emu, app):
         owner = emu.user(OWNER_ID, "Олег", "Власник")
         await owner.send("/start")
         await owner.wait_for("владелец")
         assert "👥 Клиенты" in owner.reply_keyboard()
+        assert app.menus is not None
+        await app.menus  # set beside polling, at start
         assert [c["command"] for c in emu.commands(BotCommandScopeDefault())] == [
             "start", "status", "help"]
 
