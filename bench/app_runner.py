@@ -21,6 +21,11 @@ took, cursor execute to its return, the driver's thread hop included).
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":
+    gc.disable()  # as `python -m bot` starts (bot/__main__.py); bot.app.settle_heap ends it
+
 import asyncio
 import functools
 import json

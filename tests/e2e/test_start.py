@@ -1,13 +1,17 @@
-"""Start-up: polling begins without waiting for the command menus, and a Bot API that refuses
-the menus leaves the bot running."""
+"""Start-up: polling begins without waiting for the command menus, a Bot API that refuses the
+menus leaves the bot running, and the collector is back on once the bot is up."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import subprocess
+import sys
 
 import pytest
 from aiogram.types import BotCommandScopeDefault
 
+from bot.app import settle_heap
 from tests.e2e_kit import live_bot
 from tests.emulators.telegram import TelegramEmulator
 from tests.handler_kit import OWNER_ID
@@ -42,3 +46,22 @@ async def test_refused_menus_are_logged_and_the_bot_runs_on(
         await owner.send("/start")
         await owner.wait_for("владелец")
         assert emu.commands(BotCommandScopeDefault()) == []
+
+
+def test_the_collector_is_back_on_with_the_start_up_heap_frozen() -> None:
+    gc.disable()  # as `python -m bot` starts
+    try:
+        settle_heap()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_importing_the_entry_point_leaves_the_collector_alone() -> None:
+    """Only `python -m bot` starts without collections; tests and bench.app_runner import it."""
+    code = "import gc, bot.__main__; print(gc.isenabled())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "True"
