@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from db.fsm import forget_forms
+from db.sqlite_driver import one_hop_dbapi
 
 # What handlers and views pass to db/ functions: they name the type, never use SQLAlchemy.
 DbSession: TypeAlias = AsyncSession
@@ -37,7 +38,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # One thread hop per statement instead of aiosqlite's four (db/sqlite_driver.py).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, module=one_hop_dbapi(),
+                                     **kwargs)
         _tune_sqlite(engine)
     else:
         kwargs.setdefault("pool_pre_ping", True)
