@@ -34,6 +34,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if _queue_pool(url, kwargs):
+        # The connection returned last is handed out next: one update after another runs on
+        # the same connection, whose caches are warm. Round robin (the default) hands out a
+        # connection another one has written behind, and SQLite then drops that connection's
+        # page cache: its next transaction on the chain took 0.46 ms instead of 0.05 ms
+        # (sqlite3 alone). On PostgreSQL each connection would prepare every statement again.
+        kwargs.setdefault("pool_use_lifo", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -47,6 +54,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _bound_without_nul, retval=True)
     return engine
+
+
+def _queue_pool(url: str, kwargs: dict[str, Any]) -> bool:
+    """SQLAlchemy's default pool, a queue of connections: not for an in-memory SQLite
+    database (one static connection) nor when the caller picks a pool."""
+    if "poolclass" in kwargs:
+        return False
+    return not is_sqlite(url) or make_url(url).database not in (None, "", ":memory:")
 
 
 def _bound_without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any,
