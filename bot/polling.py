@@ -7,9 +7,10 @@ finished. A crash therefore makes Telegram resend what was in hand; the ones tha
 committed are recognised by `db.updates` and skipped.
 
 Updates of one chat run strictly in arrival order; different chats run in parallel (up to
-`concurrency`). Network errors, 5xx and timeouts of getUpdates are retried with backoff;
-429 waits `retry_after`. `run(stop)` returns after the updates in hand finish (or, past
-`drain_timeout`, are cancelled, which rolls them back and keeps them unconfirmed).
+`concurrency`), and a slow update of one chat holds up no other (`_while_in_hand`). Network
+errors, 5xx and timeouts of getUpdates are retried with backoff; 429 waits `retry_after`.
+`run(stop)` returns after the updates in hand finish (or, past `drain_timeout`, are
+cancelled, which rolls them back and keeps them unconfirmed).
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ RETRYABLE = (TelegramNetworkError, TelegramServerError, ClientDecodeError, Teleg
 class Poller:
     def __init__(self, dp: Dispatcher, bot: Bot, *, allowed_updates: list[str] | None = None,
                  polling_timeout: int = 25, concurrency: int = 16, max_in_hand: int = 100,
-                 drain_timeout: float = 50.0) -> None:
+                 drain_timeout: float = 50.0, repoll: float = 0.25) -> None:
         self.dp, self.bot = dp, bot
         self.allowed_updates, self.polling_timeout = allowed_updates, polling_timeout
+        self.repoll = repoll
         self.max_in_hand, self.drain_timeout = max_in_hand, drain_timeout
         self.backoff = Backoff(BackoffConfig(min_delay=1, max_delay=30, factor=1.5, jitter=0.1))
         self._slots = asyncio.Semaphore(concurrency)
@@ -74,13 +76,27 @@ class Poller:
                     fresh = [u for u in updates if self._is_new(u.update_id)]
                     for update in fresh:
                         self._take(update)
-                    if fresh or not updates or not self._in_hand:
-                        continue
-                # Full, or Telegram only resent what is in hand: wait for one to finish.
-                await _until_stopped(self._progress.wait(), stop)
+                    if not self._in_hand:
+                        continue  # the next getUpdates may wait for news (long polling)
+                await self._while_in_hand(stop)
         finally:
             await self._drain()
             await self._confirm()
+
+    async def _while_in_hand(self, stop: asyncio.Event) -> None:
+        """Updates are in hand, and their offset is kept until they finish, so a getUpdates now
+        would only get them back at once. Poll again when one finishes (the usual case: tens
+        of milliseconds), or after `repoll` seconds: then the news of other chats is taken
+        while one update is slow (a receipt waiting on the PRRO, an SMS gateway, a big file),
+        instead of every chat waiting for it."""
+        progress = asyncio.ensure_future(self._progress.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((progress, stopped), timeout=self.repoll,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            progress.cancel()
+            stopped.cancel()
 
     async def _fetch(self, stop: asyncio.Event) -> list[Update] | None:
         timeout = int(self.bot.session.timeout + self.polling_timeout)

@@ -10,6 +10,8 @@
   `await uow.commit()` itself where the order reads better; the update is recorded as applied
   in the first commit. Whatever the handler does afterwards runs in a new transaction that the
   middleware commits at the end.
+* A transaction that has only read is ended before any Bot API call (`release`), so no update
+  holds SQLite's write lock while it waits on Telegram.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ class UnitOfWork:
             getattr(o, "__tablename__", "") not in _BOOKKEEPING
             for o in (*s.new, *s.dirty, *s.deleted))
 
+    async def release(self) -> None:
+        """End a transaction that has only read, so it holds nothing while the bot waits on the
+        network: on SQLite an update's transaction holds the database's write lock (BEGIN
+        IMMEDIATE, db/engine.py), and every other chat's update would wait for that send.
+        A commit, not a rollback: what was loaded stays loaded. After-commit work stays queued
+        for the real commit, and a transaction that wrote anything (a form step too) is kept:
+        its writes belong together."""
+        s = self.session
+        if s.in_transaction() and not (self.wrote or s.new or s.dirty or s.deleted):
+            await s.commit()
+
     async def commit(self) -> None:
         """The point of no return: after it, confirmations may be sent."""
         await self.session.flush()
@@ -111,6 +124,8 @@ class CommitBeforeSpeaking(BaseRequestMiddleware):
         if uow is not None and uow.unconfirmed and _claims(method):
             log.debug("%s: committing update %s first", method.__api_method__, uow.update_id)
             await uow.commit()
+        elif uow is not None:
+            await uow.release()
         return await make_request(bot, method)
 
 

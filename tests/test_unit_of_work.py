@@ -1,5 +1,6 @@
 """The unit of work: a reply is sent only after what it reports has committed, never when the
-commit fails, and an update is applied once."""
+commit fails, an update is applied once, and no transaction that only read is held over a Bot
+API call."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares import DbSessionMiddleware
-from bot.unit_of_work import CommitBeforeSpeaking
+from bot.unit_of_work import CommitBeforeSpeaking, UnitOfWork, current_uow
 from db.desk.models import Counter
 from tests.mocked_bot import MockedBot, make_message_update
 
@@ -89,3 +90,56 @@ async def test_a_redelivered_update_is_applied_once(
     await dp.feed_update(bot, update)
     await dp.feed_update(bot, update)  # Telegram redelivers what it did not see confirmed
     assert bot.texts() == ["saved 3"]
+
+
+class InTransactionAtSend(BaseRequestMiddleware):
+    """Inside CommitBeforeSpeaking: whether the update's session still held a transaction when
+    each call left (on SQLite, the database's write lock)."""
+
+    def __init__(self) -> None:
+        self.held: list[bool] = []
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Any:
+        uow = current_uow.get()
+        assert uow is not None
+        self.held.append(uow.session.in_transaction())
+        return await make_request(bot, method)
+
+
+async def test_a_transaction_that_only_read_is_ended_before_a_call(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Reads end before any call, silent or not; writes of the update stay together across a
+    silent call (a callback answer), and after-commit work waits for the real commit."""
+    ran: list[str] = []
+    router = Router()
+
+    @router.message()
+    async def read_then_write(message: Message, session: AsyncSession, uow: UnitOfWork) -> None:
+        counter = await session.scalar(select(Counter).where(Counter.name == "uow-test"))
+        uow.after_commit.append(_note(ran, "after commit"))
+        await message.bot.send_chat_action(message.chat.id, "typing")  # silent: read only
+        assert counter is not None and ran == []
+        counter.value += 1
+        await message.bot.send_chat_action(message.chat.id, "typing")  # silent: a write
+        await message.answer(f"now {counter.value}")  # commits first
+
+    async with session_factory() as session:
+        session.add(Counter(name="uow-test", value=1))
+        await session.commit()
+    bot = MockedBot()
+    held = InTransactionAtSend()
+    bot.session.middleware(CommitBeforeSpeaking())
+    bot.session.middleware(held)
+    dp = Dispatcher()
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.include_router(router)
+    await dp.feed_update(bot, make_message_update("x", user_id=5))
+    assert held.held == [False, True, False]
+    assert bot.texts() == ["now 2"] and ran == ["after commit"]
+
+
+def _note(ran: list[str], what: str) -> Any:
+    async def job() -> None:
+        ran.append(what)
+    return job

@@ -639,6 +639,8 @@ class _ApiFault:
     html: bool  # a proxy's HTML error page instead of Telegram's JSON
     delay: float  # seconds before answering
     after: bool  # the call takes effect, then the answer fails
+    hold: asyncio.Event | None = None  # the call waits for it before anything else
+    reached: asyncio.Event | None = None  # set when a held call has arrived
 
     def response(self) -> web.Response:
         if self.html:
@@ -956,6 +958,7 @@ class TelegramEmulator:
         self._outbox_changed = asyncio.Event()
         self._pollers = 0
         self._pollers_changed = asyncio.Event()
+        self._answered = asyncio.Event()  # a call got its answer (set and replaced)
         self._closing = False
         self._runner: web.AppRunner | None = None
         if strict:
@@ -1049,14 +1052,17 @@ class TelegramEmulator:
     def fail_next(
         self, method: str, *, times: int = 1, status: int = 502,
         description: str = "Bad Gateway", html: bool = False, delay: float = 0.0,
-        after: bool = False,
+        after: bool = False, hold: asyncio.Event | None = None,
+        reached: asyncio.Event | None = None,
     ) -> None:
         """The next `times` calls of `method` fail: answer `status` (JSON, or an HTML page with
         `html`), after `delay` seconds (longer than the client waits: a timeout; `status=0`
         with a delay answers normally, late). `after`: the call takes effect first (a message
-        is sent, updates are handed out), only the answer is lost."""
+        is sent, updates are handed out), only the answer is lost. `hold`: the call waits
+        until the test sets that event (`status=0`: then it answers normally); `reached` is
+        set when it has arrived."""
         self._faults.append(_ApiFault(method.lower(), times, status, description, html, delay,
-                                      after))
+                                      after, hold, reached))
 
     def _take_fault(self, method: str) -> _ApiFault | None:
         for fault in self._faults:
@@ -1107,6 +1113,20 @@ class TelegramEmulator:
         if await self._wait(lambda: self._pollers_changed, lambda: self._pollers or None,
                             timeout) is None:
             raise WaitTimeout(f"the bot did not call getUpdates within {timeout}s")
+
+    async def wait_call(self, method: str, answered: Callable[[RecordedRequest], bool],
+                        timeout: float = 10.0) -> RecordedRequest:  # noqa: ASYNC109
+        """Wait until a call of `method` has been answered and satisfies `answered` (its params,
+        its result)."""
+        method = method.lower()
+
+        def find() -> RecordedRequest | None:
+            return next((r for r in self.requests
+                         if r.method.lower() == method and r.ok and answered(r)), None)
+
+        if (found := await self._wait(lambda: self._answered, find, timeout)) is None:
+            raise WaitTimeout(f"no answered {method} as expected within {timeout}s")
+        return found
 
     async def wait_confirmed(self, update_id: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has confirmed (getUpdates offset past) update `update_id`, i.e.
@@ -1277,6 +1297,8 @@ class TelegramEmulator:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.status)
         record.result = result
+        self._answered.set()
+        self._answered = asyncio.Event()
         return web.json_response({"ok": True, "result": result})
 
     async def _faulty_call(
@@ -1284,6 +1306,10 @@ class TelegramEmulator:
         params: Json, files: dict[str, _Upload], record: RecordedRequest,
     ) -> web.Response:
         """A call with an injected fault (fail_next): late, failed before or after it acts."""
+        if fault.reached is not None:
+            fault.reached.set()
+        if fault.hold is not None:
+            await fault.hold.wait()
         await asyncio.sleep(fault.delay)
         if fault.status and not fault.after:
             record.status, record.description = fault.status, fault.description
