@@ -180,6 +180,8 @@ class Application:
                                          person.language or self.settings.default_language)
         except TelegramAPIError as exc:  # the menus from the last start stay; the bot runs on
             log.warning("command menus not set: %s", exc)
+        except Exception:  # a task of its own: nobody else would see it
+            log.exception("command menus not set")
 
     async def start_background(self) -> None:
         """The workers and the scheduler, all of them listed here:
