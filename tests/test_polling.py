@@ -100,10 +100,10 @@ async def test_a_slow_update_holds_up_no_other_chat(emu: TelegramEmulator) -> No
         await slow.send("slow")
         slow_id = emu.last_update_id
         await asyncio.wait_for(started.wait(), 30)
-        # Telegram gave the slow update back alone (in hand, so not confirmed): nothing else
-        # has come since, and the bot polls on without it finishing.
-        await emu.wait_call("getUpdates", lambda r: [u["update_id"] for u in r.result] == [slow_id],
-                            timeout=30)
+        # A getUpdates with the slow update's offset (in hand, so not confirmed) got it back
+        # alone: nothing else has come since, and the bot polls on without it finishing.
+        await emu.wait_call("getUpdates", lambda r: int(r.params.get("offset") or 0) == slow_id
+                            and [u["update_id"] for u in r.result] == [slow_id], timeout=30)
         await other.send("quick")
         await other.wait_for("ok quick", timeout=15)
         assert slow.messages() == []  # still in hand
