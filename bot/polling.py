@@ -16,6 +16,7 @@ cancelled, which rolls them back and keeps them unconfirmed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Hashable
 from typing import Any, TypeVar
@@ -89,14 +90,8 @@ class Poller:
         of milliseconds), or after `repoll` seconds: then the news of other chats is taken
         while one update is slow (a receipt waiting on the PRRO, an SMS gateway, a big file),
         instead of every chat waiting for it."""
-        progress = asyncio.ensure_future(self._progress.wait())
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait((progress, stopped), timeout=self.repoll,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            progress.cancel()
-            stopped.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_until_stopped(self._progress.wait(), stop), self.repoll)
 
     async def _fetch(self, stop: asyncio.Event) -> list[Update] | None:
         timeout = int(self.bot.session.timeout + self.polling_timeout)

@@ -121,11 +121,12 @@ class CommitBeforeSpeaking(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
         uow = current_uow.get()
-        if uow is not None and uow.unconfirmed and _claims(method):
-            log.debug("%s: committing update %s first", method.__api_method__, uow.update_id)
-            await uow.commit()
-        elif uow is not None:
-            await uow.release()
+        if uow is not None:
+            if uow.unconfirmed and _claims(method):
+                log.debug("%s: committing update %s first", method.__api_method__, uow.update_id)
+                await uow.commit()
+            else:
+                await uow.release()
         return await make_request(bot, method)
 
 

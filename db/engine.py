@@ -42,8 +42,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # (sqlite3 alone). On PostgreSQL each connection would prepare every statement again.
         kwargs.setdefault("pool_use_lifo", True)
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
+        if (database := _sqlite_file(url)) is not None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # One thread hop per statement instead of aiosqlite's four (db/sqlite_driver.py).
         engine = create_async_engine(url, connect_args={"timeout": 30}, module=one_hop_dbapi(),
@@ -61,7 +60,13 @@ def _queue_pool(url: str, kwargs: dict[str, Any]) -> bool:
     database (one static connection) nor when the caller picks a pool."""
     if "poolclass" in kwargs:
         return False
-    return not is_sqlite(url) or make_url(url).database not in (None, "", ":memory:")
+    return not is_sqlite(url) or _sqlite_file(url) is not None
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    return database if database and database != ":memory:" else None
 
 
 def _bound_without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any,

@@ -119,6 +119,7 @@ class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):
     """The aiosqlite DBAPI of SQLAlchemy's dialect, making OneHopConnections."""
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        # The dialect's own connect (it marks aiosqlite's thread a daemon), re-wrapped.
         adapted = super().connect(*arg, **kw)
         return OneHopConnection(self, adapted._connection)
 

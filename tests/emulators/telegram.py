@@ -1156,6 +1156,10 @@ class TelegramEmulator:
         self._outbox_changed.set()
         self._outbox_changed = asyncio.Event()
 
+    def _signal_answered(self) -> None:
+        self._answered.set()
+        self._answered = asyncio.Event()
+
     def _signal_pollers(self) -> None:
         self._pollers_changed.set()
         self._pollers_changed = asyncio.Event()
@@ -1297,8 +1301,7 @@ class TelegramEmulator:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.status)
         record.result = result
-        self._answered.set()
-        self._answered = asyncio.Event()
+        self._signal_answered()
         return web.json_response({"ok": True, "result": result})
 
     async def _faulty_call(
@@ -1320,6 +1323,7 @@ class TelegramEmulator:
         record.result = result
         if fault.status:
             return fault.response()
+        self._signal_answered()
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
