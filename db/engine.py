@@ -44,9 +44,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         if (database := _sqlite_file(url)) is not None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # One thread hop per statement instead of aiosqlite's four (db/sqlite_driver.py).
-        engine = create_async_engine(url, connect_args={"timeout": 30}, module=one_hop_dbapi(),
-                                     **kwargs)
+        # One thread hop per statement instead of aiosqlite's four, and none for a read
+        # (db/sqlite_driver.py): hence a connection used from the loop's thread too.
+        engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                     module=one_hop_dbapi(), **kwargs)
         _tune_sqlite(engine)
     else:
         kwargs.setdefault("pool_pre_ping", True)

@@ -7,34 +7,85 @@ the cursor — so a ticket card's dozen statements spent more time crossing thre
 SQLite. The cursor here does all four in one call on aiosqlite's thread and keeps what
 SQLAlchemy reads afterwards (rows, description, rowcount, lastrowid).
 
+A statement that cannot wait for a lock does not cross threads at all: it runs on the event
+loop's own thread (a look-up takes SQLite ~3 µs, the hop ~100 µs). Such are a SELECT, a BEGIN,
+and the COMMIT or ROLLBACK of a transaction that wrote nothing (WAL: readers never wait for a
+writer). Two guards keep the loop from stalling on one: the busy timeout is 0 while it runs (a
+lock that is taken fails at once instead of waiting), and a progress handler interrupts it once
+it has run `INLINE_BUDGET`. Either way the statement is run again on aiosqlite's thread, where
+it may wait and run as long as it needs; an interrupted SELECT leaves its transaction as it was.
+Writes (INSERT, UPDATE, DELETE, DDL) and the COMMIT of a transaction that wrote always go to the
+thread: a write that is interrupted rolls its whole transaction back, and a COMMIT may
+checkpoint the WAL.
+
 Plugged in through `create_async_engine(module=...)`, SQLAlchemy's documented way to give a
 dialect another DBAPI module; server-side cursors (`stream`, `yield_per`) keep aiosqlite's own,
-which fetch in batches.
+which fetch in batches. The sqlite3 connection is used from two threads, one at a time (the
+adapter's mutex, and the greenlet waits for each call): it is opened with
+check_same_thread=False (db/engine.py).
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection, AsyncIODBAPIConnection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util import EMPTY_DICT, await_
 
 # What one statement leaves: its rows, description, rowcount and lastrowid.
 Outcome = tuple[list[Any], Any, int, int | None]
 
+# How long a statement may hold the event loop before it is handed to aiosqlite's thread: a
+# look-up takes microseconds; a scan or a big report is re-run there, having wasted this much.
+INLINE_BUDGET = 0.002
+_PROGRESS_STEPS = 1000  # SQLite VM instructions between two looks at the clock
+_HAND_OVER = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT}
 
-def _run(connection: aiosqlite.Connection, operation: str, parameters: Any,
+
+class _HandOver(Exception):
+    """The statement would wait for a lock or ran past the budget: run it on the thread."""
+
+
+def _inline(operation: str) -> bool:
+    """Statements that never write: they may run on the loop's thread."""
+    head = operation.lstrip()[:6].upper()
+    return head == "SELECT" or head.startswith("BEGIN")
+
+
+@contextmanager
+def _on_loop_thread(conn: sqlite3.Connection) -> Iterator[None]:
+    """No waiting for a lock, no running past the budget: either raises _HandOver."""
+    deadline = time.perf_counter() + INLINE_BUDGET
+    busy_timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")
+    conn.set_progress_handler(lambda: time.perf_counter() > deadline, _PROGRESS_STEPS)
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in _HAND_OVER:
+            raise _HandOver from error
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
+
+
+def _run(connection: sqlite3.Connection, operation: str, parameters: Any,
          many: bool) -> Outcome:
-    """On aiosqlite's thread: the whole statement, the cursor opened and closed around it."""
-    cursor = connection._conn.cursor()
+    """The whole statement, the cursor opened and closed around it (on aiosqlite's thread, or
+    on the loop's within the budget)."""
+    cursor = connection.cursor()
     try:
         if many:
             cursor.executemany(operation, parameters)
@@ -84,6 +135,10 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self, value: int) -> None:
         self._arraysize = value
 
+    def _keep(self, outcome: Outcome) -> None:
+        rows, self._description, self._rowcount, self._lastrowid = outcome
+        self._rows = collections.deque(rows)
+
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         await self._statement(operation, parameters, many=False)
 
@@ -91,11 +146,14 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         await self._statement(operation, seq_of_parameters, many=True)
 
     async def _statement(self, operation: Any, parameters: Any, *, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await self._connection._execute(
-                _run, self._connection, operation, parameters, many)
-        rows, self._description, self._rowcount, self._lastrowid = outcome
-        self._rows = collections.deque(rows)
+        adapt: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        async with adapt._execute_mutex:
+            conn = self._connection._conn
+            outcome = None if many else adapt.run_here(operation, parameters)
+            if outcome is None:
+                outcome = await self._connection._execute(_run, conn, operation, parameters,
+                                                          many)
+        self._keep(outcome)
 
     async def _async_soft_close(self) -> None:
         """Nothing is open between statements; the rows stay for the result."""
@@ -111,8 +169,59 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("wrote",)
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: AsyncIODBAPIConnection) -> None:
+        super().__init__(dbapi, connection)
+        self.wrote = True  # anything may be open until a BEGIN says otherwise
+
+    def run_here(self, operation: str, parameters: Any) -> Outcome | None:
+        """The statement on the loop's thread if it never writes; None: run it on aiosqlite's
+        (a write, or a read that would wait or ran past the budget)."""
+        if not _inline(operation):
+            self.wrote = True
+            return None
+        if operation.lstrip()[:5].upper() == "BEGIN":
+            self.wrote = False
+        conn = self._connection._conn
+        try:
+            with _on_loop_thread(conn):
+                return _run(conn, operation, parameters, False)
+        except _HandOver:
+            return None
+
+    def commit(self) -> None:
+        self._end(sqlite3.Connection.commit, self._connection.commit)
+
+    def rollback(self) -> None:
+        self._end(sqlite3.Connection.rollback, self._connection.rollback)
+
+    def _end(self, here: Callable[[sqlite3.Connection], None],
+             there: Callable[[], Awaitable[None]]) -> None:
+        if self._connection._connection is None:
+            return  # closed: nothing to end (as the stock adapter does)
+        try:
+            await_(self._ended(here, there))
+        except Exception as error:
+            self._handle_exception(error)
+        self.wrote = False
+
+    async def _ended(self, here: Callable[[sqlite3.Connection], None],
+                     there: Callable[[], Awaitable[None]]) -> None:
+        """A transaction that wrote nothing ends on the loop's thread; one that wrote, on
+        aiosqlite's (its COMMIT may checkpoint the WAL)."""
+        conn = self._connection._conn
+        if not self.wrote:
+            if not conn.in_transaction:
+                return
+            try:
+                with _on_loop_thread(conn):
+                    here(conn)
+                return
+            except _HandOver:
+                pass
+        await there()
 
 
 class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -1,8 +1,9 @@
-"""db/sqlite_driver.py: one thread hop per statement, and everything SQLAlchemy reads from a
-cursor as the stock aiosqlite adapter gives it."""
+"""db/sqlite_driver.py: reads on the event loop's thread, one thread hop per write, and
+everything SQLAlchemy reads from a cursor as the stock aiosqlite adapter gives it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import sqlite_driver
 from db.engine import create_engine
 from db.sqlite_driver import OneHopConnection
 
@@ -41,15 +43,76 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-async def test_a_statement_is_one_hop(engine: AsyncEngine, hops: list[str]) -> None:
+async def test_reads_stay_on_the_loop_and_a_write_is_one_hop(engine: AsyncEngine,
+                                                            hops: list[str]) -> None:
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         assert isinstance(raw.dbapi_connection, OneHopConnection)
-        await conn.execute(text("SELECT 1"))  # BEGIN on the way in
-        hops.clear()
-        result = await conn.execute(text("SELECT 41 + 1 AS answer"))
+        result = await conn.execute(text("SELECT 41 + 1 AS answer"))  # BEGIN on the way in
         assert result.keys() == ["answer"] and result.all() == [(42,)]
+        await conn.commit()
+        assert hops == []  # BEGIN IMMEDIATE, the SELECT, a COMMIT that ended nothing written
+        await conn.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
         assert hops == ["_run"]
+        await conn.commit()
+        assert hops == ["_run", "commit"]  # a COMMIT after a write may checkpoint: the thread
+        await conn.execute(text("SELECT n FROM t"))
+        await conn.rollback()
+        assert hops == ["_run", "commit"]
+        # On the loop's thread a lock that is taken fails at once (and the statement goes to
+        # the thread) instead of sleeping in SQLite's busy handler with the loop stopped.
+        on_loop = await conn.execute(text("SELECT * FROM pragma_busy_timeout"))
+        assert on_loop.scalar() == 0
+        busy = await conn.exec_driver_sql("PRAGMA busy_timeout")  # a PRAGMA: on the thread
+        assert busy.scalar() == 30000
+
+
+async def test_a_read_past_the_budget_runs_again_on_the_thread(
+        engine: AsyncEngine, hops: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name, n) VALUES (:name, :n)"),
+                           [{"name": f"r{i}", "n": i} for i in range(3000)])
+    hops.clear()
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 0.0)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE t SET n = -1 WHERE name = 'r0'"))
+        total = await conn.execute(text("SELECT sum(n), count(*) FROM t AS a"))
+        # Interrupted on the loop, complete on the thread; the transaction's write is kept.
+        assert total.one() == (sum(range(1, 3000)) - 1, 3000)
+    assert hops == ["_run", "_run", "commit"]
+    async with engine.connect() as conn:
+        kept = await conn.execute(text("SELECT n FROM t WHERE name = 'r0'"))
+        assert kept.scalar() == -1
+
+
+async def test_a_writer_waits_for_the_lock_on_the_thread_not_on_the_loop(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEGIN IMMEDIATE on the loop's thread would sleep in SQLite's busy handler, and the
+    holder, on the same loop, could never commit: it is handed to the thread at once."""
+    handed_over = asyncio.Event()
+    original = aiosqlite.Connection._execute
+
+    async def watched(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if args[1:2] == ("BEGIN IMMEDIATE",):
+            handed_over.set()
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", watched)
+    holder, writer = await engine.connect(), await engine.connect()
+    try:
+        await holder.execute(text("INSERT INTO t (name, n) VALUES ('held', 1)"))  # holds it
+        waiting = asyncio.create_task(
+            writer.execute(text("INSERT INTO t (name, n) VALUES ('next', 2)")))
+        await handed_over.wait()  # the loop runs while the writer waits
+        await holder.commit()
+        await waiting
+        await writer.commit()
+    finally:
+        await holder.close()
+        await writer.close()
+    async with engine.connect() as conn:
+        names = await conn.execute(text("SELECT name FROM t ORDER BY id"))
+        assert names.scalars().all() == ["held", "next"]
 
 
 async def test_rows_counts_and_ids_as_sqlalchemy_reads_them(engine: AsyncEngine) -> None:

@@ -74,7 +74,8 @@ async def test_forged_requests_are_refused_and_telegrams_are_applied(db_url: str
         await owner.send("/start")  # through Telegram: delivered with the secret
         await owner.wait_for("Олена")
         assert await staff_count(app) == 1
-        assert emu.webhook_answers and set(emu.webhook_answers) == {200}
+        assert await emu.wait_webhook_answers(1) == [200]
+        assert set(emu.webhook_answers) == {200}
 
 
 @pytest.mark.parametrize("secret", ["", "too-short"])

@@ -1663,11 +1663,15 @@ class TelegramEmulator:
             if self.webhook_secret else {}
         try:
             async with http.post(self.webhook_url, json=update, headers=headers) as response:
-                self.webhook_answers.append(response.status)
+                self._webhook_answered(response.status)
                 return 200 <= response.status < 300
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-            self.webhook_answers.append(repr(exc))
+            self._webhook_answered(repr(exc))
             return False
+
+    def _webhook_answered(self, answer: int | str) -> None:
+        self.webhook_answers.append(answer)
+        self._signal_webhook()
 
     def _signal_webhook(self) -> None:
         self._webhook_changed.set()
@@ -1678,6 +1682,18 @@ class TelegramEmulator:
         if await self._wait(lambda: self._webhook_changed, lambda: self.webhook_url or None,
                             timeout) is None:
             raise WaitTimeout(f"the bot did not call setWebhook within {timeout}s")
+
+    async def wait_webhook_answers(self, count: int,
+                                   timeout: float = 5.0) -> list[int | str]:  # noqa: ASYNC109
+        """The bot's answers to the first `count` deliveries, once it has given them (a reply
+        the handler sent reaches the chat before its delivery is answered)."""
+        answers = await self._wait(
+            lambda: self._webhook_changed,
+            lambda: self.webhook_answers[:count] if len(self.webhook_answers) >= count else None,
+            timeout)
+        if answers is None:
+            raise WaitTimeout(f"{count} webhook deliveries not answered within {timeout}s")
+        return answers
 
     def _get_webhook_info(self, params: Json, files: dict[str, _Upload]) -> Json:
         return {"url": self.webhook_url, "has_custom_certificate": False,
