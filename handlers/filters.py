@@ -44,6 +44,21 @@ class CallbackPrefixes(Filter):
         return f"CallbackPrefixes({', '.join(self.prefixes)})"
 
 
+class InStates(Filter):
+    """Messages in one of the given form states (None: no form): a router's gate, so text
+    typed outside a router's forms is turned away once per router instead of once per step."""
+
+    def __init__(self, states: Iterable[str | None]) -> None:
+        self.states = frozenset(states)
+
+    async def __call__(self, event: TelegramObject, raw_state: str | None = None,
+                       **_: Any) -> bool:
+        return raw_state in self.states
+
+    def __str__(self) -> str:
+        return f"InStates({', '.join(sorted(str(s) for s in self.states))})"
+
+
 class IsNotStaff(Filter):
     async def __call__(self, event: TelegramObject, staff: Staff | None = None, **_: Any) -> bool:
         return staff is None

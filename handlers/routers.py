@@ -3,11 +3,14 @@ fresh routers in its `setup()`, so every Dispatcher (one per test) gets its own.
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 from aiogram import Router
 from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
+from aiogram.fsm.state import State, StatesGroup
 
 from bot.config import Settings
 from handlers import (
@@ -25,7 +28,7 @@ from handlers import (
     staff_admin,
     tickets,
 )
-from handlers.filters import CallbackPrefixes
+from handlers.filters import CallbackPrefixes, InStates
 from handlers.fiscal import receipts as fiscal_receipts
 from handlers.fiscal import retries as fiscal_retries
 from handlers.fiscal import shift as fiscal_shift
@@ -91,6 +94,7 @@ def setup_routers(settings: Settings) -> Router:
         deny.setup(),  # the rest: strangers learn nothing, stale buttons get a hint
     )
     gate_callbacks(root)
+    gate_messages(root)
     return root
 
 
@@ -117,6 +121,49 @@ def _callback_data_of(filters: list[FilterObject]) -> type[CallbackData] | None:
     for item in filters:
         if isinstance(item.callback, CallbackQueryFilter):
             return item.callback.callback_data
+    return None
+
+
+def gate_messages(router: Router) -> None:
+    """Give every leaf router whose message handlers are all steps of forms a gate on those
+    forms' states.
+
+    Text typed outside a form (a phone, "#N", a command) is otherwise offered to every form
+    step before it: ~50 handlers, whose filters aiogram prepares and calls one by one, ahead of
+    the ticket card's. As with the callback gates, a refusal changes no answer (no handler of
+    the router takes another state), and routers with sub-routers get none."""
+    for sub in router.sub_routers:
+        gate_messages(sub)
+    handlers = router.message.handlers
+    if router.sub_routers or not handlers:
+        return
+    bound = [_states_of(h.filters or []) for h in handlers]
+    if all(states is not None for states in bound):
+        router.message.filter(InStates(s for states in bound if states for s in states))
+
+
+def _states_of(filters: list[FilterObject]) -> frozenset[str | None] | None:
+    """The states a handler takes (from its State, StatesGroup or StateFilter filter); None
+    when it takes any."""
+    for item in filters:
+        given = item.callback
+        if isinstance(given, StateFilter):
+            states = [_state_names(s) for s in given.states]
+            return None if None in states else frozenset().union(*states)  # type: ignore[arg-type]
+        if isinstance(given, State) or (inspect.isclass(given) and issubclass(given, StatesGroup)):
+            return _state_names(given)
+    return None
+
+
+def _state_names(state: object) -> frozenset[str | None] | None:
+    if state is None:
+        return frozenset({None})
+    if isinstance(state, str):
+        return None if state == "*" else frozenset({state})
+    if isinstance(state, State):
+        return None if state.state in (None, "*") else frozenset({state.state})
+    if inspect.isclass(state) and issubclass(state, StatesGroup):
+        return frozenset(state.__all_states_names__)
     return None
 
 
