@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, inspect
+from sqlalchemy import JSON, String, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,11 +50,15 @@ def _current(row: FormState | None) -> bool:
     return state.pending or (state.persistent and not state.expired_attributes)
 
 
+# Read for every update (aiogram asks for the state): built once, not per call.
+_FORM = select(FormState).where(FormState.key == bindparam("key"))
+
+
 async def get_form(session: AsyncSession, key: str) -> FormState | None:
     known = _known(session)
     if key in known and _current(known[key]):
         return known[key]
-    row = known[key] = await session.get(FormState, key)
+    row = known[key] = await session.scalar(_FORM, {"key": key})
     return row
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, delete, select
+from sqlalchemy import BigInteger, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,8 +22,16 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+# Every update asks this first: one statement built once (building it per call, and its cache
+# key, cost as much as SQLite running it).
+_APPLIED = select(ProcessedUpdate.update_id).where(
+    ProcessedUpdate.bot_id == bindparam("bot_id"),
+    ProcessedUpdate.update_id == bindparam("update_id"))
+
+
 async def was_processed(session: AsyncSession, bot_id: int, update_id: int) -> bool:
-    return await session.get(ProcessedUpdate, (bot_id, update_id)) is not None
+    applied = await session.scalar(_APPLIED, {"bot_id": bot_id, "update_id": update_id})
+    return applied is not None
 
 
 async def mark_processed(session: AsyncSession, bot_id: int, update_id: int,

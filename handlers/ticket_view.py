@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.views.formatting import h, local_dt, money
 from db.base import utcnow
@@ -114,15 +113,11 @@ async def render_status_picker(
     session: DbSession, ticket_id: int, lang: str
 ) -> InlineKeyboardMarkup:
     ticket = await get_ticket(session, ticket_id)
-    kb = InlineKeyboardBuilder()
-    for status in await allowed_targets(session, ticket.status_id):
-        kb.button(
-            text=f"{status_icon(status)} {status.title(lang)}",
-            callback_data=TicketCb(action=TicketAction.SET, id=ticket.id, arg=status.id),
-        )
-    kb.button(text=_("← Назад"), callback_data=TicketCb(action=TicketAction.CARD, id=ticket.id))
-    kb.adjust(1)
-    return kb.as_markup()
+    rows = [[button(f"{status_icon(status)} {status.title(lang)}",
+                    TicketCb(action=TicketAction.SET, id=ticket.id, arg=status.id))]
+            for status in await allowed_targets(session, ticket.status_id)]
+    rows.append([button(_("← Назад"), TicketCb(action=TicketAction.CARD, id=ticket.id))])
+    return markup(rows)
 
 
 def service_list_markup(tickets: list[Ticket], page: int, pages: int) -> InlineKeyboardMarkup:

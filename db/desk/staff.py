@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import require_owner
@@ -25,11 +25,14 @@ from db.errors import (
 INVITE_PREFIX = "inv_"  # /start payload of an invite link: inv_<token>
 
 
+# Who is writing: asked for every update, so built once (with their cache keys), not per call.
+_BY_TG = select(Staff).where(Staff.tg_user_id == bindparam("tg_user_id"))
+_ACTIVE_BY_TG = _BY_TG.where(Staff.active.is_(True))
+
+
 async def get_staff_by_tg(session: AsyncSession, tg_user_id: int) -> Staff | None:
     """Active staff member for a Telegram user, or None (clients and strangers)."""
-    return await session.scalar(
-        select(Staff).where(Staff.tg_user_id == tg_user_id, Staff.active.is_(True))
-    )
+    return await session.scalar(_ACTIVE_BY_TG, {"tg_user_id": tg_user_id})
 
 
 async def get_staff(session: AsyncSession, staff_id: int) -> Staff:
@@ -57,7 +60,7 @@ async def ensure_owners(
     """Users listed in OWNER_IDS become (or stay) active owners on first contact."""
     if tg_user_id not in set(owner_ids):
         return await get_staff_by_tg(session, tg_user_id)
-    staff = await session.scalar(select(Staff).where(Staff.tg_user_id == tg_user_id))
+    staff = await session.scalar(_BY_TG, {"tg_user_id": tg_user_id})
     if staff is None:
         staff = Staff(tg_user_id=tg_user_id, name=name[:128] or str(tg_user_id), role=Role.OWNER,
                       commission_bp=0, active=True, created_at=utcnow())

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -94,17 +94,19 @@ async def lock_open_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
+_TARGETS = (select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
+            .where(StatusTransition.from_status_id == bindparam("status_id"),
+                   Status.active.is_(True))
+            .order_by(Status.position))
+
+
 async def allowed_targets(session: AsyncSession, status_id: int) -> list[Status]:
     """Statuses a ticket in `status_id` may move to. Read once per session (a card asks for
     them in its desk buttons and in its delivery part); the app never edits the statuses or
     transitions (migrations seed them)."""
     cached: dict[int, list[Status]] = session.info.setdefault("allowed_targets", {})
     if status_id not in cached:
-        cached[status_id] = list(await session.scalars(
-            select(Status).join(StatusTransition, StatusTransition.to_status_id == Status.id)
-            .where(StatusTransition.from_status_id == status_id, Status.active.is_(True))
-            .order_by(Status.position)
-        ))
+        cached[status_id] = list(await session.scalars(_TARGETS, {"status_id": status_id}))
     return list(cached[status_id])
 
 
@@ -226,15 +228,24 @@ def _ticket_query() -> Select[Ticket]:
     return select(Ticket).options(*_TICKET_LOADS)
 
 
+# A card opens with one of these: built once (building a statement with its loader options,
+# and its cache key, cost more than SQLite running it).
+_TICKET_BY_ID = _ticket_query().where(Ticket.id == bindparam("ticket_id"))
+_TICKET_BY_NUMBER = _ticket_query().where(Ticket.number == bindparam("number"))
+
+
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
-    ticket = await session.scalar(_ticket_query().where(Ticket.id == ticket_id))
+    ticket = await session.scalar(_TICKET_BY_ID, {"ticket_id": ticket_id})
     if ticket is None:
         raise NotFound("ticket", ticket_id=ticket_id)
     return ticket
 
 
+_NUMBER = select(Ticket.number).where(Ticket.id == bindparam("ticket_id"))
+
+
 async def ticket_number(session: AsyncSession, ticket_id: int) -> int | None:
-    return await session.scalar(select(Ticket.number).where(Ticket.id == ticket_id))
+    return await session.scalar(_NUMBER, {"ticket_id": ticket_id})
 
 
 MAX_NUMBER = 2**63 - 1  # BIGINT: a larger number (a forged label, a typo) is no ticket's
@@ -242,7 +253,7 @@ MAX_NUMBER = 2**63 - 1  # BIGINT: a larger number (a forged label, a typo) is no
 
 async def get_ticket_by_number(session: AsyncSession, number: int) -> Ticket:
     ticket = None if not 0 < number <= MAX_NUMBER else await session.scalar(
-        _ticket_query().where(Ticket.number == number))
+        _TICKET_BY_NUMBER, {"number": number})
     if ticket is None:
         raise NotFound("ticket", number=number)
     return ticket
@@ -354,10 +365,12 @@ async def list_comments(session: AsyncSession, ticket_id: int) -> list[Comment]:
     ))
 
 
+_COMMENTS = select(func.count()).select_from(Comment).where(
+    Comment.ticket_id == bindparam("ticket_id"))
+
+
 async def count_comments(session: AsyncSession, ticket_id: int) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.ticket_id == ticket_id)
-    ) or 0
+    return await session.scalar(_COMMENTS, {"ticket_id": ticket_id}) or 0
 
 
 async def status_history(session: AsyncSession, ticket_id: int) -> list[StatusChange]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -508,13 +508,21 @@ def _outcome(message: OutboxMessage) -> str:
     return "pending"
 
 
+# Every ticket card reads these two: built once, not per card.
+_TICKET_MESSAGES = (
+    select(OutboxMessage).where(OutboxMessage.ticket_id == bindparam("ticket_id"))
+    .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    .execution_options(populate_existing=True))  # the worker updates rows behind the ORM
+_LAST_FAILED = (
+    select(OutboxMessage.id).where(OutboxMessage.ticket_id == bindparam("ticket_id"),
+                                   OutboxMessage.state == OutboxState.FAILED,
+                                   OutboxMessage.kind != bindparam("exclude_kind"))
+    .order_by(OutboxMessage.id.desc()).limit(1))
+
+
 async def delivery_state(session: AsyncSession, ticket_id: int) -> list[DeliveryStatus]:
     """The ticket's messages, newest first: data for ✓ Telegram / ✓ SMS / ✗ why / ⏳."""
-    messages = list(await session.scalars(
-        select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .execution_options(populate_existing=True)  # the worker updates rows behind the ORM
-    ))
+    messages = list(await session.scalars(_TICKET_MESSAGES, {"ticket_id": ticket_id}))
     tg_errors: dict[int, str | None] = {}
     if messages:
         rows = await session.execute(
@@ -547,8 +555,5 @@ async def attempts_of(session: AsyncSession, outbox_id: int) -> Sequence[Deliver
 
 async def last_failed(session: AsyncSession, ticket_id: int, exclude_kind: str) -> int | None:
     """The id of the ticket's latest message that failed for good (not of `exclude_kind`)."""
-    return await session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.ticket_id == ticket_id,
-                                       OutboxMessage.state == OutboxState.FAILED,
-                                       OutboxMessage.kind != exclude_kind)
-        .order_by(OutboxMessage.id.desc()).limit(1))
+    return await session.scalar(_LAST_FAILED,
+                                {"ticket_id": ticket_id, "exclude_kind": exclude_kind})
