@@ -13,11 +13,12 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot import logs
 from bot.config import Settings
 from bot.fsm_storage import update_session
-from bot.unit_of_work import UnitOfWork, current_uow
+from bot.unit_of_work import UnitOfWork, current_uow, watch_writes
 from bot.views.client_notices import ClientNoticeTexts
 from bot.views.links import StatusLinks
 from db.desk.models import Client
@@ -39,6 +40,7 @@ class DbSessionMiddleware(BaseMiddleware):
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
+        watch_writes(session_factory.kw.get("sync_session_class", Session))
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         bot: Bot = data["bot"]
