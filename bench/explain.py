@@ -31,7 +31,7 @@ from db.desk.models import Client, Ticket
 from db.desk.tickets import allowed_targets, client_tickets, count_comments, get_ticket_by_number
 from db.engine import create_engine, create_session_factory
 from db.money.closing import ticket_money
-from db.money.receipts import unpaid_ticket_sales
+from db.notify.outbox import delivery_state
 from db.reports.queries import day_report
 
 TZ = ZoneInfo("Europe/Kyiv")
@@ -77,8 +77,8 @@ async def _card(s: AsyncSession, c: Context) -> None:
     ticket = await get_ticket_by_number(s, c.number)
     await count_comments(s, ticket.id)
     await ticket_money(s, ticket.id)
-    await unpaid_ticket_sales(s, ticket.id, limit=2)
     await allowed_targets(s, ticket.status_id)
+    await delivery_state(s, ticket.id)
 
 
 async def _client_card(s: AsyncSession, c: Context) -> None:

@@ -27,15 +27,14 @@ async def render_ticket(session: DbSession, ticket_id: int | Ticket, lang: str, 
     getters load them), so a card opened by number loads the ticket once."""
     ticket = ticket_id if isinstance(ticket_id, Ticket) else await get_ticket(session, ticket_id)
     comments = await count_comments(session, ticket.id)
-    lines = await desk_lines(session, ticket, comments, lang, tz)
-    lines += await money_card.card_lines(session, ticket, lang)
-    lines += await delivery.card_lines(session, ticket, lang, tz)
+    money_lines, money_rows = await money_card.card_part(session, ticket, lang)
+    delivery_lines, delivery_rows = await delivery.card_part(session, ticket, lang, tz)
+    lines = [*await desk_lines(session, ticket, comments, lang, tz), *money_lines,
+             *delivery_lines]
     # Rows of plain lists, not aiogram's InlineKeyboardBuilder: it deep-copies every pydantic
     # button at each step, ~20 % of the card's rendering.
-    rows = [*chunked(await desk_buttons(session, ticket, comments), 2),
-            *await money_card.card_rows(session, ticket, lang),
-            *await delivery.card_rows(session, ticket, lang),
-            *intake_receipt.card_rows(ticket)]
+    rows = [*chunked(await desk_buttons(session, ticket, comments), 2), *money_rows,
+            *delivery_rows, *intake_receipt.card_rows(ticket)]
     return "\n".join(lines), markup(rows)
 
 

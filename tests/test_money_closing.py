@@ -205,7 +205,24 @@ async def test_closing_status_and_the_tabs_money(session: AsyncSession) -> None:
     await refund(session, owner, paid.id, None, cash.id, now=T0)
     await receipt_for(session, owner, 2500, ticket)
     await add_expense(session, owner, ticket.id, "Шлейф", 700, (await card_type(session)).id, T0)
-    assert await ticket_money(session, ticket.id) == (3, 10000, 10000, 2500, 700)
+    assert await ticket_money(session, ticket.id) == (3, 10000, 10000, 2500, 700, (3, 2500))
+
+
+async def test_the_card_offers_to_pay_the_one_unpaid_sale_only(session: AsyncSession) -> None:
+    """`to_pay` (the card's "💳 Оплатить" button): the ticket's unpaid sale with a total, only
+    when there is exactly one."""
+    owner = await make_staff(session, Role.OWNER)
+    ticket = await ticket_at(session, owner, "ready")
+    assert (await ticket_money(session, ticket.id)).to_pay is None  # no receipt
+    await create_receipt(session, owner, ticket.id, now=T0)  # empty: nothing to pay
+    assert (await ticket_money(session, ticket.id)).to_pay is None
+    first = await receipt_for(session, owner, 2500, ticket)
+    assert (await ticket_money(session, ticket.id)).to_pay == (first.id, 2500)
+    second = await receipt_for(session, owner, 900, ticket)
+    assert (await ticket_money(session, ticket.id)).to_pay is None  # which one? the tab says
+    await pay_receipt(session, owner, first.id, [((await cash_type(session)).id, 2500, None)],
+                      now=T0)
+    assert (await ticket_money(session, ticket.id)).to_pay == (second.id, 900)
 
 
 class NoTexts:

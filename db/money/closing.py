@@ -235,20 +235,25 @@ async def amount_due(session: AsyncSession, ticket_id: int) -> int:
 
 
 @functools.cache
-def _ticket_money_statement() -> Select[int, int, int, int, int]:
+def _ticket_money_statement() -> Select[int, int, int, int, int, int, int | None, int | None]:
     """Built once: constructing these CASE sums (and their cache key) costs more than running
     them on a ticket's few receipts, and every card shows them."""
     ticket_id = bindparam("ticket_id", type_=BigInteger)
     sale = Receipt.kind == ReceiptKind.SALE
+    unpaid = and_(sale, Receipt.status == ReceiptStatus.UNPAID)
+    payable = and_(unpaid, Receipt.total > 0)
     return select(
         func.count(Receipt.id),
         func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.PAID),
                                      Receipt.total), else_=0)), 0),
         func.coalesce(func.sum(case((Receipt.kind == ReceiptKind.REFUND, Receipt.total),
                                     else_=0)), 0),
-        func.coalesce(func.sum(case((and_(sale, Receipt.status == ReceiptStatus.UNPAID),
-                                     Receipt.total), else_=0)), 0),
+        func.coalesce(func.sum(case((unpaid, Receipt.total), else_=0)), 0),
         expenses_sum(ticket_id).scalar_subquery(),
+        # The unpaid sales with a total: how many, and (for when it is one) its id and total.
+        func.count(case((payable, Receipt.id))),
+        func.max(case((payable, Receipt.id))),
+        func.max(case((payable, Receipt.total))),
     ).where(Receipt.ticket_id == ticket_id)
 
 
@@ -258,11 +263,18 @@ class TicketMoney(NamedTuple):
     refunded: int
     due: int  # unpaid sales
     expenses: int
+    # (receipt id, total) of the ticket's unpaid sale with a total, when there is exactly one:
+    # the card's "💳 Оплатить" button.
+    to_pay: tuple[int, int] | None = None
 
 
 async def ticket_money(session: AsyncSession, ticket_id: int) -> TicketMoney:
     """A ticket's money for its card and its "Оплата" tab: one statement, an aggregate over
     its receipts with the expenses sum beside it."""
-    count, paid, refunded, due, expenses = (await session.execute(
-        _ticket_money_statement(), {"ticket_id": ticket_id})).one()
-    return TicketMoney(int(count), int(paid), int(refunded), int(due), int(expenses or 0))
+    count, paid, refunded, due, expenses, payable, payable_id, payable_total = (
+        await session.execute(_ticket_money_statement(), {"ticket_id": ticket_id})).one()
+    to_pay = None
+    if payable == 1 and payable_id is not None and payable_total is not None:
+        to_pay = (int(payable_id), int(payable_total))
+    return TicketMoney(int(count), int(paid), int(refunded), int(due), int(expenses or 0),
+                       to_pay)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -258,19 +258,6 @@ async def unpaid_quick_sales(session: AsyncSession, limit: int) -> list[Receipt]
         select(Receipt).where(Receipt.ticket_id.is_(None), Receipt.kind == ReceiptKind.SALE,
                               Receipt.status == ReceiptStatus.UNPAID)
         .order_by(Receipt.id.desc()).limit(limit)))
-
-
-# Every ticket card asks (for its "💳 Оплатить" button): built once, not per card.
-_UNPAID_SALES = select(Receipt.id, Receipt.total).where(
-    Receipt.ticket_id == bindparam("ticket_id"), Receipt.kind == ReceiptKind.SALE,
-    Receipt.status == ReceiptStatus.UNPAID, Receipt.total > 0).limit(bindparam("limit"))
-
-
-async def unpaid_ticket_sales(session: AsyncSession, ticket_id: int, limit: int
-                              ) -> list[tuple[int, int]]:
-    """(receipt id, total) of a ticket's unpaid sales with a total, at most `limit`."""
-    rows = await session.execute(_UNPAID_SALES, {"ticket_id": ticket_id, "limit": limit})
-    return [(rid, total) for rid, total in rows]
 
 
 async def ticket_receipts(session: AsyncSession, ticket_id: int) -> list[Receipt]:

@@ -508,16 +508,11 @@ def _outcome(message: OutboxMessage) -> str:
     return "pending"
 
 
-# Every ticket card reads these two: built once, not per card.
+# Every ticket card reads it: built once, not per card.
 _TICKET_MESSAGES = (
     select(OutboxMessage).where(OutboxMessage.ticket_id == bindparam("ticket_id"))
     .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     .execution_options(populate_existing=True))  # the worker updates rows behind the ORM
-_LAST_FAILED = (
-    select(OutboxMessage.id).where(OutboxMessage.ticket_id == bindparam("ticket_id"),
-                                   OutboxMessage.state == OutboxState.FAILED,
-                                   OutboxMessage.kind != bindparam("exclude_kind"))
-    .order_by(OutboxMessage.id.desc()).limit(1))
 
 
 async def delivery_state(session: AsyncSession, ticket_id: int) -> list[DeliveryStatus]:
@@ -551,9 +546,3 @@ async def attempts_of(session: AsyncSession, outbox_id: int) -> Sequence[Deliver
         select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id)
         .order_by(DeliveryAttempt.id)
     )).all()
-
-
-async def last_failed(session: AsyncSession, ticket_id: int, exclude_kind: str) -> int | None:
-    """The id of the ticket's latest message that failed for good (not of `exclude_kind`)."""
-    return await session.scalar(_LAST_FAILED,
-                                {"ticket_id": ticket_id, "exclude_kind": exclude_kind})

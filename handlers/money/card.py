@@ -9,8 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.views.formatting import money
 from db.desk.models import Ticket
 from db.engine import DbSession
-from db.money.closing import adjusted, ticket_money
-from db.money.receipts import unpaid_ticket_sales
+from db.money.closing import TicketMoney, adjusted, ticket_money
 from keyboards.common import button
 from keyboards.money import (
     CloseAction,
@@ -24,8 +23,16 @@ from keyboards.money import (
 )
 
 
-async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]:
-    count, paid, refunded, due, expenses = await ticket_money(session, ticket.id)
+async def card_part(session: DbSession, ticket: Ticket, lang: str
+                    ) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """The card's money lines and buttons, from one read of the ticket's money."""
+    totals = await ticket_money(session, ticket.id)
+    return await _lines(session, ticket, totals, lang), _rows(ticket, totals, lang)
+
+
+async def _lines(session: DbSession, ticket: Ticket, totals: TicketMoney, lang: str
+                 ) -> list[str]:
+    count, paid, refunded, due, expenses, _to_pay = totals
     lines = []
     if count:
         text = _("💳 Оплачено: {paid}").format(paid=money(paid, lang))
@@ -48,14 +55,12 @@ async def card_lines(session: DbSession, ticket: Ticket, lang: str) -> list[str]
     return lines
 
 
-async def card_rows(session: DbSession, ticket: Ticket, lang: str
-                    ) -> list[list[InlineKeyboardButton]]:
+def _rows(ticket: Ticket, totals: TicketMoney, lang: str) -> list[list[InlineKeyboardButton]]:
     rows = [[button(_("💳 Оплата"), ReceiptCb(action=ReceiptAction.TAB, id=ticket.id)),
              button(_("🧾 Расходы"), ExpenseCb(action=ExpenseAction.TAB, id=ticket.id))]]
-    unpaid = await unpaid_ticket_sales(session, ticket.id, limit=2)
     # The desk's most common act — the client pays the quote — one tap from the card.
-    if len(unpaid) == 1:
-        rid, due = unpaid[0]
+    if totals.to_pay is not None:
+        rid, due = totals.to_pay
         rows.insert(0, [button(_("💳 Оплатить {amount}").format(amount=money(due, lang)),
                                PayCb(action=PayAction.START, id=rid))])
     if not ticket.status.kind.is_closed:

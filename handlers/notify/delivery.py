@@ -15,7 +15,7 @@ from db.desk.models import StatusKind, Ticket
 from db.desk.tickets import allowed_targets
 from db.engine import DbSession
 from db.notify.models import MessageKind
-from db.notify.outbox import DeliveryStatus, delivery_state, last_failed
+from db.notify.outbox import DeliveryStatus, delivery_state
 from db.notify.policy import SMS_OFF_REASON, STAFF_KIND, TELEGRAM_ONLY_REASON
 from keyboards.common import button
 from keyboards.notify import NotifyAction, NotifyCb
@@ -79,17 +79,21 @@ def delivery_line(state: DeliveryStatus, lang: str, tz: ZoneInfo) -> str:
     return f"  {_mark(state)} · {kind_label(state.kind)} · {when}"
 
 
-async def card_lines(session: DbSession, ticket: Ticket, lang: str, tz: ZoneInfo) -> list[str]:
+async def card_part(session: DbSession, ticket: Ticket, lang: str, tz: ZoneInfo
+                    ) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """The card's client-message lines and buttons, from one read of the ticket's messages."""
     states = [s for s in await delivery_state(session, ticket.id) if s.kind != STAFF_KIND]
-    if not states:
-        return []
-    lines = [_("📨 Сообщения клиенту:")]
-    lines.extend(delivery_line(s, lang, tz) for s in states[:CARD_MESSAGES])
-    return lines
+    lines = []
+    if states:
+        lines = [_("📨 Сообщения клиенту:")]
+        lines.extend(delivery_line(s, lang, tz) for s in states[:CARD_MESSAGES])
+    # The latest message that failed for good (states are newest first; ids grow).
+    failed = max((s.outbox_id for s in states if s.outcome == "failed"), default=None)
+    return lines, await _rows(session, ticket, failed, lang)
 
 
-async def card_rows(session: DbSession, ticket: Ticket, lang: str
-                    ) -> list[list[InlineKeyboardButton]]:
+async def _rows(session: DbSession, ticket: Ticket, failed: int | None, lang: str
+                ) -> list[list[InlineKeyboardButton]]:
     first: list[InlineKeyboardButton] = []
     if not ticket.status.kind.is_closed:
         ready = [s for s in await allowed_targets(session, ticket.status_id)
@@ -100,7 +104,6 @@ async def card_rows(session: DbSession, ticket: Ticket, lang: str
                                          arg=ready[0].id)))
     first.append(button(_("📱 Для клиента"), NotifyCb(action=NotifyAction.QR, id=ticket.id)))
     rows = [first]
-    failed = await last_failed(session, ticket.id, exclude_kind=STAFF_KIND)
     if failed is not None:
         rows.append([button(_("🔁 Повторить отправку"),
                             NotifyCb(action=NotifyAction.RETRY, id=ticket.id, arg=failed))])
