@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, String, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -51,17 +51,24 @@ async def get_client(session: AsyncSession, client_id: int) -> Client:
     return client
 
 
+# The client card after every search that finds one: built once, not per card.
+_WITH_DEVICES = (select(Client).where(Client.id == bindparam("client_id"))
+                 .options(selectinload(Client.devices)))
+
+
 async def get_client_with_devices(session: AsyncSession, client_id: int) -> Client:
-    client = await session.scalar(
-        select(Client).where(Client.id == client_id).options(selectinload(Client.devices))
-    )
+    client = await session.scalar(_WITH_DEVICES, {"client_id": client_id})
     if client is None:
         raise NotFound("client", client_id=client_id)
     return client
 
 
-def _has_phone(e164: str) -> ColumnElement[bool]:
+def _has_phone(e164: str | ColumnElement[str]) -> ColumnElement[bool]:
     return or_(Client.phone == e164, Client.extra_phone == e164)
+
+
+# A typed phone's owner (the search's first step): built once, not per search.
+_BY_NUMBER = select(Client).where(_has_phone(bindparam("e164", type_=String)))
 
 
 async def find_client_by_phone(
@@ -200,7 +207,7 @@ async def _by_phone(session: AsyncSession, query: str, region: str, limit: int
     except InvalidPhone:
         e164 = None
     if e164:
-        found += await session.scalars(select(Client).where(_has_phone(e164)))
+        found += await session.scalars(_BY_NUMBER, {"e164": e164})
     sqlite = session.get_bind().dialect.name == "sqlite"
     tail = only[::-1]
     found += await session.scalars(

@@ -426,10 +426,12 @@ async def device_tickets(session: AsyncSession, device_id: int) -> list[Ticket]:
     ))
 
 
+_CLIENT_TICKETS = (_ticket_query().where(Ticket.client_id == bindparam("client_id"))
+                   .order_by(Ticket.number.desc()))
+
+
 async def client_tickets(session: AsyncSession, client_id: int) -> list[Ticket]:
-    return list(await session.scalars(
-        _ticket_query().where(Ticket.client_id == client_id).order_by(Ticket.number.desc())
-    ))
+    return list(await session.scalars(_CLIENT_TICKETS, {"client_id": client_id}))
 
 
 async def open_tickets(
