@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench import update_costs
 from bench.chain_data import STATUS
 from bench.generate import generate
 from bench.interactions import INTERACTIONS, measure, national, prepare
@@ -21,6 +23,7 @@ from db.desk.tickets import get_ticket_by_number, next_number
 from db.engine import create_engine, create_session_factory
 from db.money.models import Payment, Receipt, ReceiptLine, ReceiptStatus
 from db.reports.queries import day_report
+from handlers import ticket_card
 
 NOW = datetime(2026, 11, 25, 16, 30, tzinfo=UTC)
 OWNER = 5_000_001
@@ -96,3 +99,15 @@ async def test_one_iteration_through_the_real_app(db_url: str, tmp_path: Path) -
     assert all(r.queries != "—" for r in report.rows)
     assert report.processes["app"]["VmRSS"] > 0 and report.processes["echo"]["cold_start"] > 0
     assert "| /today |" in report.markdown()
+
+
+async def test_update_costs_in_process(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    factory = await _generated(db_url)
+    await factory.kw["bind"].dispose()
+    args = argparse.Namespace(url=db_url, owner=OWNER, n=2, seed=2, parts=True)
+    await update_costs.run(args)
+    printed = capsys.readouterr().out
+    for name in ("phone", "last 4 digits", "#N", "/ticket N", "/today"):
+        assert f"\n{name} " in printed
+    assert "render_ticket" in printed and "was_processed" in printed
+    assert not hasattr(ticket_card.render_ticket, "__wrapped__")  # the wrappers are gone
