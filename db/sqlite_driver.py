@@ -8,15 +8,16 @@ SQLite. The cursor here does all four in one call on aiosqlite's thread and keep
 SQLAlchemy reads afterwards (rows, description, rowcount, lastrowid).
 
 A statement that cannot wait for a lock does not cross threads at all: it runs on the event
-loop's own thread (a look-up takes SQLite ~3 µs, the hop ~100 µs). Such are a SELECT, a BEGIN,
-and the COMMIT or ROLLBACK of a transaction that wrote nothing (WAL: readers never wait for a
-writer). Two guards keep the loop from stalling on one: the busy timeout is 0 while it runs (a
-lock that is taken fails at once instead of waiting), and a progress handler interrupts it once
-it has run `INLINE_BUDGET`. Either way the statement is run again on aiosqlite's thread, where
-it may wait and run as long as it needs; an interrupted SELECT leaves its transaction as it was.
-Writes (INSERT, UPDATE, DELETE, DDL) and the COMMIT of a transaction that wrote always go to the
-thread: a write that is interrupted rolls its whole transaction back, and a COMMIT may
-checkpoint the WAL.
+loop's own thread (a look-up takes SQLite ~3 µs, the hop ~100 µs). Such are a SELECT (with a
+CTE too, the reports'), a BEGIN, and the COMMIT or ROLLBACK of a transaction that wrote
+nothing (WAL: readers never wait for a writer). Two guards keep the loop from stalling on
+one: the busy timeout is 0 while it runs (a lock that is taken fails at once instead of
+waiting), and a progress handler interrupts it once it has run `INLINE_BUDGET`. Either way
+the statement is run again on aiosqlite's thread, where it may wait and run as long as it
+needs; an interrupted SELECT leaves its transaction as it was. A statement that once ran past
+the budget goes to the thread at once afterwards (`_SLOW`). Writes (INSERT, UPDATE, DELETE,
+DDL) and the COMMIT of a transaction that wrote always go to the thread: a write that is
+interrupted rolls its whole transaction back, and a COMMIT may checkpoint the WAL.
 
 Plugged in through `create_async_engine(module=...)`, SQLAlchemy's documented way to give a
 dialect another DBAPI module; server-side cursors (`stream`, `yield_per`) keep aiosqlite's own,
@@ -28,6 +29,7 @@ check_same_thread=False (db/engine.py).
 from __future__ import annotations
 
 import collections
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -54,13 +56,32 @@ _HAND_OVER = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT}
 
 
 class _HandOver(Exception):
-    """The statement would wait for a lock or ran past the budget: run it on the thread."""
+    """The statement would wait for a lock or ran past the budget (`slow`): run it on the
+    thread."""
+
+    def __init__(self, slow: bool) -> None:
+        super().__init__()
+        self.slow = slow
+
+
+# Statements that once ran past the budget go straight to the thread afterwards: a report's
+# long query would otherwise waste the budget on the loop every time before it is handed over.
+# By SQL text, so by shape, not by arguments (a day's report and a year's share it); bounded.
+_SLOW: set[str] = set()
+_SLOW_MAX = 1000
+
+
+# A statement with a CTE (`WITH …`) may end in a write; any of these words makes it one to us
+# (a column named so too: it then merely runs on the thread).
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def _inline(operation: str) -> bool:
     """Statements that never write: they may run on the loop's thread."""
     head = operation.lstrip()[:6].upper()
-    return head == "SELECT" or head.startswith("BEGIN")
+    if head == "SELECT" or head.startswith("BEGIN"):
+        return True
+    return head.startswith("WITH") and _WRITES.search(operation) is None
 
 
 @contextmanager
@@ -73,8 +94,9 @@ def _on_loop_thread(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode & 0xFF in _HAND_OVER:
-            raise _HandOver from error
+        code = error.sqlite_errorcode & 0xFF
+        if code in _HAND_OVER:
+            raise _HandOver(slow=code == sqlite3.SQLITE_INTERRUPT) from error
         raise
     finally:
         conn.set_progress_handler(None, 0)
@@ -184,11 +206,17 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             return None
         if operation.lstrip()[:5].upper() == "BEGIN":
             self.wrote = False
+        if operation in _SLOW:
+            return None
         conn = self._connection._conn
         try:
             with _on_loop_thread(conn):
                 return _run(conn, operation, parameters, False)
-        except _HandOver:
+        except _HandOver as handed:
+            if handed.slow:
+                if len(_SLOW) >= _SLOW_MAX:
+                    _SLOW.clear()
+                _SLOW.add(operation)
             return None
 
     def commit(self) -> None:

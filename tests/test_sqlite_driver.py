@@ -29,6 +29,12 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def fresh_slow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which statements ran past the budget is remembered per process: not across tests."""
+    monkeypatch.setattr(sqlite_driver, "_SLOW", set())
+
+
 @pytest.fixture
 def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every call aiosqlite runs on its thread, by name."""
@@ -59,6 +65,12 @@ async def test_reads_stay_on_the_loop_and_a_write_is_one_hop(engine: AsyncEngine
         await conn.execute(text("SELECT n FROM t"))
         await conn.rollback()
         assert hops == ["_run", "commit"]
+        cte = "WITH x AS (SELECT 7 AS n)"
+        assert (await conn.execute(text(f"{cte} SELECT n FROM x"))).scalar() == 7
+        assert hops == ["_run", "commit"]  # a read with a CTE: on the loop
+        await conn.execute(text(f"{cte} INSERT INTO t (name, n) SELECT 'x', n FROM x"))
+        assert hops == ["_run", "commit", "_run"]  # a CTE that writes: on the thread
+        await conn.rollback()
         # On the loop's thread a lock that is taken fails at once (and the statement goes to
         # the thread) instead of sleeping in SQLite's busy handler with the loop stopped.
         on_loop = await conn.execute(text("SELECT * FROM pragma_busy_timeout"))
@@ -83,6 +95,15 @@ async def test_a_read_past_the_budget_runs_again_on_the_thread(
     async with engine.connect() as conn:
         kept = await conn.execute(text("SELECT n FROM t WHERE name = 'r0'"))
         assert kept.scalar() == -1
+    # Remembered: with all the time in the world it still goes straight to the thread (no
+    # budget wasted on the loop first); other reads stay on the loop.
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 60.0)
+    hops.clear()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT sum(n), count(*) FROM t AS a"))
+        assert hops == ["_run"]
+        await conn.execute(text("SELECT count(*) FROM t"))
+        assert hops == ["_run"]
 
 
 async def test_a_writer_waits_for_the_lock_on_the_thread_not_on_the_loop(
