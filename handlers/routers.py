@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 
 from aiogram import Router
-from aiogram.dispatcher.event.handler import FilterObject
-from aiogram.filters import StateFilter
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
+from aiogram.filters import Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 
@@ -105,23 +106,8 @@ def gate_callbacks(router: Router) -> None:
     of another prefix refuses it by raising inside `unpack`: ~15 µs a handler, ~110 handlers
     before a ticket card's buttons. The gate refuses once per router and changes no answer,
     since none of the router's handlers could match another prefix. A router with any other
-    kind of callback handler (a catch-all) gets no gate; a router with sub-routers neither,
-    because aiogram skips the sub-routers of a router whose gate refuses."""
-    for sub in router.sub_routers:
-        gate_callbacks(sub)
-    handlers = router.callback_query.handlers
-    if router.sub_routers or not handlers:
-        return
-    classes = [_callback_data_of(h.filters or []) for h in handlers]
-    if all(classes):
-        router.callback_query.filter(CallbackPrefixes(c for c in classes if c is not None))
-
-
-def _callback_data_of(filters: list[FilterObject]) -> type[CallbackData] | None:
-    for item in filters:
-        if isinstance(item.callback, CallbackQueryFilter):
-            return item.callback.callback_data
-    return None
+    kind of callback handler (a catch-all) gets no gate."""
+    _gate_leaves(router, "callback_query", _prefix_gate)
 
 
 def gate_messages(router: Router) -> None:
@@ -131,15 +117,40 @@ def gate_messages(router: Router) -> None:
     Text typed outside a form (a phone, "#N", a command) is otherwise offered to every form
     step before it: ~50 handlers, whose filters aiogram prepares and calls one by one, ahead of
     the ticket card's. As with the callback gates, a refusal changes no answer (no handler of
-    the router takes another state), and routers with sub-routers get none."""
+    the router takes another state)."""
+    _gate_leaves(router, "message", _state_gate)
+
+
+def _gate_leaves(router: Router, event: str,
+                 gate: Callable[[list[HandlerObject]], Filter | None]) -> None:
+    """The gate `gate` makes of each leaf router's `event` handlers (None: no gate). Leaves
+    only: aiogram skips the sub-routers of a router whose gate refuses."""
     for sub in router.sub_routers:
-        gate_messages(sub)
-    handlers = router.message.handlers
-    if router.sub_routers or not handlers:
+        _gate_leaves(sub, event, gate)
+    observer = router.observers[event]
+    if router.sub_routers or not observer.handlers:
         return
+    if (made := gate(observer.handlers)) is not None:
+        observer.filter(made)
+
+
+def _prefix_gate(handlers: list[HandlerObject]) -> CallbackPrefixes | None:
+    classes = [_callback_data_of(h.filters or []) for h in handlers]
+    return CallbackPrefixes(c for c in classes if c is not None) if all(classes) else None
+
+
+def _callback_data_of(filters: list[FilterObject]) -> type[CallbackData] | None:
+    for item in filters:
+        if isinstance(item.callback, CallbackQueryFilter):
+            return item.callback.callback_data
+    return None
+
+
+def _state_gate(handlers: list[HandlerObject]) -> InStates | None:
     bound = [_states_of(h.filters or []) for h in handlers]
-    if all(states is not None for states in bound):
-        router.message.filter(InStates(s for states in bound if states for s in states))
+    if not all(states is not None for states in bound):
+        return None
+    return InStates(s for states in bound if states for s in states)
 
 
 def _states_of(filters: list[FilterObject]) -> frozenset[str | None] | None:
