@@ -85,12 +85,18 @@ def _inline(operation: str) -> bool:
 
 
 @contextmanager
-def _on_loop_thread(conn: sqlite3.Connection) -> Iterator[None]:
-    """No waiting for a lock, no running past the budget: either raises _HandOver."""
+def _on_loop_thread(conn: sqlite3.Connection, *, budget: bool) -> Iterator[None]:
+    """No waiting for a lock and, with `budget`, no running past it: either raises _HandOver.
+
+    Only a statement that may run long gets the budget. BEGIN, COMMIT and ROLLBACK are a few
+    VM steps, yet SQLite counts a cached statement's steps across its runs and may call the
+    progress handler at the end of one: a BEGIN interrupted there has begun all the same (and
+    a loaded machine passes the deadline easily), and would then be run again."""
     deadline = time.perf_counter() + INLINE_BUDGET
     busy_timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
     conn.execute("PRAGMA busy_timeout = 0")
-    conn.set_progress_handler(lambda: time.perf_counter() > deadline, _PROGRESS_STEPS)
+    if budget:
+        conn.set_progress_handler(lambda: time.perf_counter() > deadline, _PROGRESS_STEPS)
     try:
         yield
     except sqlite3.OperationalError as error:
@@ -99,7 +105,8 @@ def _on_loop_thread(conn: sqlite3.Connection) -> Iterator[None]:
             raise _HandOver(slow=code == sqlite3.SQLITE_INTERRUPT) from error
         raise
     finally:
-        conn.set_progress_handler(None, 0)
+        if budget:
+            conn.set_progress_handler(None, 0)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
 
 
@@ -171,6 +178,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         adapt: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapt._execute_mutex:
             conn = self._connection._conn
+            if many:
+                adapt.wrote = True
             outcome = None if many else adapt.run_here(operation, parameters)
             if outcome is None:
                 outcome = await self._connection._execute(_run, conn, operation, parameters,
@@ -204,13 +213,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if not _inline(operation):
             self.wrote = True
             return None
-        if operation.lstrip()[:5].upper() == "BEGIN":
+        begin = operation.lstrip()[:5].upper() == "BEGIN"
+        if begin:
             self.wrote = False
-        if operation in _SLOW:
+        elif operation in _SLOW:
             return None
         conn = self._connection._conn
         try:
-            with _on_loop_thread(conn):
+            with _on_loop_thread(conn, budget=not begin):
                 return _run(conn, operation, parameters, False)
         except _HandOver as handed:
             if handed.slow:
@@ -244,7 +254,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             if not conn.in_transaction:
                 return
             try:
-                with _on_loop_thread(conn):
+                with _on_loop_thread(conn, budget=False):
                     here(conn)
                 return
             except _HandOver:

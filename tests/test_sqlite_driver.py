@@ -71,6 +71,11 @@ async def test_reads_stay_on_the_loop_and_a_write_is_one_hop(engine: AsyncEngine
         await conn.execute(text(f"{cte} INSERT INTO t (name, n) SELECT 'x', n FROM x"))
         assert hops == ["_run", "commit", "_run"]  # a CTE that writes: on the thread
         await conn.rollback()
+        hops.clear()
+        await conn.execute(text("INSERT INTO t (name, n) VALUES (:name, :n)"),
+                           [{"name": "m1", "n": 1}, {"name": "m2", "n": 2}])
+        await conn.commit()
+        assert hops == ["_run", "commit"]  # many rows at once: a write, its COMMIT too
         # On the loop's thread a lock that is taken fails at once (and the statement goes to
         # the thread) instead of sleeping in SQLite's busy handler with the loop stopped.
         on_loop = await conn.execute(text("SELECT * FROM pragma_busy_timeout"))
@@ -104,6 +109,20 @@ async def test_a_read_past_the_budget_runs_again_on_the_thread(
         assert hops == ["_run"]
         await conn.execute(text("SELECT count(*) FROM t"))
         assert hops == ["_run"]
+
+
+async def test_begin_and_the_end_of_a_read_are_never_cut_short(
+        engine: AsyncEngine, hops: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite counts a cached statement's VM steps across its runs and may call the progress
+    handler at the end of a BEGIN, which has begun by then: run again, it failed with "cannot
+    start a transaction within a transaction" (seen on a loaded machine). BEGIN, COMMIT and
+    ROLLBACK run without the budget; here every step is past it."""
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 0.0)
+    monkeypatch.setattr(sqlite_driver, "_PROGRESS_STEPS", 1)
+    for _ in range(3):
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+    assert hops == ["_run", "_run", "_run"]  # only the SELECT, cut short then remembered
 
 
 async def test_a_writer_waits_for_the_lock_on_the_thread_not_on_the_loop(
