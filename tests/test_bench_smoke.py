@@ -1,5 +1,6 @@
-"""bench.generate and bench.interactions at a tiny scale: the rows are what the app writes and
-reads, and one iteration goes through the real app. No timing assertions."""
+"""bench.generate, bench.interactions and bench.update_costs at a tiny scale: the rows are what
+the app writes and reads, and one iteration goes through the real app (and through its
+Dispatcher in process). No timing assertions."""
 
 from __future__ import annotations
 
