@@ -76,12 +76,14 @@ _SLOW_MAX = 1000
 _WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
-def _inline(operation: str) -> bool:
-    """Statements that never write: they may run on the loop's thread."""
+def _kind(operation: str) -> str:
+    """"begin", "read" (may run on the loop's thread, as a BEGIN may) or "write"."""
     head = operation.lstrip()[:6].upper()
-    if head == "SELECT" or head.startswith("BEGIN"):
-        return True
-    return head.startswith("WITH") and _WRITES.search(operation) is None
+    if head.startswith("BEGIN"):
+        return "begin"
+    if head == "SELECT" or (head.startswith("WITH") and _WRITES.search(operation) is None):
+        return "read"
+    return "write"
 
 
 @contextmanager
@@ -178,9 +180,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         adapt: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapt._execute_mutex:
             conn = self._connection._conn
-            if many:
-                adapt.wrote = True
-            outcome = None if many else adapt.run_here(operation, parameters)
+            outcome = adapt.run_here(operation, parameters, many)
             if outcome is None:
                 outcome = await self._connection._execute(_run, conn, operation, parameters,
                                                           many)
@@ -207,20 +207,20 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self.wrote = True  # anything may be open until a BEGIN says otherwise
 
-    def run_here(self, operation: str, parameters: Any) -> Outcome | None:
+    def run_here(self, operation: str, parameters: Any, many: bool) -> Outcome | None:
         """The statement on the loop's thread if it never writes; None: run it on aiosqlite's
-        (a write, or a read that would wait or ran past the budget)."""
-        if not _inline(operation):
+        (a write, many rows at once, or a read that would wait or ran past the budget)."""
+        kind = "write" if many else _kind(operation)
+        if kind == "write":
             self.wrote = True
             return None
-        begin = operation.lstrip()[:5].upper() == "BEGIN"
-        if begin:
+        if kind == "begin":
             self.wrote = False
         elif operation in _SLOW:
             return None
         conn = self._connection._conn
         try:
-            with _on_loop_thread(conn, budget=not begin):
+            with _on_loop_thread(conn, budget=kind == "read"):
                 return _run(conn, operation, parameters, False)
         except _HandOver as handed:
             if handed.slow:

@@ -83,10 +83,8 @@ async def card_part(session: DbSession, ticket: Ticket, lang: str, tz: ZoneInfo
                     ) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
     """The card's client-message lines and buttons, from one read of the ticket's messages."""
     states = [s for s in await delivery_state(session, ticket.id) if s.kind != STAFF_KIND]
-    lines = []
-    if states:
-        lines = [_("📨 Сообщения клиенту:")]
-        lines.extend(delivery_line(s, lang, tz) for s in states[:CARD_MESSAGES])
+    lines = [_("📨 Сообщения клиенту:"),
+             *(delivery_line(s, lang, tz) for s in states[:CARD_MESSAGES])] if states else []
     # The latest message that failed for good (states are newest first; ids grow).
     failed = max((s.outbox_id for s in states if s.outcome == "failed"), default=None)
     return lines, await _rows(session, ticket, failed, lang)
