@@ -7,7 +7,7 @@ from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from db.desk.models import Role, Staff
 from keyboards.menu import menu_texts
@@ -31,10 +31,10 @@ class CallbackPrefixes(Filter):
     unpacked (and refused with an exception) once per handler."""
 
     def __init__(self, classes: Iterable[type[CallbackData]]) -> None:
-        classes = list(classes)
-        self.prefixes = sorted({c.__prefix__ for c in classes})
-        self.starts = tuple(sorted({c.__prefix__ + c.__separator__ for c in classes}))
-        self.bare = frozenset(c.__prefix__ for c in classes if not c.model_fields)
+        self.classes = frozenset(classes)
+        self.prefixes = sorted({c.__prefix__ for c in self.classes})
+        self.starts = tuple(sorted({c.__prefix__ + c.__separator__ for c in self.classes}))
+        self.bare = frozenset(c.__prefix__ for c in self.classes if not c.model_fields)
 
     async def __call__(self, query: CallbackQuery) -> bool:
         data = query.data or ""
@@ -57,6 +57,48 @@ class InStates(Filter):
 
     def __str__(self) -> str:
         return f"InStates({', '.join(sorted(str(s) for s in self.states))})"
+
+
+class MessageKeys(Filter):
+    """Messages in one of the given states, or with one of the given commands, or with one of
+    the given button texts (lazy: compared in the user's language, as TextIs does): the gate of
+    a run of routers (handlers/gates.py `grouped`). Commands are compared case-folded and
+    without the bot's @mention, so the gate passes whatever a Command filter of them could."""
+
+    def __init__(self, *, states: Iterable[str | None] = (), commands: Iterable[str] = (),
+                 prefixes: str = "", texts: Iterable[object] = ()) -> None:
+        self.states = frozenset(states)
+        self.commands = frozenset(c.casefold() for c in commands)
+        self.prefixes = "".join(sorted(set(prefixes)))
+        self.texts = tuple(texts)
+
+    @classmethod
+    def union(cls, keys: Iterable[MessageKeys]) -> MessageKeys:
+        keys = list(keys)
+        return cls(states=frozenset().union(*(k.states for k in keys)),
+                   commands=frozenset().union(*(k.commands for k in keys)),
+                   prefixes="".join(k.prefixes for k in keys),
+                   texts=[t for k in keys for t in k.texts])
+
+    async def __call__(self, message: Message, raw_state: str | None = None, **_: Any) -> bool:
+        if raw_state in self.states:
+            return True
+        text = message.text or message.caption  # what Command reads
+        if not text:
+            return False
+        if self.texts and text in {str(t) for t in self.texts}:
+            return True
+        return text[0] in self.prefixes and _command_name(text) in self.commands
+
+    def __str__(self) -> str:
+        return (f"MessageKeys(states: {len(self.states)}, commands: "
+                f"{' '.join(sorted(self.commands))}, buttons: {len(self.texts)})")
+
+
+def _command_name(text: str) -> str:
+    """"/Ticket@shop_bot 12" → "ticket", as aiogram's Command splits it."""
+    first = text.split(maxsplit=1)[:1]
+    return first[0][1:].partition("@")[0].casefold() if first else ""
 
 
 class IsNotStaff(Filter):

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.filters import CallbackPrefixes
-from handlers.routers import gate_callbacks
+from handlers.gates import gate_callbacks
 from tests.handler_kit import Desk
 from tests.mocked_bot import make_callback_update
 
@@ -84,5 +84,5 @@ def test_the_apps_feature_routers_are_gated(
 
     walk(Desk(session_factory).dp)
     ungated = {name for name, router in leaves.items() if not _gates(router)}
-    assert ungated == {"deny", "fiscal_retries"}  # their catch-alls take any button
+    assert ungated == {"deny"}  # its catch-all takes any button
     assert len(leaves) > 40

@@ -11,7 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.filters import InStates
-from handlers.routers import gate_messages
+from handlers.gates import gate_messages
 from tests.handler_kit import Desk
 from tests.mocked_bot import MockedBot, make_message_update
 

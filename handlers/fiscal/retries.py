@@ -13,7 +13,7 @@ from db.base import utcnow
 from db.desk.models import Staff
 from db.engine import DbSession
 from db.fiscal import queue
-from handlers.filters import IsStaff
+from handlers.filters import CallbackPrefixes, IsStaff
 from handlers.ui import callback_message, edit_or_send
 from keyboards.fiscal import FiscalRetryCb, ShiftAction, ShiftCb, failed_items_markup
 
@@ -63,7 +63,5 @@ def setup() -> Router:
     router.callback_query.filter(IsStaff())
     router.callback_query.register(fiscal_errors, ShiftCb.filter(F.action == ShiftAction.ERRORS))
     router.callback_query.register(fiscal_retry, FiscalRetryCb.filter())
-    router.callback_query.register(
-        unreadable_retry,
-        F.data.startswith(FiscalRetryCb.__prefix__ + FiscalRetryCb.__separator__))
+    router.callback_query.register(unreadable_retry, CallbackPrefixes([FiscalRetryCb]))
     return router
