@@ -80,11 +80,11 @@ async def ticket_command(message: Message, command: CommandObject, session: DbSe
     await open_by_number(message, session, int(match.group(1)), lang, settings)
 
 
-async def hash_number(message: Message, session: DbSession, state: FSMContext, lang: str,
-                      settings: Settings) -> None:
+async def hash_number(message: Message, session: DbSession, state: FSMContext,
+                      raw_state: str | None, lang: str, settings: Settings) -> None:
     """"#N" outside a form: ticket N's card (a pending new client's name is not asked any
     more; the sections stay where they are)."""
-    if await state.get_state() == NewClient.name.state:
+    if raw_state == NewClient.name.state:  # read once per update, by the FSM middleware
         await state.clear()
     await open_by_number(message, session, int((message.text or "").lstrip("#").strip()), lang,
                          settings)
