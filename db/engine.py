@@ -83,8 +83,8 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     connection handed back a moment ago is as alive as a ping would show. One idle longer
     (the server or a proxy may have closed it meanwhile) is pinged, and a dead one is replaced
     before the update uses it, as with pool_pre_ping. A server restart inside that window
-    fails the update that next uses such a connection: it rolls back and says so (handlers/errors.py),
-    and the pool replaces the connection."""
+    fails the update that next uses such a connection: it rolls back and says so
+    (handlers/errors.py), and the pool replaces the connection."""
     pool_events = engine.sync_engine.pool
 
     @event.listens_for(pool_events, "connect")
