@@ -30,6 +30,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
+from sqlalchemy import text
 
 from bot.i18n import make_i18n
 from bot.views.receipts_file import CsvLines, XlsxLines, csv_stamp, fill
@@ -82,6 +83,14 @@ async def _build(factory: DbSessionFactory, i18n: I18n) -> None:
     texts = await build_export_days(factory, TZ, i18n, "ru")
     print(f"build: {days} day(s) rolled up in {rolled - started:.1f} s, {texts} day text(s) "
           f"cached in {time.perf_counter() - rolled:.1f} s")
+    async with factory() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            # The generator analyzed the tables while these were empty. Autovacuum would
+            # analyze them within a minute of such a load (the CI machines run PostgreSQL
+            # without it); with the stale statistics the rollups trigger of every write planned
+            # a sequential scan of report_rollups (1.3 ms a row written, instead of 0.05).
+            await session.execute(text("ANALYZE report_rollups"))
+            await session.execute(text("ANALYZE export_days"))
 
 
 async def _fill(session: DbSession, args: argparse.Namespace, file: CsvLines | XlsxLines,
