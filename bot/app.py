@@ -40,9 +40,10 @@ from bot.unit_of_work import CommitBeforeSpeaking
 from bot.web import HealthCheck, Heartbeats, LastBeat, build_web_app, database_check
 from bot.webhook import CommitThenAckHandler, host_port, webhook_path
 from db.desk.staff import list_staff
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, sqlite_file
 from db.locks import Leadership
 from db.migrate import upgrade
+from db.wal_checkpoints import WalCheckpointer
 from handlers.errors import on_error
 from handlers.routers import describe, setup_routers
 
@@ -188,6 +189,7 @@ class Application:
 
         * the outbox worker (client messages: Telegram first, SMS fallback);
         * the fiscal retry loop (pending receipts to the PRRO, after commit, with backoff);
+        * on SQLite, the WAL checkpointer (db/wal_checkpoints.py);
         * the scheduler's jobs (reminders, digest, shift auto-close; see scheduler/)."""
         from bot.workers.outbox import OutboxWorker
         from scheduler import build_scheduler
@@ -201,6 +203,9 @@ class Application:
             asyncio.create_task(self.outbox_worker.run_forever(self._stop), name="outbox"),
             asyncio.create_task(fiscal.run_forever(self._stop), name="fiscal-retry-loop"),
         ]
+        if (database := sqlite_file(self.settings.database_url)) is not None:
+            self.background.append(asyncio.create_task(
+                WalCheckpointer(database).run_forever(self._stop), name="wal-checkpoints"))
         self.scheduler = build_scheduler(self.settings, self.session_factory, self.bot,
                                          self.i18n, fiscal)
         self.scheduler.start()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.fsm import forget_forms
 from db.sqlite_driver import one_hop_dbapi
+from db.wal_checkpoints import AUTOCHECKPOINT_PAGES
 
 # What handlers and views pass to db/ functions: they name the type, never use SQLAlchemy.
 DbSession: TypeAlias = AsyncSession
@@ -44,7 +45,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # (sqlite3 alone). On PostgreSQL each connection would prepare every statement again.
         kwargs.setdefault("pool_use_lifo", True)
     if is_sqlite(url):
-        if (database := _sqlite_file(url)) is not None:
+        if (database := sqlite_file(url)) is not None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # One thread hop per statement instead of aiosqlite's four, and none for a read
         # (db/sqlite_driver.py): hence a connection used from the loop's thread too.
@@ -64,10 +65,10 @@ def _queue_pool(url: str, kwargs: dict[str, Any]) -> bool:
     database (one static connection) nor when the caller picks a pool."""
     if "poolclass" in kwargs:
         return False
-    return not is_sqlite(url) or _sqlite_file(url) is not None
+    return not is_sqlite(url) or sqlite_file(url) is not None
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
     """The database file of a SQLite URL; None for an in-memory database."""
     database = make_url(url).database
     return database if database and database != ":memory:" else None
@@ -125,6 +126,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints are the app's WalCheckpointer's, not the committing update's.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
