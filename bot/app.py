@@ -66,11 +66,14 @@ def task_alive(task: asyncio.Task[Any]) -> HealthCheck:
 def make_storage(settings: Settings,
                  session_factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
     """Forms survive restarts: in the database (with the update's own transaction), or in
-    Redis when REDIS_URL is set (several instances share it)."""
+    Redis when REDIS_URL is set (several instances share it). Redis keys carry the bot's id,
+    as the database's do: another bot on the same Redis (a second shop) keeps its own forms
+    for the same person."""
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        return RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(
+            with_bot_id=True, with_destiny=True))
     return DatabaseStorage(session_factory)
 
 

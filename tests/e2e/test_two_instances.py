@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -161,12 +162,15 @@ async def test_two_instances_share_one_database_and_do_everything_once(
 ) -> None:
     ticket_id, fiscal_id = await seed(db_url)
     checkbox = CheckboxEmulator(license_key=LICENSE, pin_code=PIN)
-    async with checkbox.serve() as checkbox_url, run_telegram_emulator(token=TOKEN) as emu:
+    # A bot of its own: its forms' Redis keys carry its id, so another run of this test at the
+    # same time (two suites on one machine share Redis) cannot clear this one's forms.
+    token = f"{random.randint(10**8, 10**9 - 1)}:{TOKEN.split(':', 1)[1]}"
+    async with checkbox.serve() as checkbox_url, run_telegram_emulator(token=token) as emu:
         owner = emu.user(OWNER_ID, "Олена")
         client = emu.user(CLIENT_ID, "Оксана", language_code="uk")
         client.open_chat()
         owner.open_chat()
-        env = {"REDIS_URL": REDIS_URL, "FISCAL_PROVIDER": "checkbox",
+        env = {"BOT_TOKEN": token, "REDIS_URL": REDIS_URL, "FISCAL_PROVIDER": "checkbox",
                "CHECKBOX_API_URL": checkbox_url, "CHECKBOX_LICENSE_KEY": LICENSE,
                "CHECKBOX_PIN_CODE": PIN, "SHIFT_AUTOCLOSE_AT": "23:50",
                "DIGEST_CHECK_SECONDS": "2"}
