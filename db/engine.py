@@ -69,7 +69,10 @@ def _queue_pool(url: str, kwargs: dict[str, Any]) -> bool:
 
 
 def sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL; None for an in-memory database."""
+    """The database file of a SQLite URL; None for an in-memory database or another backend
+    (a PostgreSQL URL's database is a name, not a file)."""
+    if not is_sqlite(url):
+        return None
     database = make_url(url).database
     return database if database and database != ":memory:" else None
 

@@ -364,6 +364,9 @@ async def test_wired_into_the_real_app(db_url: str) -> None:
     ) as (_tg, app):
         assert app.scheduler.get_job(JOB_AUTOCLOSE) and app.scheduler.get_job(JOB_CATCH_UP)
         assert any(t.get_name() == "fiscal-retry-loop" for t in app.background)
+        # SQLite's WAL has a checkpointer of its own; PostgreSQL has no such worker.
+        checkpointers = [t for t in app.background if t.get_name() == "wal-checkpoints"]
+        assert len(checkpointers) == (1 if db_url.startswith("sqlite") else 0)
         async with app.session_factory() as session, session.begin():
             actor = await make_staff(session, Role.MASTER)
             receipt = await receipt_for(session, actor, 12300)

@@ -10,11 +10,19 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import create_engine
+from db.engine import create_engine, sqlite_file
 from db.wal_checkpoints import AUTOCHECKPOINT_PAGES, WalCheckpointer
 from tests.conftest import backend_name
 
-pytestmark = pytest.mark.skipif(backend_name() != "sqlite", reason="SQLite's write-ahead log")
+sqlite_only = pytest.mark.skipif(backend_name() != "sqlite", reason="SQLite's write-ahead log")
+
+
+def test_only_a_sqlite_file_gets_a_checkpointer() -> None:
+    """bot/app.py starts the worker for `sqlite_file(DATABASE_URL)`: a PostgreSQL URL's
+    database is a name, which sqlite3 would have opened as a new file in the working folder."""
+    assert sqlite_file("sqlite+aiosqlite:////srv/shop.sqlite3") == "/srv/shop.sqlite3"
+    assert sqlite_file("sqlite+aiosqlite:///:memory:") is None
+    assert sqlite_file("postgresql+asyncpg://postgres@127.0.0.1:5432/shop") is None
 
 
 async def _write(engine: AsyncEngine, rows: int) -> None:
@@ -27,6 +35,7 @@ async def _write(engine: AsyncEngine, rows: int) -> None:
                                {"body": "x" * 3000})
 
 
+@sqlite_only
 async def test_commits_leave_the_checkpoint_to_the_worker(tmp_path: Path) -> None:
     database = tmp_path / "wal.sqlite3"
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
@@ -51,6 +60,7 @@ async def test_commits_leave_the_checkpoint_to_the_worker(tmp_path: Path) -> Non
         await engine.dispose()
 
 
+@sqlite_only
 async def test_a_failing_round_is_logged_and_the_next_one_runs(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     database = tmp_path / "not-yet" / "db.sqlite3"  # sqlite3 cannot open it: no folder
