@@ -89,7 +89,8 @@ def _group(run: list[Router]) -> Router:
     group.message.filter(MessageKeys.union(k for k in keys if k is not None))
     prefixes = [callback_prefixes(member) for member in run]
     if all(p is not None for p in prefixes):
-        group.callback_query.filter(CallbackPrefixes(c for p in prefixes if p for c in p))
+        group.callback_query.filter(
+            CallbackPrefixes(frozenset().union(*(p for p in prefixes if p is not None))))
     if len(run) <= FLAT:
         group.include_routers(*run)
         return group
@@ -112,15 +113,11 @@ def message_keys(router: Router) -> MessageKeys | None:
 def callback_prefixes(router: Router) -> Prefixes:
     """The CallbackData classes the router's callback handlers (and its sub-routers') take;
     None when one takes other data."""
-    classes = [_callback_data_of(h.filters or []) for h in router.callback_query.handlers]
-    if any(c is None for c in classes):
+    found = [_handlers_prefixes(router.callback_query.handlers),
+             *(callback_prefixes(sub) for sub in router.sub_routers)]
+    if any(p is None for p in found):
         return None
-    found: set[type[CallbackData]] = {c for each in classes if each for c in each}
-    for sub in router.sub_routers:
-        if (more := callback_prefixes(sub)) is None:
-            return None
-        found |= more
-    return frozenset(found)
+    return frozenset().union(*(p for p in found if p is not None))
 
 
 def _handler_keys(filters: list[FilterObject]) -> MessageKeys | None:
@@ -151,10 +148,15 @@ def _gate_leaves(router: Router, event: str,
 
 
 def _prefix_gate(handlers: list[HandlerObject]) -> CallbackPrefixes | None:
+    prefixes = _handlers_prefixes(handlers)
+    return None if prefixes is None else CallbackPrefixes(prefixes)
+
+
+def _handlers_prefixes(handlers: list[HandlerObject]) -> Prefixes:
     classes = [_callback_data_of(h.filters or []) for h in handlers]
     if any(c is None for c in classes):
         return None
-    return CallbackPrefixes(c for found in classes if found for c in found)
+    return frozenset(c for found in classes if found for c in found)
 
 
 def _callback_data_of(filters: list[FilterObject]) -> Prefixes:
