@@ -140,14 +140,24 @@ class CommitBeforeSpeaking(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
-        uow = current_uow.get()
-        if uow is not None:
-            if uow.unconfirmed and _claims(method):
-                log.debug("%s: committing update %s first", method.__api_method__, uow.update_id)
-                await uow.commit()
-            else:
-                await uow.release()
+        await ready_to_speak(method.__api_method__, claims=_claims(method))
         return await make_request(bot, method)
+
+
+async def ready_to_speak(what: str, *, claims: bool = True) -> None:
+    """Before a Bot API call (`what`): commit the update's unconfirmed changes if the call shows
+    something (`claims`), else end a read-only transaction. Also called once by a handler
+    before calls it makes at the same time (handlers.ui.edit_and_answer): each call's
+    middleware then finds nothing to do, where both committing one session at once would
+    break it."""
+    uow = current_uow.get()
+    if uow is None:
+        return
+    if uow.unconfirmed and claims:
+        log.debug("%s: committing update %s first", what, uow.update_id)
+        await uow.commit()
+    else:
+        await uow.release()
 
 
 def _claims(method: TelegramMethod[Any]) -> bool:

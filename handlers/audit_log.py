@@ -17,7 +17,7 @@ from db.desk.models import Role, Staff
 from db.engine import DbSession
 from handlers.common import role_title
 from handlers.filters import IsStaff
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.audit import AuditCb, audit_markup, topic_title
 
 PAGE_SIZE = 10
@@ -163,8 +163,7 @@ async def audit_cb(query: CallbackQuery, callback_data: AuditCb, session: DbSess
                    staff: Staff, lang: str, settings: Settings) -> None:
     text, kb = await audit_view(session, staff, callback_data.topic, callback_data.page, lang,
                                 settings)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 def setup() -> Router:

@@ -42,7 +42,7 @@ from handlers.filters import IsNotStaff
 from handlers.forms import FormData, load, save
 from handlers.notify.error_texts import share_button_text
 from handlers.notify.public import my_tickets_view, public_view
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer, edit_or_send
 from keyboards.notify import (
     STATUS_PREFIX,
     ClientLangCb,
@@ -228,8 +228,7 @@ async def choose_language_cb(query: CallbackQuery, callback_data: ClientLangCb,
     lang = client_lang(client, settings)
     with i18n.use_locale(lang):
         text, kb = await my_tickets_view(session, client, lang, settings.tz)
-        await edit_or_send(query, text, kb)
-        await query.answer()
+        await edit_and_answer(query, text, kb)
 
 
 async def list_tickets(query: CallbackQuery, session: DbSession, client: Client | None,
@@ -239,8 +238,7 @@ async def list_tickets(query: CallbackQuery, session: DbSession, client: Client 
         await query.answer(_("Сначала поделитесь номером: /start"), show_alert=True)
         return
     text, kb = await my_tickets_view(session, client, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def view_ticket(query: CallbackQuery, callback_data: MyTicketCb, session: DbSession,

@@ -21,7 +21,7 @@ from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.forms import FormData, load, save
 from handlers.intake.start import begin as begin_intake
-from handlers.ui import callback_message, edit_or_send, form_gone, stale_button
+from handlers.ui import callback_message, edit_and_answer, edit_or_send, form_gone, stale_button
 from keyboards.callbacks import (
     ClientAction,
     ClientCb,
@@ -153,8 +153,7 @@ async def card(query: CallbackQuery, callback_data: ClientCb, session: DbSession
 async def device_card(query: CallbackQuery, callback_data: DeviceCb, session: DbSession,
                       lang: str, settings: Settings) -> None:
     text, kb, _device = await render_device(session, callback_data.id, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 # ---- create -------------------------------------------------------------------------------
@@ -166,10 +165,9 @@ async def create_start(query: CallbackQuery, state: FSMContext) -> None:
         return
     await state.set_state(NewClient.name)
     kb = markup([[button(_("Пропустить"), NewClientCb(action=NewClientAction.SKIP))]])
-    await edit_or_send(query, _("Новый клиент {phone}.\nИмя и фамилия? "
-                                "(например: Иван Петренко)").format(
+    await edit_and_answer(query, _("Новый клиент {phone}.\nИмя и фамилия? "
+                                   "(например: Иван Петренко)").format(
         phone=format_phone(data.phone)), kb)
-    await query.answer()
 
 
 async def finish_create(target: Message | CallbackQuery, session: DbSession, state: FSMContext,

@@ -36,7 +36,7 @@ from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import FormData, load, save, update
 from handlers.ticket_card import send_ticket_card
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer, edit_or_send
 from keyboards.callbacks import FormAction, FormCb, TicketAction, TicketCb
 from keyboards.common import button, markup
 
@@ -168,8 +168,7 @@ async def comment_done(query: CallbackQuery, session: DbSession, state: FSMConte
 
 async def comment_cancel(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await edit_or_send(query, _("Комментарий отменён."))
-    await query.answer()
+    await edit_and_answer(query, _("Комментарий отменён."))
 
 
 # ---- showing comments back ----------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from aiogram.types import ErrorEvent
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, ErrorEvent, InaccessibleMessage
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -45,9 +46,22 @@ async def on_error(event: ErrorEvent, i18n: I18n | None = None, lang: str = "ru"
             "сообщите владельцу код {code}.").format(code=code)
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(text[:200], show_alert=True)
+                await _alert(update.callback_query, text)
             elif update.message is not None:
                 await update.message.answer(text)
         except Exception:
             log.warning("could not tell user %s about the error", user_id, exc_info=True)
     return True
+
+
+async def _alert(query: CallbackQuery, text: str) -> None:
+    """An alert on the tapped button; in the chat when the tap can no longer be answered: it
+    was answered together with the screen (handlers.ui.edit_and_answer) before the screen's
+    edit failed, or it is older than Telegram keeps taps open."""
+    try:
+        await query.answer(text[:200], show_alert=True)
+    except TelegramBadRequest:
+        message = query.message
+        if message is None or isinstance(message, InaccessibleMessage):
+            raise
+        await message.answer(text)

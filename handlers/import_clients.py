@@ -29,7 +29,7 @@ from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.forms import FormData, save
 from handlers.forms import load as load_form
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.ops import ImportAction, ImportCb, import_markup
 
 MIME_TYPES = {"text/csv", "text/comma-separated-values", "text/tab-separated-values",
@@ -107,8 +107,7 @@ async def import_confirm(query: CallbackQuery, callback_data: ImportCb, bot: Bot
         return
     await state.set_data({})
     await uow.commit()  # the import is saved before anybody is told so
-    await edit_or_send(query, result_text(summary, data.import_name))
-    await query.answer()
+    await edit_and_answer(query, result_text(summary, data.import_name))
 
 
 async def import_cancel(query: CallbackQuery, callback_data: ImportCb, state: FSMContext
@@ -116,8 +115,7 @@ async def import_cancel(query: CallbackQuery, callback_data: ImportCb, state: FS
     if await _pending(query, callback_data, state) is None:
         return
     await state.set_data({})
-    await edit_or_send(query, _("Импорт отменён — ничего не записано."))
-    await query.answer()
+    await edit_and_answer(query, _("Импорт отменён — ничего не записано."))
 
 
 async def not_owner(query: CallbackQuery) -> None:

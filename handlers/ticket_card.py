@@ -17,7 +17,7 @@ from handlers import intake_receipt
 from handlers.money import card as money_card
 from handlers.notify import delivery
 from handlers.ticket_view import desk_buttons, desk_lines
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer, edit_or_send
 from keyboards.common import chunked, markup
 
 
@@ -49,3 +49,10 @@ async def send_ticket_card(target: Message | CallbackQuery, session: DbSession,
     message = callback_message(target)
     if message is not None:
         await message.answer(text, reply_markup=markup)
+
+
+async def tap_ticket_card(query: CallbackQuery, session: DbSession, ticket_id: int | Ticket,
+                          lang: str, settings: Settings, *, note: str | None = None) -> None:
+    """The card in place of the tapped message, the tap answered (`note`) at the same time."""
+    text, markup = await render_ticket(session, ticket_id, lang, settings.tz)
+    await edit_and_answer(query, text, markup, note=note)

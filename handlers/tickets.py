@@ -28,14 +28,14 @@ from handlers.clients import ClientsSection, NewClient
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, TextIs
 from handlers.notify.ready_prompt import show_ready_prompt
-from handlers.ticket_card import render_ticket, send_ticket_card
+from handlers.ticket_card import render_ticket, send_ticket_card, tap_ticket_card
 from handlers.ticket_view import (
     render_status_picker,
     service_list_markup,
     status_icon,
     ticket_title,
 )
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer
 from keyboards.callbacks import (
     LABEL_PREFIX,
     ServiceAction,
@@ -97,8 +97,7 @@ async def plain_number(message: Message, session: DbSession, lang: str,
 
 async def card(query: CallbackQuery, callback_data: TicketCb, session: DbSession, lang: str,
                settings: Settings) -> None:
-    await send_ticket_card(query, session, callback_data.id, lang, settings)
-    await query.answer()
+    await tap_ticket_card(query, session, callback_data.id, lang, settings)
 
 
 # ---- the Service section ----------------------------------------------------------------
@@ -131,8 +130,7 @@ async def service_section(message: Message, session: DbSession, state: FSMContex
 async def service_list_page(query: CallbackQuery, callback_data: ServiceCb, session: DbSession,
                             lang: str) -> None:
     text, kb = await service_page(session, callback_data.page, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 # ---- status -------------------------------------------------------------------------------
@@ -141,8 +139,7 @@ async def status_picker(query: CallbackQuery, callback_data: TicketCb, session: 
                         lang: str, settings: Settings) -> None:
     kb = await render_status_picker(session, callback_data.id, lang)
     text, _card = await render_ticket(session, callback_data.id, lang, settings.tz)
-    await edit_or_send(query, text + "\n\n" + _("Выберите новый статус:"), kb)
-    await query.answer()
+    await edit_and_answer(query, text + "\n\n" + _("Выберите новый статус:"), kb)
 
 
 async def set_status(query: CallbackQuery, callback_data: TicketCb, session: DbSession,
@@ -153,11 +150,11 @@ async def set_status(query: CallbackQuery, callback_data: TicketCb, session: DbS
     except DomainError as exc:
         await query.answer(error_text(exc), show_alert=True)
         return
+    note = _("Статус: {status}").format(status=changed.ticket.status.title(lang))
     if changed.ask_ready:  # the card with "notify the client?" under it
-        await show_ready_prompt(query, session, changed.ticket, lang, settings)
+        await show_ready_prompt(query, session, changed.ticket, lang, settings, note=note)
     else:
-        await send_ticket_card(query, session, changed.ticket.id, lang, settings)
-    await query.answer(_("Статус: {status}").format(status=changed.ticket.status.title(lang)))
+        await tap_ticket_card(query, session, changed.ticket.id, lang, settings, note=note)
 
 
 # ---- history and label --------------------------------------------------------------------
@@ -181,8 +178,7 @@ async def history(query: CallbackQuery, callback_data: TicketCb, session: DbSess
     lines = [_("📜 История [{number}]").format(number=ticket.number)]
     lines += [history_line(e, lang, settings) for e in await load_history(session, ticket.id)]
     back = button(_("← К обращению"), TicketCb(action=TicketAction.CARD, id=ticket.id))
-    await edit_or_send(query, "\n".join(lines), markup([[back]]))
-    await query.answer()
+    await edit_and_answer(query, "\n".join(lines), markup([[back]]))
 
 
 async def label(query: CallbackQuery, callback_data: TicketCb, session: DbSession,

@@ -3,6 +3,7 @@ Telegram rejects it), answer a button or a message that belongs to a form no lon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import re
@@ -12,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.unit_of_work import ready_to_speak
 from bot.views.formatting import clip
 
 _TAG = re.compile(r"<[^>]*>")
@@ -55,6 +57,30 @@ async def edit_or_send(
             return await message.answer(text, reply_markup=markup)
         return None
     return await event.answer(text, reply_markup=markup)
+
+
+async def edit_and_answer(
+    query: CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    note: str | None = None,
+) -> Message | None:
+    """`edit_or_send` and the tap's answer (`note`: a toast, or none) sent at the same
+    time: the button's spinner stops with the new screen, not a round trip after it. Both
+    are made after the update's changes are committed, as every reply is."""
+    await ready_to_speak("editMessageText", claims=True)
+    screen, answered = await asyncio.gather(
+        edit_or_send(query, text, markup), _answer(query, note), return_exceptions=True)
+    # Both calls have finished either way; a failure of either is the update's error.
+    for outcome in (screen, answered):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return None if isinstance(screen, BaseException) else screen
+
+
+async def _answer(query: CallbackQuery, note: str | None) -> bool:
+    return await query.answer(note)  # a method object, not a coroutine: gather needs one
 
 
 async def edit_markup(event: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:

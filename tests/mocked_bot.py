@@ -8,10 +8,10 @@
 
 `RecordingSession` records every TelegramMethod, answers with valid results (messages get
 increasing ids and echo chat, text/caption and inline markup) and validates like Telegram does:
-callback_data over 64 bytes, empty or too long texts, long captions and edits that change
-nothing raise aiogram's TelegramBadRequest. Results and errors go through
-`BaseSession.check_response`, so they are bound to the bot and classified exactly as with the
-real HTTP session (403 → TelegramForbiddenError, 429 → TelegramRetryAfter, ...).
+callback_data over 64 bytes, empty or too long texts, long captions, edits that change
+nothing and a second answer to one callback query raise aiogram's TelegramBadRequest. Results
+and errors go through `BaseSession.check_response`, so they are bound to the bot and classified
+exactly as with the real HTTP session (403 → TelegramForbiddenError, 429 → TelegramRetryAfter, ...).
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ class RecordingSession(BaseSession):
         self.closed = False
         self._queued: defaultdict[type, deque[_Responder]] = defaultdict(deque)
         self._state: dict[tuple[int | str, int], tuple[str | None, str | None]] = {}
+        self._answered: set[str] = set()  # callback query ids answered
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
 
@@ -278,10 +279,18 @@ class RecordingSession(BaseSession):
         if isinstance(method, SendMessage | EditMessageText):
             self._check_text(method.text, parse_mode)
         self._check_captions(method, parse_mode)
-        if isinstance(method, AnswerCallbackQuery) and len(method.text or "") > 200:
-            raise _Rejected(400, "Bad Request: MESSAGE_TOO_LONG")
+        if isinstance(method, AnswerCallbackQuery):
+            self._check_answer(method)
         if isinstance(method, EditMessageText | EditMessageCaption | EditMessageReplyMarkup):
             self._check_modified(method)
+
+    def _check_answer(self, method: AnswerCallbackQuery) -> None:
+        if len(method.text or "") > 200:
+            raise _Rejected(400, "Bad Request: MESSAGE_TOO_LONG")
+        if method.callback_query_id in self._answered:
+            raise _Rejected(400, "Bad Request: query is too old and response timeout expired "
+                                 "or query ID is invalid")
+        self._answered.add(method.callback_query_id)
 
     def _check_text(self, text: str, parse_mode: Any) -> None:
         rendered = self._rendered(text, parse_mode)

@@ -14,7 +14,7 @@ from db.desk.models import Staff
 from db.engine import DbSession
 from db.fiscal import queue
 from handlers.filters import CallbackPrefixes, IsStaff
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer, edit_or_send
 from keyboards.fiscal import FiscalRetryCb, ShiftAction, ShiftCb, failed_items_markup
 
 FAILED_SHOWN = 10  # refused items listed (and given a button) at once
@@ -36,8 +36,7 @@ async def fiscal_errors(query: CallbackQuery, session: DbSession, lang: str,
     buttons = [(item.kind, item.row_id,
                 ft.item_title(item.kind, item.row_id, item.receipt_kind, item.amount, lang))
                for item in items]
-    await edit_or_send(query, "\n".join(lines), failed_items_markup(buttons))
-    await query.answer()
+    await edit_and_answer(query, "\n".join(lines), failed_items_markup(buttons))
 
 
 async def fiscal_retry(query: CallbackQuery, callback_data: FiscalRetryCb,

@@ -34,7 +34,7 @@ from db.money.shifts import current_shift, open_shift, shift_is_stale, shift_tot
 from db.money.visibility import can_see_cash
 from fiscal import FiscalError, FiscalProvider, FiscalShiftNotOpen
 from handlers.filters import IsStaff
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.fiscal import ShiftAction, ShiftCb, close_confirm_markup, shift_markup
 
 Job = Callable[[], Awaitable[None]]
@@ -155,8 +155,7 @@ async def shift_command(message: Message, session: DbSession, staff: Staff, lang
 async def shift_show(query: CallbackQuery, session: DbSession, staff: Staff, lang: str,
                      settings: Settings, services: Services) -> None:
     text, keyboard = await shift_card(session, staff, lang, settings, services)
-    await edit_or_send(query, text, keyboard)
-    await query.answer()
+    await edit_and_answer(query, text, keyboard)
 
 
 async def shift_open(query: CallbackQuery, session: DbSession, staff: Staff, lang: str,
@@ -209,8 +208,7 @@ async def shift_z(query: CallbackQuery, session: DbSession, staff: Staff) -> Non
         return
     text = _("Закрыть смену №{number}?\n\nОставшиеся чеки уйдут в ПРРО, будет снят "
              "Z-отчёт. Следующая оплата откроет новую смену.").format(number=shift.number)
-    await edit_or_send(query, text, close_confirm_markup(shift.id))
-    await query.answer()
+    await edit_and_answer(query, text, close_confirm_markup(shift.id))
 
 
 async def shift_z_confirmed(query: CallbackQuery, callback_data: ShiftCb, staff: Staff,

@@ -21,7 +21,7 @@ from handlers.filters import IsStaff
 from handlers.forms import load, update
 from handlers.intake.form import Intake, IntakeData, show_review
 from handlers.ticket_card import send_ticket_card
-from handlers.ui import edit_or_send, stale_button
+from handlers.ui import edit_and_answer, edit_or_send, stale_button
 from keyboards.callbacks import IntakeAction, IntakeCb
 
 
@@ -63,8 +63,7 @@ async def accept(query: CallbackQuery, session: DbSession, state: FSMContext, st
 
 async def cancel(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await edit_or_send(query, _("Приём отменён."))
-    await query.answer()
+    await edit_and_answer(query, _("Приём отменён."))
 
 
 def setup() -> Router:

@@ -23,7 +23,7 @@ from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, save, update
 from handlers.intake.form import Intake, IntakeData, add_photo, kind_rows, show_review
-from handlers.ui import edit_or_send, form_gone, stale_button
+from handlers.ui import edit_and_answer, edit_or_send, form_gone, stale_button
 from keyboards.callbacks import (
     ClientAction,
     ClientCb,
@@ -63,9 +63,8 @@ async def new_device(query: CallbackQuery, callback_data: ClientCb, session: DbS
     client = await get_client(session, callback_data.id)
     await begin(session, state, client.id, staff)
     back = button(_("← Клиент"), ClientCb(action=ClientAction.CARD, id=client.id))
-    await edit_or_send(query, kind_prompt(),
-                       markup([*await device_type_rows(session, client.id, lang), [back]]))
-    await query.answer()
+    await edit_and_answer(query, kind_prompt(),
+                          markup([*await device_type_rows(session, client.id, lang), [back]]))
 
 
 async def pick_type(query: CallbackQuery, callback_data: IntakeCb, session: DbSession,
@@ -79,8 +78,7 @@ async def pick_type(query: CallbackQuery, callback_data: IntakeCb, session: DbSe
     kind = device_type.title(lang)
     await state.set_state(Intake.model)
     await save(state, IntakeData(client_id=client.id, master_id=staff.id, kind=kind))
-    await edit_or_send(query, model_question(kind))
-    await query.answer()
+    await edit_and_answer(query, model_question(kind))
 
 
 async def typed_kind(message: Message, session: DbSession, state: FSMContext,
@@ -165,9 +163,8 @@ async def repeat_visit(query: CallbackQuery, callback_data: DeviceCb, session: D
     await save(state, IntakeData(client_id=device.client_id, device_id=device.id,
                                  master_id=staff.id, device_title=device.title,
                                  serial=device.serial or ""))
-    await edit_or_send(query, _("Новое обращение: {device}.\nЧто случилось? Опишите "
-                                "неисправность со слов клиента.").format(device=h(device.title)))
-    await query.answer()
+    await edit_and_answer(query, _("Новое обращение: {device}.\nЧто случилось? Опишите "
+                                   "неисправность со слов клиента.").format(device=h(device.title)))
 
 
 async def typed_defect(message: Message, session: DbSession, state: FSMContext,

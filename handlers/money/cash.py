@@ -38,7 +38,7 @@ from handlers.money.common import (
     typed_amount_of,
 )
 from handlers.money.forms import CashData, CashDirection, CashForm
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button, markup
 from keyboards.menu import CASH
 from keyboards.money import CashAction, CashCb, ReceiptAction, ReceiptCb
@@ -160,8 +160,7 @@ async def cash_view(query: CallbackQuery, callback_data: CashCb, session: DbSess
                     state: FSMContext, staff: Staff, lang: str, settings: Settings) -> None:
     await leave_form(state)
     text, kb = await render_cash(session, staff, lang, settings.tz, callback_data.page)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 # ---- service cash in / out --------------------------------------------------------------
@@ -181,9 +180,8 @@ async def move_start(query: CallbackQuery, callback_data: CashCb, state: FSMCont
     await save(state, form)
     prompt = (_("➕ Внесение в кассу: какая сумма? Например 500") if cash_in
               else _("➖ Изъятие из кассы: какая сумма? Например 1 000"))
-    await edit_or_send(query, prompt, to_drawer())
+    await edit_and_answer(query, prompt, to_drawer())
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_amount(message: Message, state: FSMContext, lang: str) -> None:

@@ -24,7 +24,7 @@ from handlers.filters import IsStaff
 from handlers.money.common import alert, leave_form, money_error
 from handlers.ticket_card import send_ticket_card
 from handlers.ticket_view import ticket_title
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.callbacks import TicketAction, TicketCb
 from keyboards.common import button, markup
 from keyboards.money import CloseAction, CloseCb, PayAction, PayCb, ReceiptAction, ReceiptCb
@@ -125,8 +125,7 @@ async def show(query: CallbackQuery, callback_data: CloseCb, session: DbSession,
         return
     render = render_start if callback_data.action == CloseAction.START else render_summary
     text, kb = await render(session, ticket, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def close(query: CallbackQuery, callback_data: CloseCb, session: DbSession, staff: Staff,
@@ -153,8 +152,7 @@ async def close(query: CallbackQuery, callback_data: CloseCb, session: DbSession
     if stamped.unpaid:
         lines.append(_("⚠️ Долг клиента: {amount}").format(
             amount=money(stamped.unpaid_total, lang)))
-    await edit_or_send(query, "\n".join(lines))
-    await query.answer(_("Закрыто"))
+    await edit_and_answer(query, "\n".join(lines), note=_("Закрыто"))
     await send_ticket_card(query, session, ticket.id, lang, settings, edit=False)
 
 

@@ -19,7 +19,7 @@ from handlers.error_texts import error_text
 from handlers.forms import update
 from handlers.money.error_texts import money_field_text
 from handlers.money.forms import MONEY_STATES, MoneyForm
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer
 
 PAGE = 10  # rows of a paginated list
 ALERT_MAX = 200  # Telegram's cap on a pop-up's text
@@ -57,8 +57,7 @@ async def show_step(target: CallbackQuery | Message, state: FSMContext, form: M,
     """A step reached by a button edits its message; one reached by typing is sent anew."""
     if isinstance(target, Message):
         return await flow_reply(target, state, form, text, kb)
-    await edit_or_send(target, text, kb)
-    await target.answer()
+    await edit_and_answer(target, text, kb)
     return form
 
 

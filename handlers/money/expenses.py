@@ -45,7 +45,7 @@ from handlers.money.common import (
 from handlers.money.forms import ExpenseData, ExpenseForm
 from handlers.money.views import type_buttons
 from handlers.ticket_view import ticket_title
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.callbacks import TicketAction, TicketCb
 from keyboards.common import button, chunked, markup, pager
 from keyboards.money import CashAction, CashCb, ExpenseAction, ExpenseCb
@@ -110,8 +110,7 @@ async def tab(query: CallbackQuery, callback_data: ExpenseCb, session: DbSession
     await leave_form(state)
     text, kb = await render_tab(session, callback_data.id, callback_data.arg, staff, lang,
                                 settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 # ---- adding ------------------------------------------------------------------------------
@@ -134,9 +133,8 @@ async def add(query: CallbackQuery, callback_data: ExpenseCb | CashCb, session: 
     await state.set_state(ExpenseForm.what)
     form = ExpenseData(ticket_id=ticket_id)
     await save(state, form)
-    await edit_or_send(query, prompt, back(ticket_id))
+    await edit_and_answer(query, prompt, back(ticket_id))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_what(message: Message, state: FSMContext) -> None:
@@ -204,8 +202,7 @@ async def pick_type(query: CallbackQuery, callback_data: ExpenseCb, session: DbS
         return
     await update(state, form, what=None, amount=None)
     text, kb = await after_change(session, form.ticket_id, LAST_PAGE, staff, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Расход записан"))
+    await edit_and_answer(query, text, kb, note=_("Расход записан"))
 
 
 # ---- deleting ----------------------------------------------------------------------------
@@ -221,12 +218,11 @@ async def ask_delete(query: CallbackQuery, callback_data: ExpenseCb, session: Db
     except DomainError as exc:
         await alert(query, money_error(exc))
         return
-    await edit_or_send(query, _("Удалить расход «{what}» на {amount}?").format(
+    await edit_and_answer(query, _("Удалить расход «{what}» на {amount}?").format(
         what=h(expense.description), amount=money(expense.amount, lang)), markup([[
             button(_("🗑 Да, удалить"), ExpenseCb(action=ExpenseAction.DELETE_OK,
-                                                  id=callback_data.id, arg=expense.id)),
+                                                     id=callback_data.id, arg=expense.id)),
             button(_("Нет"), ExpenseCb(action=ExpenseAction.TAB, id=callback_data.id))]]))
-    await query.answer()
 
 
 async def do_delete(query: CallbackQuery, callback_data: ExpenseCb, session: DbSession,
@@ -239,8 +235,7 @@ async def do_delete(query: CallbackQuery, callback_data: ExpenseCb, session: DbS
         await alert(query, money_error(exc))
         return
     text, kb = await after_change(session, callback_data.id, 0, staff, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Расход удалён"))
+    await edit_and_answer(query, text, kb, note=_("Расход удалён"))
 
 
 def setup() -> Router:

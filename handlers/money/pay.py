@@ -37,7 +37,7 @@ from handlers.money.common import (
 )
 from handlers.money.forms import MoneyForm, PayData, PayForm
 from handlers.money.views import paid_rows, plan_lines, receipt_screen, suggestions, type_buttons
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.common import button, markup
 from keyboards.money import (
     PayAction,
@@ -95,11 +95,10 @@ async def start(query: CallbackQuery, callback_data: PayCb, session: DbSession,
         return
     await state.set_state(None)
     await new_form(state, receipt.id, PaymentPlan(receipt.total))
-    await edit_or_send(query, _("💳 Оплата чека №{id}: <b>{total}</b>\nКак платит клиент?"
-                                ).format(id=receipt.id, total=money(receipt.total, lang)),
-                       markup([*other_ways(receipt, types, None, lang),
-                               [back_to_receipt(receipt)]]))
-    await query.answer()
+    await edit_and_answer(query, _("💳 Оплата чека №{id}: <b>{total}</b>\nКак платит клиент?"
+                                   ).format(id=receipt.id, total=money(receipt.total, lang)),
+                          markup([*other_ways(receipt, types, None, lang),
+                                  [back_to_receipt(receipt)]]))
 
 
 def back_to_receipt(receipt: Receipt) -> InlineKeyboardButton:
@@ -145,13 +144,12 @@ async def cash_screen(query: CallbackQuery, state: FSMContext, receipt: Receipt,
     rows = [[button(_("Без сдачи — ровно {total}").format(total=money(receipt.total, lang)),
                     PayCb(action=PayAction.EXACT, id=receipt.id))], quick,
             *other_ways(receipt, types, cash, lang), [back_to_receipt(receipt)]]
-    await edit_or_send(query, _(
+    await edit_and_answer(query, _(
         "💳 Оплата чека №{id}: <b>{total}</b>\n💵 {type}: сколько получено от клиента? "
         "Напишите сумму или нажмите кнопку — покажу сдачу. Другой способ оплаты — кнопкой ниже."
     ).format(id=receipt.id, type=h(cash.title(lang)), total=money(receipt.total, lang)),
         markup(rows))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 # ---- cash received ----------------------------------------------------------------------
@@ -189,12 +187,11 @@ async def ask_received(query: CallbackQuery, callback_data: PayCb, session: DbSe
         await alert(query, stale())
         return
     await state.set_state(PayForm.received)
-    await edit_or_send(query, _("Сколько наличных получено от клиента? Напишите сумму — "
-                                "покажу сдачу."),
-                       markup([[button(_("← Назад"),
-                                       PayCb(action=PayAction.CONFIRM, id=receipt.id))]]))
+    await edit_and_answer(query, _("Сколько наличных получено от клиента? Напишите сумму — "
+                                   "покажу сдачу."),
+                          markup([[button(_("← Назад"),
+                                          PayCb(action=PayAction.CONFIRM, id=receipt.id))]]))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_received(message: Message, session: DbSession, state: FSMContext,
@@ -282,8 +279,7 @@ async def pay_now(query: CallbackQuery, callback_data: PayCb, session: DbSession
         lines.append(_("💵 <b>Сдача: {change}</b>").format(change=money(paid.change, lang)))
     lines.append(_("Принял: {who}, {at}").format(
         who=h(staff.name), at=local_dt(paid.paid_at, settings.tz, lang)))
-    await edit_or_send(query, "\n".join(lines), markup(paid_rows(paid)))
-    await query.answer(_("Оплачено"))
+    await edit_and_answer(query, "\n".join(lines), markup(paid_rows(paid)), note=_("Оплачено"))
 
 
 def setup() -> Router:

@@ -33,7 +33,7 @@ from handlers.money.common import (
 from handlers.money.forms import PayData, PayForm
 from handlers.money.pay import confirm_screen, new_form, pay_form, payable
 from handlers.money.views import plan_lines, type_buttons
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button, markup
 from keyboards.money import PayAction, PayCb
 
@@ -111,14 +111,13 @@ async def part(query: CallbackQuery, callback_data: PayCb, session: DbSession,
     left = form.plan(receipt.total).left
     await state.set_state(PayForm.part)
     form = await update(state, form, part_type_id=payment_type.id)
-    await edit_or_send(query, _("{icon} {type}: какая сумма? Осталось {left}.").format(
+    await edit_and_answer(query, _("{icon} {type}: какая сумма? Осталось {left}.").format(
         icon=kind_icon(payment_type.kind), type=h(payment_type.title(lang)),
         left=money(left, lang)),
         markup([[button(_("Весь остаток {left}").format(left=money(left, lang)),
-                        PayCb(action=PayAction.REST, id=receipt.id, arg=payment_type.id))],
+                           PayCb(action=PayAction.REST, id=receipt.id, arg=payment_type.id))],
                 [button(_("← Назад"), PayCb(action=PayAction.BACK, id=receipt.id))]]))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def rest(query: CallbackQuery, callback_data: PayCb, session: DbSession,

@@ -26,7 +26,7 @@ from handlers.filters import IsStaff, NotCommand
 from handlers.forms import load, save, update
 from handlers.money.common import alert, flow_reply, leave_form, money_error, remember_ui, stale
 from handlers.money.forms import PayTypeData, PayTypeForm
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.callbacks import SettingsCb
 from keyboards.common import button, markup
 from keyboards.money import PayTypeAction, PayTypeCb
@@ -76,8 +76,7 @@ async def render_card(session: DbSession, type_id: int) -> tuple[str, InlineKeyb
 
 
 async def show(query: CallbackQuery, text_kb: tuple[str, InlineKeyboardMarkup]) -> None:
-    await edit_or_send(query, *text_kb)
-    await query.answer()
+    await edit_and_answer(query, *text_kb)
 
 
 async def list_types(query: CallbackQuery, session: DbSession, state: FSMContext) -> None:
@@ -115,13 +114,12 @@ async def ask_name(query: CallbackQuery, callback_data: PayTypeCb, session: DbSe
     await state.set_state(PayTypeForm.name)
     form = PayTypeData(type_id=callback_data.id if renaming else NEW)
     await save(state, form)
-    await edit_or_send(query, _("Название способа оплаты: одно или «по-русски / "
-                                "по-украински», например «Перевод на карту / Переказ на "
-                                "картку»."),
-                       markup([[button(_("← Способы оплаты"),
-                                       PayTypeCb(action=PayTypeAction.LIST))]]))
+    await edit_and_answer(query, _("Название способа оплаты: одно или «по-русски / "
+                                   "по-украински», например «Перевод на карту / Переказ на "
+                                   "картку»."),
+                          markup([[button(_("← Способы оплаты"),
+                                          PayTypeCb(action=PayTypeAction.LIST))]]))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_name(message: Message, session: DbSession, state: FSMContext,

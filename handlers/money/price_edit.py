@@ -27,7 +27,7 @@ from handlers.forms import load, save, update
 from handlers.money.common import alert, flow_reply, money_error, remember_ui, stale
 from handlers.money.forms import NewServiceData, PriceForm, ServiceEditData
 from handlers.money.price_list import manager_only, render_card
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button, markup
 from keyboards.money import PriceAction, PriceCb, PriceField
 
@@ -54,10 +54,9 @@ async def add(query: CallbackQuery, state: FSMContext, staff: Staff) -> None:
     await state.set_state(PriceForm.code)
     form = NewServiceData()
     await save(state, form)
-    await edit_or_send(query, _("Новая услуга. Код (короткий, без пробелов, например SCR1):"),
-                       back_to_list())
+    await edit_and_answer(query, _("Новая услуга. Код (короткий, без пробелов, например SCR1):"),
+                          back_to_list())
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_code(message: Message, state: FSMContext) -> None:
@@ -119,10 +118,9 @@ async def edit(query: CallbackQuery, callback_data: PriceCb, session: DbSession,
     prompt = {PriceField.CODE: _("Новый код для «{name}»:"),
               PriceField.NAME: _("Новое название для «{name}»:"),
               PriceField.PRICE: _("Новая цена для «{name}», грн:")}[field]
-    await edit_or_send(query, prompt.format(name=h(service.name)), markup([[
+    await edit_and_answer(query, prompt.format(name=h(service.name)), markup([[
         button(_("← Отмена"), PriceCb(action=PriceAction.CARD, id=service.id))]]))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_edit(message: Message, session: DbSession, state: FSMContext, staff: Staff,

@@ -26,7 +26,7 @@ from db.money.price_list import (
 )
 from handlers.filters import IsStaff
 from handlers.money.common import PAGE, alert, leave_form, money_error, short
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button, markup, pager
 from keyboards.money import PriceAction, PriceCb, PriceField
 
@@ -139,8 +139,7 @@ async def page(query: CallbackQuery, callback_data: PriceCb, session: DbSession,
     await leave_form(state)
     text, kb = await render_page(session, callback_data.arg,
                                  callback_data.action == PriceAction.ARCHIVED, staff, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def card(query: CallbackQuery, callback_data: PriceCb, session: DbSession,
@@ -149,8 +148,7 @@ async def card(query: CallbackQuery, callback_data: PriceCb, session: DbSession,
     if not await manager_only(query, staff):
         return
     text, kb = await render_card(session, callback_data.id, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def archive(query: CallbackQuery, callback_data: PriceCb, session: DbSession,
@@ -164,8 +162,7 @@ async def archive(query: CallbackQuery, callback_data: PriceCb, session: DbSessi
         await alert(query, money_error(exc))
         return
     text, kb = await render_card(session, callback_data.id, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Сохранено"))
+    await edit_and_answer(query, text, kb, note=_("Сохранено"))
 
 
 def setup() -> Router:

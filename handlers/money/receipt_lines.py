@@ -29,7 +29,7 @@ from handlers.money.common import (
 )
 from handlers.money.forms import MoneyForm, ReceiptData, ReceiptForm
 from handlers.money.views import receipt_screen
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.common import button, markup
 from keyboards.money import ReceiptAction, ReceiptCb
 
@@ -147,10 +147,9 @@ async def free_line(query: CallbackQuery, callback_data: ReceiptCb, session: DbS
     form = ReceiptData(receipt_id=receipt.id, ui_id=previous.ui_id if previous else None)
     await state.set_state(ReceiptForm.free_name)
     await save(state, form)
-    await edit_or_send(query, _("Название строки (например: Защитное стекло):"),
-                       back_to_receipt(receipt.id))
+    await edit_and_answer(query, _("Название строки (например: Защитное стекло):"),
+                          back_to_receipt(receipt.id))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 def price_prompt(name: str) -> str:
@@ -171,9 +170,8 @@ async def free_line_as_found(query: CallbackQuery, callback_data: ReceiptCb,
         await alert(query, paid_error(receipt.id))
         return
     await state.set_state(ReceiptForm.free_price)
-    await edit_or_send(query, price_prompt(form.free_name), back_to_receipt(receipt.id))
+    await edit_and_answer(query, price_prompt(form.free_name), back_to_receipt(receipt.id))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_free_name(message: Message, state: FSMContext) -> None:

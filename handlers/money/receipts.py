@@ -28,7 +28,7 @@ from handlers.money.common import PAGE, alert, leave_form, money_error, paid_err
 from handlers.money.forms import ReceiptForm
 from handlers.money.receipt_lines import back_to_receipt, start_adding
 from handlers.money.views import receipt_screen, render_tab
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer, edit_or_send
 from keyboards.common import button, markup, pager
 from keyboards.money import CashAction, CashCb, ReceiptAction, ReceiptCb
 
@@ -37,16 +37,14 @@ async def tab(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession
               state: FSMContext, lang: str, settings: Settings) -> None:
     await leave_form(state)
     text, kb = await render_tab(session, callback_data.id, callback_data.arg, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def view(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession,
                state: FSMContext, staff: Staff, lang: str, settings: Settings) -> None:
     await leave_form(state)
     text, kb = await receipt_screen(session, callback_data.id, staff, lang, settings)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def new(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession,
@@ -89,9 +87,8 @@ async def pick_line(query: CallbackQuery, callback_data: ReceiptCb, session: DbS
     rows.append(pager(page, pages, lambda p: ReceiptCb(action=ReceiptAction.PICK_LINE,
                                                        id=receipt.id, arg=p)))
     rows.extend(back_to_receipt(receipt.id).inline_keyboard)
-    await edit_or_send(query, _("Какую строку убрать из чека №{id}?").format(id=receipt.id),
-                       markup(rows))
-    await query.answer()
+    await edit_and_answer(query, _("Какую строку убрать из чека №{id}?").format(id=receipt.id),
+                          markup(rows))
 
 
 async def drop_line(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession,
@@ -102,8 +99,7 @@ async def drop_line(query: CallbackQuery, callback_data: ReceiptCb, session: DbS
         await alert(query, money_error(exc))
         return
     text, kb = await receipt_screen(session, callback_data.id, staff, lang, settings)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Строка убрана"))
+    await edit_and_answer(query, text, kb, note=_("Строка убрана"))
 
 
 async def ask_delete(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession,
@@ -112,12 +108,11 @@ async def ask_delete(query: CallbackQuery, callback_data: ReceiptCb, session: Db
     if receipt.is_paid:
         await alert(query, paid_error(receipt.id))
         return
-    await edit_or_send(query, _("Удалить неоплаченный чек №{id} на {amount}?").format(
+    await edit_and_answer(query, _("Удалить неоплаченный чек №{id} на {amount}?").format(
         id=receipt.id, amount=money(receipt.total, lang)), markup([[
             button(_("🗑 Да, удалить"),
                    ReceiptCb(action=ReceiptAction.DELETE_OK, id=receipt.id)),
             button(_("Нет"), ReceiptCb(action=ReceiptAction.VIEW, id=receipt.id))]]))
-    await query.answer()
 
 
 async def do_delete(query: CallbackQuery, callback_data: ReceiptCb, session: DbSession,

@@ -28,7 +28,7 @@ from handlers.money.common import (
 )
 from handlers.money.forms import RefundData, RefundForm
 from handlers.money.refunds import allowed, refund_form, render_pick
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.callbacks import RefundAction, RefundCb
 from keyboards.common import button, markup
 
@@ -63,9 +63,8 @@ async def ask_amount(query: CallbackQuery, callback_data: RefundCb, session: DbS
         return
     form = await update(state, form, amount_line=item.line.id)
     await state.set_state(RefundForm.amount)
-    await edit_or_send(query, prompt(item, lang), back(form.receipt_id))
+    await edit_and_answer(query, prompt(item, lang), back(form.receipt_id))
     await remember_ui(query, state, form)
-    await query.answer()
 
 
 async def typed_amount(message: Message, session: DbSession, state: FSMContext,

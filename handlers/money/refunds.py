@@ -33,7 +33,7 @@ from handlers.forms import load, save, update
 from handlers.money.common import alert, money_error, stale
 from handlers.money.forms import RefundData
 from handlers.money.views import type_buttons
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.callbacks import ReceiptPrintCb, RefundAction, RefundCb, TicketAction, TicketCb
 from keyboards.common import button, markup, pager
 from keyboards.money import CashAction, CashCb, ReceiptAction, ReceiptCb
@@ -149,8 +149,7 @@ async def start(query: CallbackQuery, callback_data: RefundCb, session: DbSessio
         form = RefundData(receipt_id=receipt.id, selection={})
         await save(state, form)
     text, kb = await render_pick(session, form, callback_data.arg, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def toggle_line(query: CallbackQuery, callback_data: RefundCb, session: DbSession,
@@ -170,8 +169,7 @@ async def toggle_line(query: CallbackQuery, callback_data: RefundCb, session: Db
     form = await update(state, form, selection=selection, amounts=amounts)
     page = list(items).index(line_id) // LINES_PAGE
     text, kb = await render_pick(session, form, page, lang, settings.tz)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def pick_type(query: CallbackQuery, callback_data: RefundCb, session: DbSession,
@@ -200,10 +198,9 @@ async def pick_type(query: CallbackQuery, callback_data: RefundCb, session: DbSe
     rows = [*type_buttons(types, lang,
                           lambda t: RefundCb(action=RefundAction.TYPE, id=rid, arg=t.id)),
             [button(_("← Назад"), RefundCb(action=RefundAction.PAGE, id=rid))]]
-    await edit_or_send(query, _("Вернуть <b>{amount}</b> по чеку №{id}. Чем отдаём деньги? "
-                                "Наличные выйдут из кассы.").format(
+    await edit_and_answer(query, _("Вернуть <b>{amount}</b> по чеку №{id}. Чем отдаём деньги? "
+                                   "Наличные выйдут из кассы.").format(
         amount=money(total, lang), id=rid), markup(rows))
-    await query.answer()
 
 
 async def confirm(query: CallbackQuery, callback_data: RefundCb, session: DbSession,
@@ -232,11 +229,10 @@ async def confirm(query: CallbackQuery, callback_data: RefundCb, session: DbSess
         name=h(i.line.name), amount=money(form.amounts[i.line.id], lang))
         for i in items if i.line.id in form.amounts)
     lines.append(_("Исходный чек не меняется, возврат будет отдельным чеком."))
-    await edit_or_send(query, "\n".join(lines), markup([
+    await edit_and_answer(query, "\n".join(lines), markup([
         [button(_("✅ Вернуть {amount}").format(amount=money(total, lang)),
                 RefundCb(action=RefundAction.OK, id=rid, arg=payment_type.id))],
         [button(_("← Назад"), RefundCb(action=RefundAction.NEXT, id=rid))]]))
-    await query.answer()
 
 
 def refunded_rows(done: Refunded, original_id: int) -> list[list[InlineKeyboardButton]]:
@@ -270,8 +266,8 @@ async def do_refund(query: CallbackQuery, callback_data: RefundCb, session: DbSe
         id=done.receipt.id, amount=money(done.receipt.total, lang),
         icon=kind_icon(payment_type.kind), type=h(payment_type.title(lang))),
         _("по чеку №{id} · {who}").format(id=callback_data.id, who=h(staff.name))]
-    await edit_or_send(query, "\n".join(lines), markup(refunded_rows(done, callback_data.id)))
-    await query.answer(_("Возврат оформлен"))
+    await edit_and_answer(query, "\n".join(lines), markup(refunded_rows(done, callback_data.id)),
+                          note=_("Возврат оформлен"))
 
 
 def setup() -> Router:

@@ -20,7 +20,7 @@ from db.notify.outbox import retry_ticket_message
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff
 from handlers.notify.ready_prompt import show_ready_prompt
-from handlers.ticket_card import send_ticket_card
+from handlers.ticket_card import send_ticket_card, tap_ticket_card
 from handlers.ui import callback_message
 from keyboards.notify import NotifyAction, NotifyCb
 
@@ -49,11 +49,11 @@ async def move_to_ready(query: CallbackQuery, callback_data: NotifyCb, session: 
     except DomainError as exc:
         await query.answer(error_text(exc), show_alert=True)
         return
+    note = _("Статус: {status}").format(status=status.title(lang))
     if changed.ask_ready:
-        await show_ready_prompt(query, session, changed.ticket, lang, settings)
+        await show_ready_prompt(query, session, changed.ticket, lang, settings, note=note)
     else:
-        await send_ticket_card(query, session, callback_data.id, lang, settings)
-    await query.answer(_("Статус: {status}").format(status=status.title(lang)))
+        await tap_ticket_card(query, session, callback_data.id, lang, settings, note=note)
 
 
 async def send_ready(query: CallbackQuery, callback_data: NotifyCb, session: DbSession,
@@ -82,8 +82,8 @@ async def skip(query: CallbackQuery, callback_data: NotifyCb, session: DbSession
                settings: Settings) -> None:
     if await _ticket(query, session, callback_data.id) is None:
         return
-    await send_ticket_card(query, session, callback_data.id, lang, settings)
-    await query.answer(_("Клиент не уведомлён."))
+    await tap_ticket_card(query, session, callback_data.id, lang, settings,
+                          note=_("Клиент не уведомлён."))
 
 
 async def retry(query: CallbackQuery, callback_data: NotifyCb, session: DbSession, lang: str,
@@ -94,8 +94,7 @@ async def retry(query: CallbackQuery, callback_data: NotifyCb, session: DbSessio
         await query.answer(_("Сообщение не найдено."), show_alert=True)
         return
     note = _("🔁 Отправляем ещё раз") if retried else _("Это сообщение уже не в ошибке.")
-    await send_ticket_card(query, session, callback_data.id, lang, settings)
-    await query.answer(note)
+    await tap_ticket_card(query, session, callback_data.id, lang, settings, note=note)
 
 
 async def for_client(query: CallbackQuery, callback_data: NotifyCb, session: DbSession,

@@ -16,14 +16,14 @@ from db.engine import DbSession
 from db.money.closing import amount_due
 from db.notify.templates import ready_templates
 from handlers.ticket_card import render_ticket
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button
 from keyboards.notify import NotifyAction, NotifyCb
 
 
 async def show_ready_prompt(query: CallbackQuery, session: DbSession, ticket: Ticket, lang: str,
-                            settings: Settings) -> None:
-    """Edit the card in place with the prompt under it."""
+                            settings: Settings, *, note: str | None = None) -> None:
+    """Edit the card in place with the prompt under it; the tap answered (`note`) meanwhile."""
     text, card = await render_ticket(session, ticket.id, lang, settings.tz)
     client = ticket.client
     lines = [_("📨 <b>Сообщить клиенту, что можно забирать?</b>")]
@@ -47,4 +47,4 @@ async def show_ready_prompt(query: CallbackQuery, session: DbSession, ticket: Ti
         lines.append(_("Нет шаблонов «Можно забирать» — добавьте в /templates."))
     rows.append([button(_("🔕 Не уведомлять"), NotifyCb(action=NotifyAction.SKIP, id=ticket.id))])
     keyboard = InlineKeyboardMarkup(inline_keyboard=rows + card.inline_keyboard)
-    await edit_or_send(query, text + "\n\n" + "\n".join(lines), keyboard)
+    await edit_and_answer(query, text + "\n\n" + "\n".join(lines), keyboard, note=note)

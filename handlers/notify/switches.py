@@ -20,7 +20,7 @@ from db.notify.settings import (
     toggle_switch,
 )
 from handlers.filters import IsStaff
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.callbacks import SettingsCb
 from keyboards.common import button, markup
 from keyboards.notify import NotifySetAction, NotifySetCb
@@ -73,8 +73,7 @@ def view(current: NotifySettings) -> tuple[str, InlineKeyboardMarkup]:
 
 async def show(query: CallbackQuery, session: DbSession, note: str | None = None) -> None:
     text, kb = view(await get_notify_settings(session))
-    await edit_or_send(query, text, kb)
-    await query.answer(note)
+    await edit_and_answer(query, text, kb, note=note)
 
 
 async def menu(query: CallbackQuery, session: DbSession) -> None:

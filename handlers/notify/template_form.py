@@ -42,7 +42,7 @@ from handlers.notify.template_views import (
     placeholders_hint,
     stale_button,
 )
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import DbId, button, markup
 from keyboards.notify import TemplateAction, TemplateCb
 
@@ -85,8 +85,7 @@ async def new_template(query: CallbackQuery) -> None:
     rows = [[button(kind_title(k), TemplateCb(action=TemplateAction.KIND, kind=k))]
             for k in KINDS]
     rows.append([button(_("✖️ Отмена"), TemplateCb(action=TemplateAction.LIST))])
-    await edit_or_send(query, _("Новый шаблон: для какого сообщения?"), markup(rows))
-    await query.answer()
+    await edit_and_answer(query, _("Новый шаблон: для какого сообщения?"), markup(rows))
 
 
 async def new_kind(query: CallbackQuery, callback_data: TemplateCb) -> None:
@@ -97,9 +96,8 @@ async def new_kind(query: CallbackQuery, callback_data: TemplateCb) -> None:
                     TemplateCb(action=TemplateAction.LANG, kind=callback_data.kind, lang=lang))]
             for lang in LANGUAGES]
     rows.append([button(_("✖️ Отмена"), TemplateCb(action=TemplateAction.LIST))])
-    await edit_or_send(query, _("На каком языке? Клиент получает шаблоны своего языка."),
-                       markup(rows))
-    await query.answer()
+    await edit_and_answer(query, _("На каком языке? Клиент получает шаблоны своего языка."),
+                          markup(rows))
 
 
 async def new_language(query: CallbackQuery, callback_data: TemplateCb,
@@ -110,9 +108,8 @@ async def new_language(query: CallbackQuery, callback_data: TemplateCb,
         return
     await state.set_state(TemplateForm.name)
     await save(state, TemplateData(kind=kind, language=language))
-    await edit_or_send(query, _("Название шаблона (его видит мастер на кнопке), например "
-                                "«Коротко»:"), cancel_kb())
-    await query.answer()
+    await edit_and_answer(query, _("Название шаблона (его видит мастер на кнопке), например "
+                                   "«Коротко»:"), cancel_kb())
 
 
 async def got_name(message: Message, session: DbSession, state: FSMContext, staff: Staff,
@@ -163,12 +160,11 @@ async def edit_text(query: CallbackQuery, callback_data: TemplateCb, session: Db
     if template is None:
         return
     await start_edit(state, template, TemplateForm.text)
-    await edit_or_send(
+    await edit_and_answer(
         query,
         _("Пришлите новый текст шаблона «{name}». Сейчас:").format(name=h(template.name))
         + "\n\n" + h(template.text) + "\n\n" + h(placeholders_hint()),
         cancel_kb(TemplateCb(action=TemplateAction.OPEN, id=template.id)))
-    await query.answer()
 
 
 async def edit_name(query: CallbackQuery, callback_data: TemplateCb, session: DbSession,
@@ -177,10 +173,9 @@ async def edit_name(query: CallbackQuery, callback_data: TemplateCb, session: Db
     if template is None:
         return
     await start_edit(state, template, TemplateForm.name)
-    await edit_or_send(
+    await edit_and_answer(
         query, _("Новое название шаблона «{name}»:").format(name=h(template.name)),
         cancel_kb(TemplateCb(action=TemplateAction.OPEN, id=template.id)))
-    await query.answer()
 
 
 # ---- the text, its preview, saving ----------------------------------------------------------
@@ -227,8 +222,7 @@ async def save_template(query: CallbackQuery, session: DbSession, state: FSMCont
         return
     await state.clear()
     text, kb = card_view(template, settings.shop)
-    await edit_or_send(query, _("✅ Шаблон сохранён.") + "\n\n" + text, kb)
-    await query.answer()
+    await edit_and_answer(query, _("✅ Шаблон сохранён.") + "\n\n" + text, kb)
 
 
 def setup() -> Router:

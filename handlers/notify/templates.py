@@ -18,7 +18,7 @@ from db.notify.templates import delete_template, update_template
 from handlers.filters import IsStaff
 from handlers.notify.template_form import TemplateForm
 from handlers.notify.template_views import EDITORS, card_view, list_view, open_template
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.common import button, markup
 from keyboards.notify import TemplateAction, TemplateCb
 
@@ -33,8 +33,7 @@ async def templates_list(query: CallbackQuery, session: DbSession, state: FSMCon
     if (await state.get_state() or "").startswith(TemplateForm.__name__):
         await state.clear()  # "Отмена" of the form lands here
     text, kb = await list_view(session)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def template_open(query: CallbackQuery, callback_data: TemplateCb, session: DbSession,
@@ -43,8 +42,7 @@ async def template_open(query: CallbackQuery, callback_data: TemplateCb, session
     if template is None:
         return
     text, kb = card_view(template, settings.shop)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def make_default(query: CallbackQuery, callback_data: TemplateCb, session: DbSession,
@@ -53,21 +51,19 @@ async def make_default(query: CallbackQuery, callback_data: TemplateCb, session:
         return
     template = await update_template(session, staff, callback_data.id, make_default=True)
     text, kb = card_view(template, settings.shop)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("⭐ Теперь основной"))
+    await edit_and_answer(query, text, kb, note=_("⭐ Теперь основной"))
 
 
 async def ask_delete(query: CallbackQuery, callback_data: TemplateCb, session: DbSession) -> None:
     template = await open_template(query, session, callback_data.id)
     if template is None:
         return
-    await edit_or_send(
+    await edit_and_answer(
         query, _("Удалить шаблон «{name}»? Уже поставленные в очередь сообщения уйдут как "
                  "были.").format(name=h(template.name)),
         markup([[button(_("🗑 Да, удалить"),
-                        TemplateCb(action=TemplateAction.DELETE_OK, id=template.id)),
+                           TemplateCb(action=TemplateAction.DELETE_OK, id=template.id)),
                  button(_("Отмена"), TemplateCb(action=TemplateAction.OPEN, id=template.id))]]))
-    await query.answer()
 
 
 async def delete(query: CallbackQuery, callback_data: TemplateCb, session: DbSession,
@@ -76,8 +72,7 @@ async def delete(query: CallbackQuery, callback_data: TemplateCb, session: DbSes
         return
     await delete_template(session, staff, callback_data.id)
     text, kb = await list_view(session)
-    await edit_or_send(query, _("🗑 Шаблон удалён.") + "\n\n" + text, kb)
-    await query.answer()
+    await edit_and_answer(query, _("🗑 Шаблон удалён.") + "\n\n" + text, kb)
 
 
 def setup() -> Router:

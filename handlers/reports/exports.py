@@ -29,7 +29,7 @@ from handlers.reports.access import totals_router
 from handlers.reports.common import answer_stale, button_period
 from handlers.reports.receipts_export import ReceiptsExport
 from handlers.reports.render import period_title
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer
 from keyboards.reports import (
     ExportCb,
     ExportFormat,
@@ -54,10 +54,9 @@ async def export_menu(query: CallbackQuery, callback_data: ReportCb, lang: str) 
     if period is None:
         await answer_stale(query)
         return
-    await edit_or_send(query, _("📤 <b>Выгрузка: {period}</b>\nЧеки — каждая строка "
-                                "каждого чека; зарплата — по мастерам.").format(
+    await edit_and_answer(query, _("📤 <b>Выгрузка: {period}</b>\nЧеки — каждая строка "
+                                   "каждого чека; зарплата — по мастерам.").format(
         period=period_title(period, lang)), export_keyboard(period))
-    await query.answer()
 
 
 async def payroll_file(session: DbSession, period: Period, fmt: ExportFormat, lang: str,

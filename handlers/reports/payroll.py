@@ -12,7 +12,7 @@ from db.reports.queries import payroll
 from handlers.reports.access import totals_router
 from handlers.reports.common import answer_stale, button_period, local_today
 from handlers.reports.render import render_payroll
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.reports import ReportAction, ReportCb, payroll_keyboard
 
 
@@ -24,9 +24,8 @@ async def payroll_button(query: CallbackQuery, callback_data: ReportCb, session:
         return
     result = await payroll(session, period, settings.tz)
     previous, following = adjacent(period, local_today(settings))
-    await edit_or_send(query, render_payroll(result, lang),
-                       payroll_keyboard(period, previous, following))
-    await query.answer()
+    await edit_and_answer(query, render_payroll(result, lang),
+                          payroll_keyboard(period, previous, following))
 
 
 def setup() -> Router:

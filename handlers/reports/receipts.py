@@ -27,7 +27,7 @@ from handlers.reports.render import (
     render_receipt,
     render_receipts_head,
 )
-from handlers.ui import edit_or_send
+from handlers.ui import edit_and_answer
 from keyboards.reports import (
     FilterTitles,
     ReceiptOpenCb,
@@ -98,18 +98,16 @@ async def receipts_list(query: CallbackQuery, callback_data: ReceiptsCb, session
     items = [(receipt_button(row, settings.tz, lang, with_date=not period.is_day), row.id)
              for row in rows]
     back = await can_see_totals(session, staff)
-    await edit_or_send(query, render_receipts_head(period, count, lang, active),
-                       receipts_keyboard(state, items, pages, back=back, filters=titles))
-    await query.answer()
+    await edit_and_answer(query, render_receipts_head(period, count, lang, active),
+                          receipts_keyboard(state, items, pages, back=back, filters=titles))
 
 
 async def pick_pay_type(query: CallbackQuery, callback_data: ReceiptsCb, session: DbSession,
                         lang: str) -> None:
     types = await list_payment_types(session, active_only=False)
     options = [(0, _("Все")), *((t.id, t.title(lang)) for t in types)]
-    await edit_or_send(query, _("💳 Чеки с какой оплатой показать?"),
-                       pick_keyboard(callback_data, options))
-    await query.answer()
+    await edit_and_answer(query, _("💳 Чеки с какой оплатой показать?"),
+                          pick_keyboard(callback_data, options))
 
 
 async def pick_master(query: CallbackQuery, callback_data: ReceiptsCb,
@@ -117,19 +115,17 @@ async def pick_master(query: CallbackQuery, callback_data: ReceiptsCb,
     people = await list_staff(session)
     options = [(0, _("Все")), *((p.id, p.name + ("" if p.active else " ⛔"))
                                 for p in people[:MASTERS_SHOWN])]
-    await edit_or_send(query, _("👤 Чеки обращений какого мастера показать?"),
-                       pick_keyboard(callback_data, options))
-    await query.answer()
+    await edit_and_answer(query, _("👤 Чеки обращений какого мастера показать?"),
+                          pick_keyboard(callback_data, options))
 
 
 async def open_receipt(query: CallbackQuery, callback_data: ReceiptOpenCb, session: DbSession,
                        lang: str, settings: Settings) -> None:
     detail = await receipt_detail(session, callback_data.id)
-    await edit_or_send(query, render_receipt(detail, lang, settings.tz),
-                       receipt_keyboard(callback_data, detail.receipt.id,
-                                        refundable=detail.refundable,
-                                        original_id=detail.receipt.related_receipt_id))
-    await query.answer()
+    await edit_and_answer(query, render_receipt(detail, lang, settings.tz),
+                          receipt_keyboard(callback_data, detail.receipt.id,
+                                           refundable=detail.refundable,
+                                           original_id=detail.receipt.related_receipt_id))
 
 
 def setup() -> Router:

@@ -21,7 +21,7 @@ from db.errors import InvalidValue
 from db.notify.templates import LANGUAGES
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import FormData, load, save
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer
 from keyboards.callbacks import SettingsAction, SettingsCb, TermsAction, TermsCb
 from keyboards.common import button, markup
 
@@ -77,8 +77,7 @@ async def terms_view(session: DbSession) -> tuple[str, InlineKeyboardMarkup]:
 
 async def menu(query: CallbackQuery, session: DbSession) -> None:
     text, kb = await terms_view(session)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def edit(query: CallbackQuery, callback_data: TermsCb, state: FSMContext) -> None:
@@ -102,8 +101,7 @@ async def reset(query: CallbackQuery, callback_data: TermsCb, session: DbSession
         return
     await set_terms(session, staff, callback_data.lang, "")
     text, kb = await terms_view(session)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Условия по умолчанию"))
+    await edit_and_answer(query, text, kb, note=_("Условия по умолчанию"))
 
 
 async def typed(message: Message, session: DbSession, state: FSMContext, staff: Staff) -> None:

@@ -16,7 +16,7 @@ from db.engine import DbSession
 from db.errors import InvalidValue
 from handlers.filters import IsStaff, NotCommand, TextIs
 from handlers.forms import FormData, save
-from handlers.ui import callback_message, edit_or_send
+from handlers.ui import callback_message, edit_and_answer
 from keyboards.callbacks import SettingsAction, SettingsCb
 from keyboards.common import button, chunked, markup
 from keyboards.menu import SETTINGS
@@ -38,8 +38,7 @@ async def settings_command(message: Message) -> None:
 
 async def settings_cb(query: CallbackQuery) -> None:
     text, kb = settings_menu()
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def types_view(session: DbSession, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -56,8 +55,7 @@ async def types_view(session: DbSession, lang: str) -> tuple[str, InlineKeyboard
 
 async def types_cb(query: CallbackQuery, session: DbSession, lang: str) -> None:
     text, kb = await types_view(session, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def type_toggle(query: CallbackQuery, callback_data: SettingsCb, session: DbSession,
@@ -65,8 +63,7 @@ async def type_toggle(query: CallbackQuery, callback_data: SettingsCb, session: 
     await set_device_type_active(session, staff, callback_data.id,
                                  callback_data.action is SettingsAction.TYPE_ON)
     text, kb = await types_view(session, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def type_add(query: CallbackQuery, state: FSMContext) -> None:

@@ -37,7 +37,7 @@ from handlers.common import role_title
 from handlers.error_texts import error_text
 from handlers.filters import IsStaff, NotCommand
 from handlers.forms import FormData, load, save
-from handlers.ui import callback_message, edit_or_send, form_gone, stale_button
+from handlers.ui import callback_message, edit_and_answer, form_gone, stale_button
 from keyboards.callbacks import StaffAction, StaffCb
 from keyboards.common import button, markup
 
@@ -115,14 +115,12 @@ async def staff_command(message: Message, session: DbSession, staff: Staff,
 async def list_cb(query: CallbackQuery, session: DbSession, staff: Staff, settings: Settings,
                   lang: str) -> None:
     text, kb = await staff_list(session, staff, settings, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 async def card_cb(query: CallbackQuery, callback_data: StaffCb, session: DbSession) -> None:
     text, kb = await staff_card(session, callback_data.id)
-    await edit_or_send(query, text, kb)
-    await query.answer()
+    await edit_and_answer(query, text, kb)
 
 
 # ---- invites ------------------------------------------------------------------------------
@@ -130,8 +128,7 @@ async def card_cb(query: CallbackQuery, callback_data: StaffCb, session: DbSessi
 async def invite_pick_role(query: CallbackQuery) -> None:
     rows = [[button(role_title(role), StaffCb(action=StaffAction.INVITE_ROLE, role=role))
              for role in ROLES], [button(_("← Назад"), StaffCb(action=StaffAction.LIST))]]
-    await edit_or_send(query, _("Кого приглашаем?"), markup(rows))
-    await query.answer()
+    await edit_and_answer(query, _("Кого приглашаем?"), markup(rows))
 
 
 async def invite_create(query: CallbackQuery, callback_data: StaffCb, session: DbSession,
@@ -142,14 +139,13 @@ async def invite_create(query: CallbackQuery, callback_data: StaffCb, session: D
         return
     invite = await create_invite(session, staff, role, timedelta(hours=settings.invite_ttl_hours))
     link = await create_start_link(bot, INVITE_PREFIX + invite.token)
-    await edit_or_send(query, _(
+    await edit_and_answer(query, _(
         "🔗 Приглашение ({role}), одноразовое, действует до {until}:\n{link}\n\n"
         "Перешлите ссылку сотруднику: он откроет её в Telegram и нажмёт «Начать» (Start)."
     ).format(role=role_title(role), until=local_dt(invite.expires_at, settings.tz, lang),
              link=link), markup([[revoke_button(invite, settings, lang)],
-                                 [button(_("← Все сотрудники"),
-                                         StaffCb(action=StaffAction.LIST))]]))
-    await query.answer()
+                                    [button(_("← Все сотрудники"),
+                                            StaffCb(action=StaffAction.LIST))]]))
 
 
 async def invite_revoke(query: CallbackQuery, callback_data: StaffCb, session: DbSession,
@@ -166,8 +162,8 @@ async def invite_revoke(query: CallbackQuery, callback_data: StaffCb, session: D
         await query.answer(error_text(exc), show_alert=True)
         return
     text, kb = await staff_list(session, staff, settings, lang)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Приглашение отозвано: ссылка больше не работает."))
+    await edit_and_answer(query, text, kb,
+                          note=_("Приглашение отозвано: ссылка больше не работает."))
 
 
 # ---- role, active, commission --------------------------------------------------------------
@@ -183,8 +179,7 @@ async def apply(query: CallbackQuery, session: DbSession, staff_id: int,
         return
     await set_staff_commands(bot, i18n, person, person.language or settings.default_language)
     text, kb = await staff_card(session, staff_id)
-    await edit_or_send(query, text, kb)
-    await query.answer(_("Сохранено."))
+    await edit_and_answer(query, text, kb, note=_("Сохранено."))
 
 
 async def role_cb(query: CallbackQuery, callback_data: StaffCb, session: DbSession,
