@@ -79,6 +79,7 @@ class UnitOfWork:
         self.wrote = False  # anything written in the open transaction
         self.shop_data = False  # shop data (not form state) written, not committed yet
         self.applied = False  # the update is recorded as applied
+        self.saved = False  # shop data of this update committed (an error after it undoes none)
         session.sync_session.info[_UOW] = self  # seen by watch_writes' listeners
 
     def flushing(self, session: Session) -> None:
@@ -123,6 +124,7 @@ class UnitOfWork:
                 raise AlreadyApplied(self.update_id)
             self.applied = True
         await self.session.commit()
+        self.saved = self.saved or self.shop_data
         self.wrote = self.shop_data = False
         jobs, self.after_commit[:] = list(self.after_commit), []
         for job in jobs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import re
 
 from aiogram.exceptions import TelegramBadRequest
@@ -16,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.unit_of_work import ready_to_speak
 from bot.views.formatting import clip
 
+log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -72,11 +74,14 @@ async def edit_and_answer(
     await ready_to_speak("editMessageText", claims=True)
     screen, answered = await asyncio.gather(
         edit_or_send(query, text, markup), _answer(query, note), return_exceptions=True)
-    # Both calls have finished either way; a failure of either is the update's error.
-    for outcome in (screen, answered):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return None if isinstance(screen, BaseException) else screen
+    if isinstance(screen, BaseException):
+        raise screen  # the error handler tells the person (in the chat: the tap is answered)
+    if isinstance(answered, Exception):
+        # The new screen is shown; an unanswered tap only spins until Telegram gives up.
+        log.warning("tap %s not answered: %r", query.id, answered)
+    elif isinstance(answered, BaseException):
+        raise answered
+    return screen
 
 
 async def _answer(query: CallbackQuery, note: str | None) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -18,9 +19,11 @@ from aiogram.types import CallbackQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.unit_of_work import CommitBeforeSpeaking
 from db.desk.models import Counter, Role
+from handlers.errors import on_error
 from handlers.ui import edit_and_answer
 from tests.factories import make_staff, make_ticket
 from tests.handler_kit import OWNER_ID, Desk
@@ -58,6 +61,7 @@ class Rendezvous(BaseRequestMiddleware):
 
 
 def _dispatcher(session_factory: async_sessionmaker[AsyncSession]) -> Dispatcher:
+    """A tap that saves and shows it; the app's error handler (in Russian)."""
     router = Router()
 
     @router.callback_query()
@@ -65,10 +69,16 @@ def _dispatcher(session_factory: async_sessionmaker[AsyncSession]) -> Dispatcher
         session.add(Counter(name="tap-test", value=5))
         await edit_and_answer(query, "saved 5", note="Сохранено")
 
-    dp = Dispatcher()
+    dp = Dispatcher(i18n=make_i18n("ru"))
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.include_router(router)
+    dp.errors.register(on_error)
     return dp
+
+
+async def _saved(session_factory: async_sessionmaker[AsyncSession]) -> int | None:
+    async with session_factory() as s:
+        return await s.scalar(select(Counter.value).where(Counter.name == "tap-test"))
 
 
 async def test_the_screen_and_the_answer_leave_together_after_the_commit(
@@ -102,3 +112,32 @@ async def test_a_failed_edit_after_the_answer_is_told_in_the_chat(
     assert alerts == [None, texts[-1][:200]]  # the second one refused: the tap was answered
     assert isinstance(calls[-1], SendMessage)
     assert "Что-то пошло не так" in texts[-1] and "код" in texts[-1]
+
+
+async def test_a_screen_that_fails_after_the_save_says_it_was_saved(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The commit came before the edit; the incident message must not say "nothing saved"."""
+    bot = MockedBot()
+    bot.session.middleware(CommitBeforeSpeaking())
+    bot.session.add_error(EditMessageText, 500, "Internal Server Error")
+    await _dispatcher(session_factory).feed_update(bot, make_callback_update("x", user_id=5))
+    assert await _saved(session_factory) == 5
+    told = bot.texts()[-1]
+    assert told.startswith("Изменения сохранены, но показать результат не получилось")
+    assert "ничего не сохранено" not in told
+    assert isinstance(bot.session.requests[-1], SendMessage)  # the tap was answered already
+
+
+async def test_a_tap_that_cannot_be_answered_keeps_its_screen(
+        session_factory: async_sessionmaker[AsyncSession],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The screen is shown and the save committed: a refused answer (the tap is too old) is
+    logged, not reported to the person as a failure."""
+    bot = MockedBot()
+    bot.session.middleware(CommitBeforeSpeaking())
+    bot.session.add_error(AnswerCallbackQuery, 400, "Bad Request: query is too old and response "
+                          "timeout expired or query ID is invalid")
+    await _dispatcher(session_factory).feed_update(bot, make_callback_update("x", user_id=5))
+    assert await _saved(session_factory) == 5
+    assert bot.texts() == ["saved 5"]
+    assert "not answered" in caplog.text
