@@ -4,7 +4,10 @@ applied twice. Kept two days: Telegram keeps an unconfirmed update for 24 hours.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,15 +37,23 @@ async def was_processed(session: AsyncSession, bot_id: int, update_id: int) -> b
     return applied is not None
 
 
+@functools.cache
+def _mark(insert: Callable[[Any], Any]) -> Any:
+    """Every update that writes records itself: built once per dialect's INSERT."""
+    return insert(ProcessedUpdate).values(
+        bot_id=bindparam("b_id"), update_id=bindparam("u_id"),
+        processed_at=bindparam("at", type_=UTCDateTime()),
+    ).on_conflict_do_nothing().returning(ProcessedUpdate.update_id)
+
+
 async def mark_processed(session: AsyncSession, bot_id: int, update_id: int,
                          now: datetime | None = None) -> bool:
     """Record the update in the caller's transaction; False when it is already recorded (a
     concurrent delivery of the same update committed first: this one must roll back)."""
-    insert = upsert_insert(session)
-    statement = insert(ProcessedUpdate).values(
-        bot_id=bot_id, update_id=update_id, processed_at=now or utcnow(),
-    ).on_conflict_do_nothing().returning(ProcessedUpdate.update_id)
-    return (await session.execute(statement)).first() is not None
+    statement = _mark(upsert_insert(session))
+    found = await session.execute(statement, {"b_id": bot_id, "u_id": update_id,
+                                              "at": now or utcnow()})
+    return found.first() is not None
 
 
 async def prune(session: AsyncSession, now: datetime | None = None) -> int:

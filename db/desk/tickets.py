@@ -74,13 +74,14 @@ async def get_status(session: AsyncSession, status_id: int) -> Status:
     return status
 
 
+_LOCK_TICKET = (select(Ticket).where(Ticket.id == bindparam("ticket_id")).with_for_update()
+                .execution_options(populate_existing=True))
+
+
 async def lock_ticket(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Status]:
     """The ticket row locked for this transaction (re-read after the wait), with its status.
     Lock order everywhere: ticket → receipt → counter → shift (db.money.shifts)."""
-    ticket = await session.scalar(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    ticket = await session.scalar(_LOCK_TICKET, {"ticket_id": ticket_id})
     if ticket is None:
         raise NotFound("ticket", ticket_id=ticket_id)
     return ticket, await get_status(session, ticket.status_id)

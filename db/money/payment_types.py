@@ -33,9 +33,12 @@ async def list_payment_types(
     return list(await session.scalars(query))
 
 
+_ALL_TYPES = select(PaymentType)
+
+
 async def payment_types_by_id(session: AsyncSession) -> dict[int, PaymentType]:
     """Every type, switched off ones too (old payments name them)."""
-    return {t.id: t for t in await session.scalars(select(PaymentType))}
+    return {t.id: t for t in await session.scalars(_ALL_TYPES)}
 
 
 async def get_payment_type(

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -55,26 +55,29 @@ LINES_MAX = 100
 FREE_LINE_CODE = "FREE"  # PRRO goods need a code; free lines share this one
 
 
+# Built once: every payment and every change of a receipt locks it (building the statements
+# and their cache keys cost about as much as running them on SQLite).
+_TICKET_OF = select(Receipt.ticket_id).where(Receipt.id == bindparam("receipt_id"))
+# Lines and payments are reloaded with the row, so the object the caller holds is current
+# after the wait (populate_existing would otherwise reset them to unloaded).
+_LOCK_RECEIPT = (
+    select(Receipt).where(Receipt.id == bindparam("receipt_id")).with_for_update()
+    .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
+    .execution_options(populate_existing=True))
+
+
 async def lock_receipt(
     session: AsyncSession, receipt_id: int
 ) -> tuple[Receipt, Ticket | None, Status | None]:
     """Lock the receipt's ticket (if any), then the receipt; re-read both after the wait."""
     # ticket_id never changes, so reading it before the lock is safe.
-    row = (await session.execute(
-        select(Receipt.ticket_id).where(Receipt.id == receipt_id)
-    )).first()
+    row = (await session.execute(_TICKET_OF, {"receipt_id": receipt_id})).first()
     if row is None:
         raise NotFound("receipt", receipt_id=receipt_id)
     ticket = status = None
     if row.ticket_id is not None:
         ticket, status = await lock_ticket(session, row.ticket_id)
-    # Lines and payments are reloaded with the row, so the object the caller holds is
-    # current after the wait (populate_existing would otherwise reset them to unloaded).
-    receipt = await session.scalar(
-        select(Receipt).where(Receipt.id == receipt_id).with_for_update()
-        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
-        .execution_options(populate_existing=True)
-    )
+    receipt = await session.scalar(_LOCK_RECEIPT, {"receipt_id": receipt_id})
     if receipt is None:  # deleted while we waited
         raise NotFound("receipt", receipt_id=receipt_id)
     return receipt, ticket, status

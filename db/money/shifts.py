@@ -69,11 +69,12 @@ async def get_shift(session: AsyncSession, shift_id: int) -> Shift:
     return shift
 
 
+_LOCK_OPEN_SHIFT = (select(Shift).where(Shift.status == ShiftStatus.OPEN).with_for_update()
+                    .execution_options(populate_existing=True))  # built once: every payment
+
+
 async def _lock_open_shift(session: AsyncSession) -> Shift | None:
-    return await session.scalar(
-        select(Shift).where(Shift.status == ShiftStatus.OPEN).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return await session.scalar(_LOCK_OPEN_SHIFT)
 
 
 async def _lock_drawer(session: AsyncSession) -> Shift | None:
