@@ -184,14 +184,15 @@ async def search_clients(
     return list(hits.values())[:limit]
 
 
+_OF_TICKET = (select(Client).join(Ticket, Ticket.client_id == Client.id)
+              .where(Ticket.number == bindparam("number")))  # built once: every search
+
+
 async def _by_ticket_number(session: AsyncSession, query: str) -> Client | None:
     number = query.lstrip("#").strip()
     if not number.isdigit() or len(number) > 9:
         return None
-    return await session.scalar(
-        select(Client).join(Ticket, Ticket.client_id == Client.id)
-        .where(Ticket.number == int(number))
-    )
+    return await session.scalar(_OF_TICKET, {"number": int(number)})
 
 
 async def _by_phone(session: AsyncSession, query: str, region: str, limit: int

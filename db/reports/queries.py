@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Select,
+    bindparam,
     exists,
     func,
     select,
@@ -261,6 +262,11 @@ class _People:
         old[3], old[4] = _low(old[3], low), _high(old[4], high)
 
 
+# Every report names its payment types and masters: built once (expanding IN lists).
+_TYPES_BY_ID = select(PaymentType).where(PaymentType.id.in_(bindparam("ids", expanding=True)))
+_NAMES_BY_ID = select(Staff.id, Staff.name).where(Staff.id.in_(bindparam("ids", expanding=True)))
+
+
 class _Sums:
     """Per-bucket accumulators, filled from measure rows (db.reports.measures), computed live
     or read from the rollups, in any number of rows per bucket."""
@@ -318,12 +324,12 @@ class _Sums:
         type_ids = {type_id for slots in self.by_type.values() for type_id, _ in slots}
         if type_ids:
             self.types = {t.id: t for t in await session.scalars(
-                select(PaymentType).where(PaymentType.id.in_(type_ids)))}
+                _TYPES_BY_ID, {"ids": sorted(type_ids)})}
         master_ids = {mid for people in (*self.masters.values(), *self.adjustments.values())
                       for mid in people.rows if mid is not None}
         if master_ids:
             self.names = {staff_id: name for staff_id, name in await session.execute(
-                select(Staff.id, Staff.name).where(Staff.id.in_(master_ids)))}
+                _NAMES_BY_ID, {"ids": sorted(master_ids)})}
 
     def totals(self, i: int) -> Totals:
         lines = [
