@@ -24,13 +24,15 @@ def _kind(kind: PaymentKind | str) -> PaymentKind:
         raise InvalidValue("kind", reason="unknown", value=str(kind)) from None
 
 
+# Built once: every payment screen lists the types.
+_ORDERED = select(PaymentType).order_by(PaymentType.position, PaymentType.id)
+_ACTIVE = _ORDERED.where(PaymentType.active.is_(True))
+
+
 async def list_payment_types(
     session: AsyncSession, *, active_only: bool = True
 ) -> list[PaymentType]:
-    query = select(PaymentType).order_by(PaymentType.position, PaymentType.id)
-    if active_only:
-        query = query.where(PaymentType.active.is_(True))
-    return list(await session.scalars(query))
+    return list(await session.scalars(_ACTIVE if active_only else _ORDERED))
 
 
 _ALL_TYPES = select(PaymentType)

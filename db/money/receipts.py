@@ -243,13 +243,14 @@ async def quote_from_services(
     return receipt
 
 
+_RECEIPT = (select(Receipt).where(Receipt.id == bindparam("receipt_id"))
+            .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
+            .execution_options(populate_existing=True))  # built once: every payment step
+
+
 async def get_receipt(session: AsyncSession, receipt_id: int) -> Receipt:
     """The receipt with lines and payments loaded (fresh from the database)."""
-    receipt = await session.scalar(
-        select(Receipt).where(Receipt.id == receipt_id)
-        .options(selectinload(Receipt.lines), selectinload(Receipt.payments))
-        .execution_options(populate_existing=True)
-    )
+    receipt = await session.scalar(_RECEIPT, {"receipt_id": receipt_id})
     if receipt is None:
         raise NotFound("receipt", receipt_id=receipt_id)
     return receipt
