@@ -23,6 +23,7 @@ from bot.i18n import make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.unit_of_work import CommitBeforeSpeaking
 from db.desk.models import Counter, Role
+from db.desk.tickets import get_ticket
 from handlers.errors import on_error
 from handlers.ui import edit_and_answer
 from tests.factories import make_staff, make_ticket
@@ -141,3 +142,22 @@ async def test_a_tap_that_cannot_be_answered_keeps_its_screen(
     assert await _saved(session_factory) == 5
     assert bot.texts() == ["saved 5"]
     assert "not answered" in caplog.text
+
+
+async def test_the_real_app_says_a_saved_status_was_saved(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Through the app's dispatcher: the status change commits, its card then fails to show;
+    the person is told the change stays (the error handler sees the update's unit of work)."""
+    async with session_factory() as session:
+        owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID)
+        ticket = await make_ticket(session, owner)
+        await session.commit()
+    desk = Desk(session_factory)
+    await desk.send(OWNER_ID, f"#{ticket.number}")
+    await desk.tap(OWNER_ID, "🔄 Статус")
+    desk.bot.session.add_error(EditMessageText, 500, "Internal Server Error")
+    texts = await desk.tap(OWNER_ID, "Диагностика")
+    assert texts[-1].startswith("Изменения сохранены, но показать результат не получилось")
+    async with session_factory() as session:
+        moved = await get_ticket(session, ticket.id)
+        assert moved.status.code == "diagnostics"
