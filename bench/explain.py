@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bench.interactions import national
 from db.desk.clients import get_client_with_devices, search_clients
 from db.desk.models import Client, Ticket
-from db.desk.tickets import allowed_targets, client_tickets, count_comments, get_ticket_by_number
+from db.desk.tickets import allowed_targets, client_tickets, ticket_card_by_number
 from db.engine import create_engine, create_session_factory
 from db.money.closing import ticket_money
 from db.notify.outbox import delivery_state
@@ -74,8 +74,7 @@ Probe = Callable[[AsyncSession, Context], Awaitable[Any]]
 
 async def _card(s: AsyncSession, c: Context) -> None:
     """What handlers/ticket_card.render_ticket asks of db/ (the desk, money, notify parts)."""
-    ticket = await get_ticket_by_number(s, c.number)
-    await count_comments(s, ticket.id)
+    ticket = (await ticket_card_by_number(s, c.number)).ticket
     await ticket_money(s, ticket.id)
     await allowed_targets(s, ticket.status_id)
     await delivery_state(s, ticket.id)

@@ -54,7 +54,7 @@ PARTS = (
     ("handlers.clients", "search_clients"),
     ("handlers.clients", "show_client"),
     ("handlers.tickets", "open_by_number"),
-    ("handlers.tickets", "get_ticket_by_number"),
+    ("handlers.tickets", "ticket_card_by_number"),
     ("handlers.ticket_card", "render_ticket"),
     ("handlers.reports.today", "today_command"),
     ("handlers.ticket_card", "edit_or_send"),  # imported by name: wrapped where it is called

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.views.formatting import h, local_dt, money
 from db.base import utcnow
 from db.desk.models import Status, Ticket
-from db.desk.tickets import allowed_targets, get_ticket, ticket_number
+from db.desk.tickets import TicketCard, allowed_targets, get_ticket
 from db.engine import DbSession
 from keyboards.callbacks import (
     ClientAction,
@@ -48,8 +48,8 @@ def status_icon(status: Status) -> str:
     }[status.kind.value]
 
 
-async def desk_lines(session: DbSession, ticket: Ticket, comments: int, lang: str,
-                     tz: ZoneInfo) -> list[str]:
+def desk_lines(card: TicketCard, lang: str, tz: ZoneInfo) -> list[str]:
+    ticket = card.ticket
     lines = [
         f"<b>{h(ticket_title(ticket))}</b>",
         _("{icon} Статус: <b>{status}</b>").format(
@@ -66,13 +66,11 @@ async def desk_lines(session: DbSession, ticket: Ticket, comments: int, lang: st
         lines.append(_("🏁 Закрыт: {closed}").format(closed=local_dt(ticket.closed_at, tz, lang)))
     if ticket.is_warranty:
         lines.append(_("🛡 Гарантийное обращение"))
-    if ticket.previous_ticket_id:
-        previous = await ticket_number(session, ticket.previous_ticket_id)
-        if previous is not None:
-            lines.append(_("↩️ Повторное обращение, предыдущее: [{number}]").format(
-                number=previous))
+    if card.previous_number is not None:
+        lines.append(_("↩️ Повторное обращение, предыдущее: [{number}]").format(
+            number=card.previous_number))
     lines.extend(_intake_lines(ticket, lang))
-    lines.append(_("💬 Комментарии: {count}").format(count=comments))
+    lines.append(_("💬 Комментарии: {count}").format(count=card.comments))
     return lines
 
 

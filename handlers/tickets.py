@@ -20,7 +20,7 @@ from bot.usecases.status import change_status
 from bot.views.formatting import h, local_dt
 from bot.views.labels import label_png
 from db.desk.models import Staff
-from db.desk.tickets import HistoryEntry, get_ticket, get_ticket_by_number, open_tickets
+from db.desk.tickets import HistoryEntry, get_ticket, open_tickets, ticket_card_by_number
 from db.desk.tickets import ticket_history as load_history
 from db.engine import DbSession
 from db.errors import DomainError, NotFound
@@ -64,11 +64,11 @@ OUTSIDE_FORMS = (None, ServiceSection.active, ClientsSection.search, NewClient.n
 async def open_by_number(message: Message, session: DbSession, number: int, lang: str,
                          settings: Settings) -> None:
     try:
-        ticket = await get_ticket_by_number(session, number)
+        card = await ticket_card_by_number(session, number)
     except NotFound:
         await message.answer(_("Обращение [{number}] не найдено.").format(number=number))
         return
-    await send_ticket_card(message, session, ticket, lang, settings)
+    await send_ticket_card(message, session, card, lang, settings)
 
 
 async def ticket_command(message: Message, command: CommandObject, session: DbSession,

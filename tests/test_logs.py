@@ -42,7 +42,7 @@ async def test_an_unexpected_error_is_logged_with_the_update_and_an_incident_cod
     async def broken(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("handlers.tickets.get_ticket_by_number", broken)
+    monkeypatch.setattr("handlers.tickets.ticket_card_by_number", broken)
     [text] = await desk.send(OWNER_ID, "/ticket 5")
     [line] = [json.loads(x) for x in json_log.getvalue().splitlines()]
     assert line["level"] == "ERROR" and line["user_id"] == OWNER_ID

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from db.access import require_active
 from db.audit import audit
@@ -260,6 +260,43 @@ async def get_ticket_by_number(session: AsyncSession, number: int) -> Ticket:
     return ticket
 
 
+@dataclass(frozen=True)
+class TicketCard:
+    """A ticket as its card shows it, from one statement: with its status, device, client and
+    master, the number of its comments and the number of the visit it repeats."""
+
+    ticket: Ticket
+    comments: int
+    previous_number: int | None
+
+
+_PREVIOUS = aliased(Ticket)
+_CARD = select(
+    Ticket,
+    select(func.count()).select_from(Comment).where(Comment.ticket_id == Ticket.id)
+    .correlate(Ticket).scalar_subquery(),
+    select(_PREVIOUS.number).where(_PREVIOUS.id == Ticket.previous_ticket_id)
+    .correlate(Ticket).scalar_subquery(),
+).options(*_TICKET_LOADS)
+_CARD_BY_ID = _CARD.where(Ticket.id == bindparam("ticket_id"))
+_CARD_BY_NUMBER = _CARD.where(Ticket.number == bindparam("number"))
+
+
+async def ticket_card(session: AsyncSession, ticket_id: int) -> TicketCard:
+    row = (await session.execute(_CARD_BY_ID, {"ticket_id": ticket_id})).first()
+    if row is None:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    return TicketCard(row[0], row[1] or 0, row[2])
+
+
+async def ticket_card_by_number(session: AsyncSession, number: int) -> TicketCard:
+    row = None if not 0 < number <= MAX_NUMBER else (await session.execute(
+        _CARD_BY_NUMBER, {"number": number})).first()
+    if row is None:
+        raise NotFound("ticket", number=number)
+    return TicketCard(row[0], row[1] or 0, row[2])
+
+
 async def get_ticket_by_token(session: AsyncSession, token: str) -> Ticket | None:
     return await session.scalar(_ticket_query().where(Ticket.public_token == token))
 
@@ -364,14 +401,6 @@ async def list_comments(session: AsyncSession, ticket_id: int) -> list[Comment]:
         select(Comment).where(Comment.ticket_id == ticket_id).order_by(Comment.id)
         .options(selectinload(Comment.attachments))
     ))
-
-
-_COMMENTS = select(func.count()).select_from(Comment).where(
-    Comment.ticket_id == bindparam("ticket_id"))
-
-
-async def count_comments(session: AsyncSession, ticket_id: int) -> int:
-    return await session.scalar(_COMMENTS, {"ticket_id": ticket_id}) or 0
 
 
 async def status_history(session: AsyncSession, ticket_id: int) -> list[StatusChange]:
