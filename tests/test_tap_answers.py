@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import make_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.unit_of_work import CommitBeforeSpeaking
-from db.desk.models import Counter, Role
+from db.desk.models import Counter, Role, Ticket
 from db.desk.tickets import get_ticket
 from handlers.errors import on_error
 from handlers.ui import edit_and_answer
@@ -96,16 +96,23 @@ async def test_the_screen_and_the_answer_leave_together_after_the_commit(
     assert bot.session.errors == []
 
 
-async def test_a_failed_edit_after_the_answer_is_told_in_the_chat(
-        session_factory: async_sessionmaker[AsyncSession]) -> None:
-    """The tap was answered together with the edit, so the error's alert cannot go on the
-    button any more: the incident code comes as a message instead of being lost."""
+async def _card_on_screen(session_factory: async_sessionmaker[AsyncSession]
+                          ) -> tuple[Desk, Ticket]:
+    """The app with a ticket's card open in the owner's chat."""
     async with session_factory() as session:
         owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID)
         ticket = await make_ticket(session, owner)
         await session.commit()
     desk = Desk(session_factory)
     await desk.send(OWNER_ID, f"#{ticket.number}")
+    return desk, ticket
+
+
+async def test_a_failed_edit_after_the_answer_is_told_in_the_chat(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The tap was answered together with the edit, so the error's alert cannot go on the
+    button any more: the incident code comes as a message instead of being lost."""
+    desk, _ticket = await _card_on_screen(session_factory)
     desk.bot.session.add_error(EditMessageText, 500, "Internal Server Error")
     texts = await desk.tap(OWNER_ID, "🔄 Статус")
     calls = desk.bot.session.requests
@@ -148,12 +155,7 @@ async def test_the_real_app_says_a_saved_status_was_saved(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     """Through the app's dispatcher: the status change commits, its card then fails to show;
     the person is told the change stays (the error handler sees the update's unit of work)."""
-    async with session_factory() as session:
-        owner = await make_staff(session, Role.OWNER, tg_user_id=OWNER_ID)
-        ticket = await make_ticket(session, owner)
-        await session.commit()
-    desk = Desk(session_factory)
-    await desk.send(OWNER_ID, f"#{ticket.number}")
+    desk, ticket = await _card_on_screen(session_factory)
     await desk.tap(OWNER_ID, "🔄 Статус")
     desk.bot.session.add_error(EditMessageText, 500, "Internal Server Error")
     texts = await desk.tap(OWNER_ID, "Диагностика")
