@@ -28,7 +28,7 @@ from db.access import require_active, require_manager
 from db.audit import audit
 from db.base import utcnow
 from db.desk.models import Client, Staff, Status, Ticket
-from db.desk.tickets import get_ticket, lock_open_ticket, lock_ticket, staff_names
+from db.desk.tickets import get_status, get_ticket, lock_open_ticket, staff_names
 from db.errors import InvalidValue, NotFound, TicketClosed, required_line
 from db.money.amounts import AMOUNT_MAX, check_quantity, line_amount
 from db.money.errors import InvalidAmount, ReceiptPaid
@@ -57,7 +57,12 @@ FREE_LINE_CODE = "FREE"  # PRRO goods need a code; free lines share this one
 
 # Built once: every payment and every change of a receipt locks it (building the statements
 # and their cache keys cost about as much as running them on SQLite).
-_TICKET_OF = select(Receipt.ticket_id).where(Receipt.id == bindparam("receipt_id"))
+# The receipt's ticket, locked in the same statement that finds it: ticket_id never changes,
+# so the subquery's answer holds after the wait (PostgreSQL re-checks only the ticket's row).
+_LOCK_TICKET_OF = (
+    select(Ticket).where(Ticket.id == select(Receipt.ticket_id)
+                         .where(Receipt.id == bindparam("receipt_id")).scalar_subquery())
+    .with_for_update(of=Ticket).execution_options(populate_existing=True))
 # Lines and payments are reloaded with the row, so the object the caller holds is current
 # after the wait (populate_existing would otherwise reset them to unloaded).
 _LOCK_RECEIPT = (
@@ -70,15 +75,10 @@ async def lock_receipt(
     session: AsyncSession, receipt_id: int
 ) -> tuple[Receipt, Ticket | None, Status | None]:
     """Lock the receipt's ticket (if any), then the receipt; re-read both after the wait."""
-    # ticket_id never changes, so reading it before the lock is safe.
-    row = (await session.execute(_TICKET_OF, {"receipt_id": receipt_id})).first()
-    if row is None:
-        raise NotFound("receipt", receipt_id=receipt_id)
-    ticket = status = None
-    if row.ticket_id is not None:
-        ticket, status = await lock_ticket(session, row.ticket_id)
+    ticket = await session.scalar(_LOCK_TICKET_OF, {"receipt_id": receipt_id})
+    status = None if ticket is None else await get_status(session, ticket.status_id)
     receipt = await session.scalar(_LOCK_RECEIPT, {"receipt_id": receipt_id})
-    if receipt is None:  # deleted while we waited
+    if receipt is None:  # there is none, or it was deleted while we waited
         raise NotFound("receipt", receipt_id=receipt_id)
     return receipt, ticket, status
 
