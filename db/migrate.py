@@ -10,12 +10,14 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.desk.substring_search import is_index_object
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -33,6 +35,13 @@ def alembic_config(url: str | None = None) -> Config:
         # ConfigParser interpolation: a literal % in a password must be doubled.
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def include_object(_object: Any, name: str | None, type_: str, reflected: bool,
+                   _compare_to: Any) -> bool:
+    """What Alembic compares with the models: not the search indexes migration 0011 made
+    outside them (SQLite's FTS5 tables, PostgreSQL's trigram indexes)."""
+    return not (reflected and is_index_object(name, type_))
 
 
 @cache

@@ -9,7 +9,14 @@ from sqlalchemy.exc import OperationalError
 
 from db.desk.models import Status
 from db.engine import READ_ONLY, create_engine, create_session_factory
-from db.migrate import alembic_config, at_head, downgrade, script_heads, upgrade
+from db.migrate import (
+    alembic_config,
+    at_head,
+    downgrade,
+    include_object,
+    script_heads,
+    upgrade,
+)
 
 
 def _revisions() -> list[str]:
@@ -79,7 +86,8 @@ async def test_models_match_migrations(db_url: str) -> None:
     try:
         async with engine.connect() as conn:
             diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+                lambda c: compare_metadata(MigrationContext.configure(
+                    c, opts={"include_object": include_object}), Base.metadata))
     finally:
         await engine.dispose()
     assert diff == []

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ops import postgres
 from bot.ops.errors import BackupError
+from db.desk.substring_search import is_index_object
 from db.engine import create_engine, is_sqlite
 from db.migrate import upgrade
 
@@ -159,9 +160,11 @@ def rotate(folder: Path, keep: int) -> list[Path]:
 # ---- restore ------------------------------------------------------------------------------
 
 async def table_counts(engine: AsyncEngine) -> dict[str, int]:
-    """Rows in every table of the database."""
+    """Rows in every table of the database (not the search index's own, SQLite's FTS5
+    tables: they mirror clients and devices)."""
     def count(conn: Connection) -> dict[str, int]:
-        names = sorted(inspect(conn).get_table_names())
+        names = sorted(name for name in inspect(conn).get_table_names()
+                       if not is_index_object(name, "table"))
         return {name: int(conn.scalar(select(func.count()).select_from(table(name))) or 0)
                 for name in names}
 

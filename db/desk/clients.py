@@ -17,6 +17,7 @@ from db.audit import audit
 from db.base import utcnow
 from db.desk.models import Client, Device, DeviceType, Staff, Ticket
 from db.desk.phones import TAIL_MIN, digits, parse_phone, reversed_digits
+from db.desk.substring_search import CLIENT_NAMES, DEVICE_SERIALS, id_in, served_by_index
 from db.errors import DuplicateClient, InvalidPhone, InvalidValue, NotFound, required_line
 
 NAME_MAX = 128
@@ -237,21 +238,25 @@ async def _by_name(session: AsyncSession, query: str, limit: int) -> list[Client
     folded = query.casefold()
     if len(folded) < 2 or _PHONEISH.fullmatch(query):
         return []
+    if served_by_index(session, folded):  # the newest `limit` matches, from the index
+        where = id_in(Client.id, CLIENT_NAMES, folded, limit)
+    else:
+        where = Client.search_name.contains(folded, autoescape=True)
     return list(await session.scalars(
-        select(Client).where(Client.search_name.contains(folded, autoescape=True))
-        .order_by(Client.id.desc()).limit(limit)
-    ))
+        select(Client).where(where).order_by(Client.id.desc()).limit(limit)))
 
 
 async def _by_serial(session: AsyncSession, query: str, limit: int) -> list[Client]:
     serial = normalize_serial(query)
     if len(serial) < TAIL_MIN:
         return []
+    if served_by_index(session, serial):
+        where = id_in(Device.id, DEVICE_SERIALS, serial)
+    else:
+        where = Device.serial_norm.contains(serial, autoescape=True)
     return list(await session.scalars(
-        select(Client).join(Device, Device.client_id == Client.id)
-        .where(Device.serial_norm.contains(serial, autoescape=True))
-        .distinct().limit(limit)
-    ))
+        select(Client).join(Device, Device.client_id == Client.id).where(where)
+        .distinct().limit(limit)))
 
 
 async def list_device_types(session: AsyncSession, *, active_only: bool = True) -> list[DeviceType]:

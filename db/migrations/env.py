@@ -15,6 +15,7 @@ import db.reports.models
 import db.updates  # noqa: F401
 from db.base import Base
 from db.engine import create_engine
+from db.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -35,6 +36,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
