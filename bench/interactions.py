@@ -80,6 +80,8 @@ class BenchError(Exception):
 class Target:
     phone: str  # E.164 of an existing client
     number: int  # a ticket with exactly one unpaid receipt
+    imei_part: str  # 8 digits from inside a device's IMEI (no phone ends in them)
+    imei_phone: str  # the phone of that device's client
 
 
 @dataclass
@@ -144,6 +146,28 @@ async def _phones(session: AsyncSession, count: int, rnd: random.Random) -> list
     return [found[i] for i in ids if i in found]
 
 
+async def _imei_parts(session: AsyncSession, count: int, rnd: random.Random
+                      ) -> list[tuple[str, str]]:
+    """(8 digits from the middle of an IMEI, its client's phone): what a master reads off a
+    sticker. Digits that some phone ends in are left out: the search would find that client
+    first, as it should."""
+    top = await session.scalar(select(func.max(Device.id))) or 0
+    ids = [rnd.randint(1, top) for _ in range(count * 4)]
+    rows = (await session.execute(
+        select(Device.id, Device.serial_norm, Client.phone).join(Client)
+        .where(Device.id.in_(ids), func.length(Device.serial_norm) == 15))).all()
+    by_id = {device_id: (serial[4:12], phone) for device_id, serial, phone in rows}
+    parts = []
+    for device_id in ids:
+        if device_id not in by_id or len(parts) == count:
+            continue
+        part, phone = by_id[device_id]
+        if not await session.scalar(select(Client.id).where(
+                Client.phone_rev.startswith(part[::-1])).limit(1)):
+            parts.append((part, phone))
+    return parts
+
+
 async def _sizes(session: AsyncSession) -> dict[str, int]:
     sizes = {}
     for name, model in (("clients", Client), ("devices", Device), ("tickets", Ticket),
@@ -167,14 +191,16 @@ async def prepare(url: str, owner_tg: int, count: int, seed: int) -> Prepared:
             created = await _new_quotes(session, owner, count - len(chosen), rnd)
             numbers = chosen + created
             phones = (await _phones(session, count * 2, rnd))[:count]
+            imei_parts = await _imei_parts(session, count, rnd)
             sizes = await _sizes(session)
             staff_tg = list(await session.scalars(select(Staff.tg_user_id)))
     finally:
         await engine.dispose()
-    if len(phones) < count:
-        raise SystemExit("not enough clients to pick phones from")
-    return Prepared([Target(p, n) for p, n in zip(phones, numbers, strict=True)], len(created),
-                    sizes, staff_tg)
+    if len(phones) < count or len(imei_parts) < count:
+        raise SystemExit("not enough clients to pick phones from, or devices with an IMEI")
+    targets = [Target(p, n, part, imei_phone) for p, n, (part, imei_phone)
+               in zip(phones, numbers, imei_parts, strict=True)]
+    return Prepared(targets, len(created), sizes, staff_tg)
 
 
 # -- the two bots ---------------------------------------------------------------------------
@@ -291,8 +317,8 @@ async def _record(side: Side, interaction: str, update_id: int, answered: float)
 
 # -- one iteration --------------------------------------------------------------------------
 
-INTERACTIONS = ("phone «067 123 45 67»", "last 4 digits", "#N", "/ticket N", "/today",
-                "💳 Оплатить", "Карта", "✅ Оплачено")
+INTERACTIONS = ("phone «067 123 45 67»", "last 4 digits", "IMEI part (8 digits)", "#N",
+                "/ticket N", "/today", "💳 Оплатить", "Карта", "✅ Оплачено")
 
 
 def _has(*parts: str) -> Check:
@@ -310,15 +336,17 @@ class Iteration:
         t = self.target
         await self._text(INTERACTIONS[0], national(t.phone), _has(format_phone(t.phone)))
         await self._text(INTERACTIONS[1], t.phone[-4:], _has("Найдено", "📞"))
-        await self._text(INTERACTIONS[2], f"#{t.number}",
+        await self._text(INTERACTIONS[2], t.imei_part, _has(format_phone(t.imei_phone),
+                                                            "Найдено"))
+        await self._text(INTERACTIONS[3], f"#{t.number}",
                          lambda m: _has(f"[{t.number}]")(m) and _has("Статус")(m))
-        self.card = await self._text(INTERACTIONS[3], f"/ticket {t.number}",
+        self.card = await self._text(INTERACTIONS[4], f"/ticket {t.number}",
                                      lambda m: m.button("💳 Оплатить") is not None
                                      or any("💳 Оплатить" in b for b in m.buttons))
-        await self._text(INTERACTIONS[4], "/today", _has("Итоги дня"))
-        await self._tap(INTERACTIONS[5], "💳 Оплатить", _has("Оплата чека"))
-        await self._tap(INTERACTIONS[6], "Карта", _has("Проверьте оплату"))
-        await self._tap(INTERACTIONS[7], "✅ Оплачено", _has("оплачен"))
+        await self._text(INTERACTIONS[5], "/today", _has("Итоги дня"))
+        await self._tap(INTERACTIONS[6], "💳 Оплатить", _has("Оплата чека"))
+        await self._tap(INTERACTIONS[7], "Карта", _has("Проверьте оплату"))
+        await self._tap(INTERACTIONS[8], "✅ Оплачено", _has("оплачен"))
 
     async def _text(self, name: str, text: str, check: Check) -> BotMessage:
         if self.echo_first:

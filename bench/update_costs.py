@@ -6,9 +6,9 @@
 In one process and one event loop: the app's Dispatcher as bot.app.build_dispatcher builds it
 (its middlewares, router tree and database storage, on DATABASE_URL) and a bare aiogram echo
 Dispatcher, both answering through tests.mocked_bot's recording session (Telegram's checks, no
-network). Each typed interaction of bench.interactions (phone, last 4 digits, #N, /ticket N,
-/today) is fed as a real Update to the app and right after to the echo, `n` times; printed:
-the median of each (the first 10 % left out) and the ratio. With --parts, the app's time
+network). Each typed interaction of bench.interactions (phone, last 4 digits, IMEI part, #N,
+/ticket N, /today) is fed as a real Update to the app and right after to the echo, `n` times;
+printed: the median of each (the first 10 % left out) and the ratio. With --parts, the app's time
 inside its main steps per update, measured by wrapping those functions (inclusive: a step's
 time also counts in the steps that call it).
 
@@ -146,6 +146,7 @@ async def _measure(args: argparse.Namespace, parts: Parts | None) -> None:
     texts: dict[str, Callable[[int], str]] = {
         "phone": lambda i: national(prepared.targets[i].phone),
         "last 4 digits": lambda i: prepared.targets[i].phone[-4:],
+        "IMEI part": lambda i: prepared.targets[i].imei_part,
         "#N": lambda i: f"#{prepared.targets[i].number}",
         "/ticket N": lambda i: f"/ticket {prepared.targets[i].number}",
         "/today": lambda i: "/today",
