@@ -47,7 +47,7 @@ from tests.mocked_bot import MockedBot, make_message_update
 # (module, attribute) of the steps --parts times, in the order an update meets them.
 PARTS = (
     ("bot.middlewares", "DbSessionMiddleware._in_transaction"),
-    ("bot.middlewares", "was_processed"),
+    ("bot.middlewares", "DbSessionMiddleware._applied_before"),
     ("bot.fsm_storage", "DatabaseStorage.get_state"),
     ("bot.middlewares", "ensure_owners"),
     ("aiogram.dispatcher.event.handler", "HandlerObject.check"),

@@ -43,6 +43,7 @@ from db.desk.staff import list_staff
 from db.engine import create_engine, create_session_factory, sqlite_file
 from db.locks import Leadership
 from db.migrate import upgrade
+from db.updates import Redeliveries
 from db.wal_checkpoints import WalCheckpointer
 from handlers.errors import on_error
 from handlers.routers import describe, setup_routers
@@ -107,6 +108,7 @@ def build_dispatcher(
     i18n: I18n,
     storage: BaseStorage | None = None,
     services: Services | None = None,
+    redeliveries: Redeliveries | None = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers: tests build one per test.
 
@@ -130,7 +132,8 @@ def build_dispatcher(
     # Non-staff chatter is throttled before it costs a transaction (bot/throttle.py).
     dp.update.outer_middleware(ThrottleMiddleware(settings, session_factory, i18n,
                                                   make_counter(settings, storage)))
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    redeliveries = redeliveries or Redeliveries(in_order=not settings.webhook_url)
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory, redeliveries))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ContextMiddleware(settings, i18n))
     dp.include_router(setup_routers(settings))
@@ -154,6 +157,7 @@ class Application:
     outbox_worker: Any = None
     poller: Poller | None = None
     leadership: Leadership | None = None
+    redeliveries: Redeliveries | None = None
     _stop: asyncio.Event | None = None
 
     async def start(self) -> None:
@@ -165,8 +169,10 @@ class Application:
         self.bot = make_bot(settings)
         self.services = make_services(settings, self.session_factory)
         self.services.fiscal_runtime.attach_bot(self.bot, self.i18n)
+        self.redeliveries = Redeliveries(in_order=not settings.webhook_url)
         self.dp = build_dispatcher(settings, self.session_factory, self.i18n,
-                                   make_storage(settings, self.session_factory), self.services)
+                                   make_storage(settings, self.session_factory), self.services,
+                                   self.redeliveries)
         log.info("routers:\n%s", "\n".join(describe(self.dp)))
         # The menus are set beside polling, not before it: one call per staff member (a
         # chain's dozens at Telegram's ~0.1 s each) would otherwise keep every chat waiting
@@ -231,7 +237,10 @@ class Application:
                 await runner.cleanup()
 
     async def _poll_while_leading(self, stop: asyncio.Event) -> None:
-        assert self.bot and self.dp and self.leadership
+        assert self.bot and self.dp and self.leadership and self.redeliveries
+        # Another instance may have polled since this one last did: what it applied is read
+        # again before this instance trusts the order of update ids (db/updates.py).
+        self.redeliveries.forget()
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.poller = Poller(self.dp, self.bot,
                              allowed_updates=self.dp.resolve_used_update_types())

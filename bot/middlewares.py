@@ -24,22 +24,25 @@ from bot.views.links import StatusLinks
 from db.desk.models import Client
 from db.desk.staff import ensure_owners
 from db.notify.templates import client_language
-from db.updates import was_processed
+from db.updates import Redeliveries, was_processed
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One transaction per update (bot/unit_of_work.py): an update applied before is skipped;
-    the handler's `uow.commit()` (or the end of the handler) commits and records it as applied;
-    an error rolls everything back, so nothing is half-written and a redelivery runs again.
+    """One transaction per update (bot/unit_of_work.py): an update applied before is skipped
+    (looked up only when it may have been: db.updates.Redeliveries); the handler's
+    `uow.commit()` (or the end of the handler) commits and records it as applied; an error
+    rolls everything back, so nothing is half-written and a redelivery runs again.
 
     Handlers put work that must only see committed data into `after_commit` (= the unit of
     work's list); it runs after the commit, never after a rollback."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession],
+                 redeliveries: Redeliveries) -> None:
         self.session_factory = session_factory
+        self.redeliveries = redeliveries
         watch_writes(session_factory.kw.get("sync_session_class", Session))
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -52,7 +55,7 @@ class DbSessionMiddleware(BaseMiddleware):
     async def _in_transaction(self, handler: Handler, event: TelegramObject,
                               data: dict[str, Any], bot: Bot, update_id: int) -> Any:
         async with self.session_factory() as session:
-            if update_id and await was_processed(session, bot.id, update_id):
+            if update_id and await self._applied_before(session, bot.id, update_id):
                 await session.rollback()
                 log.info("update %s was applied before: skipped", update_id)
                 return UNHANDLED
@@ -69,6 +72,11 @@ class DbSessionMiddleware(BaseMiddleware):
                 current_uow.reset(tokens[0])
                 update_session.reset(tokens[1])
         return result
+
+
+    async def _applied_before(self, session: AsyncSession, bot_id: int, update_id: int) -> bool:
+        return (await self.redeliveries.may_be_applied(session, bot_id, update_id)
+                and await was_processed(session, bot_id, update_id))
 
 
 class ContextMiddleware(BaseMiddleware):

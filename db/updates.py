@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, select
+from sqlalchemy import BigInteger, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,44 @@ _APPLIED = select(ProcessedUpdate.update_id).where(
 async def was_processed(session: AsyncSession, bot_id: int, update_id: int) -> bool:
     applied = await session.scalar(_APPLIED, {"bot_id": bot_id, "update_id": update_id})
     return applied is not None
+
+
+_NEWEST = select(func.max(ProcessedUpdate.update_id)).where(
+    ProcessedUpdate.bot_id == bindparam("bot_id"))
+
+
+class Redeliveries:
+    """Which updates may have been applied before, and so need `was_processed`'s answer.
+
+    Telegram numbers a bot's updates in increasing order and gives a poller one again only
+    when it did not see it confirmed (after a crash or a restart). While this process is the
+    one polling (`in_order`), an update numbered above every update applied before it began
+    (read once, at its first update) and above every one it has met since cannot have been
+    applied: its lookup, one statement of every update, is skipped. Anything else is looked
+    up: a redelivery, an update met before that rolled back, numbers that start lower again
+    (Telegram picks a new random start after a week without updates). `forget` starts over;
+    the app calls it whenever this instance starts polling (instances take turns, and another
+    may have applied updates meanwhile). Webhook deliveries may come out of order, again, or
+    to another instance behind the same proxy: every one is looked up (`in_order` False)."""
+
+    def __init__(self, *, in_order: bool) -> None:
+        self.in_order = in_order
+        self._highest: dict[int, int] = {}  # bot id → the highest update id met or applied
+
+    def forget(self) -> None:
+        self._highest.clear()
+
+    async def may_be_applied(self, session: AsyncSession, bot_id: int, update_id: int) -> bool:
+        if not self.in_order:
+            return True
+        if bot_id not in self._highest:
+            applied = await session.scalar(_NEWEST, {"bot_id": bot_id}) or 0
+            # max: updates met while this read waited count too
+            self._highest[bot_id] = max(applied, self._highest.get(bot_id, 0))
+        if update_id > self._highest[bot_id]:
+            self._highest[bot_id] = update_id
+            return False
+        return True
 
 
 @functools.cache

@@ -108,7 +108,7 @@ async def test_update_costs_in_process(db_url: str, capsys: pytest.CaptureFixtur
     args = argparse.Namespace(url=db_url, owner=OWNER, n=2, seed=2, parts=True)
     await update_costs.run(args)
     printed = capsys.readouterr().out
-    for name in ("phone", "last 4 digits", "#N", "/ticket N", "/today"):
+    for name in ("phone", "last 4 digits", "IMEI part", "#N", "/ticket N", "/today"):
         assert f"\n{name} " in printed
-    assert "render_ticket" in printed and "was_processed" in printed
+    assert "render_ticket" in printed and "_applied_before" in printed
     assert not hasattr(ticket_card.render_ticket, "__wrapped__")  # the wrappers are gone

@@ -24,6 +24,7 @@ from bot.middlewares import DbSessionMiddleware
 from bot.unit_of_work import CommitBeforeSpeaking
 from db.desk.models import Counter, Role, Ticket
 from db.desk.tickets import get_ticket
+from db.updates import Redeliveries
 from handlers.errors import on_error
 from handlers.ui import edit_and_answer
 from tests.factories import make_staff, make_ticket
@@ -71,7 +72,7 @@ def _dispatcher(session_factory: async_sessionmaker[AsyncSession]) -> Dispatcher
         await edit_and_answer(query, "saved 5", note="Сохранено")
 
     dp = Dispatcher(i18n=make_i18n("ru"))
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory, Redeliveries(in_order=True)))
     dp.include_router(router)
     dp.errors.register(on_error)
     return dp
