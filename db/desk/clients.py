@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from db.access import require_active, require_owner
 from db.audit import audit
@@ -52,13 +52,15 @@ async def get_client(session: AsyncSession, client_id: int) -> Client:
     return client
 
 
-# The client card after every search that finds one: built once, not per card.
+# The client card after every search that finds one: built once, not per card; the devices
+# joined in (one statement; a client has a handful).
 _WITH_DEVICES = (select(Client).where(Client.id == bindparam("client_id"))
-                 .options(selectinload(Client.devices)))
+                 .options(joinedload(Client.devices)))
 
 
 async def get_client_with_devices(session: AsyncSession, client_id: int) -> Client:
-    client = await session.scalar(_WITH_DEVICES, {"client_id": client_id})
+    result = await session.execute(_WITH_DEVICES, {"client_id": client_id})
+    client = result.unique().scalar_one_or_none()
     if client is None:
         raise NotFound("client", client_id=client_id)
     return client
@@ -198,25 +200,25 @@ async def _by_ticket_number(session: AsyncSession, query: str) -> Client | None:
 
 async def _by_phone(session: AsyncSession, query: str, region: str, limit: int
                     ) -> tuple[list[Client], bool]:
-    """The exact number first, then numbers ending in the typed digits; and whether the
-    query is a valid phone number."""
+    """The owners of the typed number if it is a valid one and somebody has it, else the
+    numbers ending in the typed digits; and whether the query is a valid phone number."""
     only = digits(query)
     if not _PHONEISH.fullmatch(query) or len(only) < TAIL_MIN:
         return [], False
-    found: list[Client] = []
     try:
         e164 = parse_phone(query, region)
     except InvalidPhone:
         e164 = None
-    if e164:
-        found += await session.scalars(_BY_NUMBER, {"e164": e164})
+    if e164 and (owners := list(await session.scalars(_BY_NUMBER, {"e164": e164}))):
+        # A whole number typed: other numbers that end in its digits are other numbers.
+        return owners, True
     sqlite = session.get_bind().dialect.name == "sqlite"
     tail = only[::-1]
-    found += await session.scalars(
+    found = list(await session.scalars(
         select(Client).where(or_(_starts(Client.phone_rev, tail, sqlite),
                                  _starts(Client.extra_phone_rev, tail, sqlite)))
         .order_by(Client.id.desc()).limit(limit)
-    )
+    ))
     return found, e164 is not None
 
 
