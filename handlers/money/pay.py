@@ -119,6 +119,9 @@ async def pick_type(query: CallbackQuery, callback_data: PayCb, session: DbSessi
     receipt = await payable(query, session, callback_data.id, staff, lang, settings)
     if receipt is None:
         return
+    # Every type at once, for the confirmation's lines: the chosen one then comes from the
+    # session's identity map, without a statement of its own.
+    types = await payment_types_by_id(session)
     try:
         payment_type = await get_payment_type(session, callback_data.arg)
     except DomainError as exc:
@@ -130,7 +133,7 @@ async def pick_type(query: CallbackQuery, callback_data: PayCb, session: DbSessi
         return
     form = await new_form(state, receipt.id, PaymentPlan.whole(receipt.total, payment_type))
     await state.set_state(None)
-    await confirm_screen(query, session, state, form, receipt, lang)
+    await confirm_screen(query, session, state, form, receipt, lang, types)
 
 
 async def cash_screen(query: CallbackQuery, state: FSMContext, receipt: Receipt,
@@ -220,11 +223,12 @@ async def wrong_received(message: Message) -> None:
 # ---- confirm and pay --------------------------------------------------------------------
 
 async def confirm_screen(target: CallbackQuery | Message, session: DbSession,
-                         state: FSMContext, form: PayData, receipt: Receipt, lang: str) -> None:
+                         state: FSMContext, form: PayData, receipt: Receipt, lang: str,
+                         types: dict[int, PaymentType] | None = None) -> None:
     plan = form.plan(receipt.total)
     lines = [_("Проверьте оплату чека №{id}:").format(id=receipt.id),
              _("Итого: <b>{total}</b>").format(total=money(receipt.total, lang)),
-             *await plan_lines(session, plan, lang)]
+             *await plan_lines(session, plan, lang, types)]
     if plan.change:
         lines.append(_("💵 <b>Сдача: {change}</b>").format(change=money(plan.change, lang)))
     rows: list[list[InlineKeyboardButton]] = [

@@ -167,8 +167,10 @@ def suggestions(amount: int) -> list[int]:
     return sorted(s for s in sums if s > amount)[:SUGGESTED]
 
 
-async def plan_lines(session: DbSession, plan: PaymentPlan, lang: str) -> list[str]:
-    types = await payment_types_by_id(session)
+async def plan_lines(session: DbSession, plan: PaymentPlan, lang: str,
+                     types: dict[int, PaymentType] | None = None) -> list[str]:
+    """A line per part of the plan; `types` (every type by id) when the caller has them."""
+    types = types if types is not None else await payment_types_by_id(session)
     out = []
     for part in plan.parts:
         name = h(types[part.payment_type_id].title(lang)) if part.payment_type_id in types else "?"
