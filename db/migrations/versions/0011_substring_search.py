@@ -18,6 +18,8 @@ device or client (~100 ms at chain size, on both databases).
 
 from __future__ import annotations
 
+import sqlite3
+
 from alembic import op
 
 revision = "0011"
@@ -43,12 +45,22 @@ def _sqlite_triggers(fts: str, source: str, col: str) -> list[str]:
     ]
 
 
+def _require_trigram_tokenizer() -> None:
+    """FTS5's trigram tokenizer came with SQLite 3.34 (2020): say so rather than fail on
+    "no such tokenizer" (Debian 12, Ubuntu 22.04 and the Docker image have newer ones)."""
+    version = tuple(int(part) for part in sqlite3.sqlite_version.split("."))
+    if version < (3, 34):
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old for this bot: it needs "
+                           "3.34 or newer (FTS5's trigram tokenizer, for the search)")
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for index, source, col in POSTGRES:
             op.execute(f"CREATE INDEX {index} ON {source} USING gin ({col} gin_trgm_ops)")
         return
+    _require_trigram_tokenizer()
     for fts, source, col in SQLITE:
         op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({col}, content='{source}', "
                    f"content_rowid='id', tokenize='trigram')")
