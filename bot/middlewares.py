@@ -73,7 +73,6 @@ class DbSessionMiddleware(BaseMiddleware):
                 update_session.reset(tokens[1])
         return result
 
-
     async def _applied_before(self, session: AsyncSession, bot_id: int, update_id: int) -> bool:
         return (await self.redeliveries.may_be_applied(session, bot_id, update_id)
                 and await was_processed(session, bot_id, update_id))
