@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, TableClause, column, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -44,7 +44,7 @@ def served_by_index(session: AsyncSession, text: str) -> bool:
     return len(text) >= TRIGRAM_MIN and session.get_bind().dialect.name == "sqlite"
 
 
-def rows_containing(fts: Any, text: str, limit: int | None = None) -> Select[Any]:
+def rows_containing(fts: TableClause, text: str, limit: int | None = None) -> Select[Any]:
     """The ids of the rows whose indexed column contains `text` (≥ TRIGRAM_MIN characters),
     newest first: an FTS5 phrase of the trigram tokenizer matches a substring, case folded;
     the text is quoted, so nothing in it is query syntax."""
@@ -54,7 +54,7 @@ def rows_containing(fts: Any, text: str, limit: int | None = None) -> Select[Any
     return query if limit is None else query.limit(limit)
 
 
-def id_in(id_column: QueryableAttribute[int], fts: Any, text: str, limit: int | None = None
+def id_in(id_column: QueryableAttribute[int], fts: TableClause, text: str, limit: int | None = None
           ) -> ColumnElement[bool]:
     return id_column.in_(rows_containing(fts, text, limit).scalar_subquery())
 
